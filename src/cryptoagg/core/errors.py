@@ -1,0 +1,140 @@
+"""The one error tree of cryptoagg.
+
+Providers translate transport failures into `ProviderError` subclasses (only in
+`providers/base.py`); the API translates these errors into HTTP (only in `api/errors.py`).
+Every error carries a stable machine `code`; messages never contain secrets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+
+class CryptoAggError(Exception):
+    """Root of every error cryptoagg raises on purpose."""
+
+    code = "internal_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ConfigError(CryptoAggError):
+    """Invalid configuration; start-up stops with this message."""
+
+    code = "config_error"
+
+
+# --- caller errors -------------------------------------------------------------------------
+
+
+class InvalidInput(CryptoAggError):
+    code = "invalid_input"
+
+
+class UnknownAsset(CryptoAggError):
+    code = "unknown_asset"
+
+    def __init__(self, query: str) -> None:
+        super().__init__(f"unknown asset: {query!r}")
+        self.query = query
+
+
+class AmbiguousSymbol(CryptoAggError):
+    code = "ambiguous_symbol"
+
+    def __init__(self, query: str, candidates: Sequence[str]) -> None:
+        listed = ", ".join(candidates)
+        super().__init__(f"symbol {query!r} names several assets: {listed}; ask by asset id")
+        self.query = query
+        self.candidates = list(candidates)
+
+
+# --- provider errors -----------------------------------------------------------------------
+
+
+class ProviderError(CryptoAggError):
+    """A provider could not answer. `reason` is the short kind shown to users."""
+
+    code = "provider_error"
+    reason = "error"
+    #: whether this failure says something about the provider's health (caller errors do not)
+    counts_as_failure = True
+
+    def __init__(self, provider: str, message: str) -> None:
+        super().__init__(f"{provider}: {message}")
+        self.provider = provider
+        self.detail = message
+
+
+class RateLimited(ProviderError):
+    reason = "rate_limited"
+
+    def __init__(self, provider: str, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(provider, message)
+        self.retry_after_s = retry_after_s
+
+
+class GeoBlocked(ProviderError):
+    reason = "geo_blocked"
+
+
+class AuthFailed(ProviderError):
+    reason = "auth_failed"
+
+
+class MissingKey(ProviderError):
+    reason = "missing_key"
+
+
+class NotSupported(ProviderError):
+    """The provider does not offer this capability or asset; not a health signal."""
+
+    reason = "not_supported"
+    counts_as_failure = False
+
+
+class UpstreamNotFound(ProviderError):
+    """The provider does not know the requested asset (a caller error, not a failure)."""
+
+    reason = "not_found"
+    counts_as_failure = False
+
+
+class BadRequest(ProviderError):
+    """The provider rejected our request as invalid (HTTP 400); not a health signal."""
+
+    reason = "bad_request"
+    counts_as_failure = False
+
+
+class Unavailable(ProviderError):
+    reason = "unavailable"
+
+
+class UpstreamTimeout(ProviderError):
+    reason = "timeout"
+
+
+class ConnectionFailed(ProviderError):
+    reason = "connection_failed"
+
+
+class BadResponse(ProviderError):
+    reason = "bad_response"
+
+
+# --- aggregate outcomes --------------------------------------------------------------------
+
+
+class NoProviderAvailable(CryptoAggError):
+    """Every provider of a capability failed; `reasons` maps provider to its reason."""
+
+    code = "no_provider_available"
+
+    def __init__(self, capability: str, reasons: Mapping[str, str]) -> None:
+        summary = "; ".join(f"{name}: {why}" for name, why in reasons.items()) or "none enabled"
+        super().__init__(f"no provider could answer {capability} ({summary})")
+        self.capability = capability
+        self.reasons = dict(reasons)

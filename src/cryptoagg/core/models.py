@@ -1,0 +1,180 @@
+"""Domain models every provider's payload is turned into.
+
+Prices are `Decimal`, times are timezone-aware UTC, assets are canonical ids (CoinGecko ids).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+
+class Capability(StrEnum):
+    SPOT_PRICE = "spot_price"
+    MARKETS = "markets"
+    OHLCV = "ohlcv"
+    TRENDING = "trending"
+    FEAR_GREED = "fear_greed"
+    TVL = "tvl"
+    NEWS = "news"
+    GLOBAL = "global"
+    LISTING = "listing"
+
+
+class Interval(StrEnum):
+    M1 = "1m"
+    H1 = "1h"
+    D1 = "1d"
+
+    @property
+    def seconds(self) -> int:
+        return {"1m": 60, "1h": 3600, "1d": 86400}[self.value]
+
+    @property
+    def delta(self) -> timedelta:
+        return timedelta(seconds=self.seconds)
+
+
+def utc(value: datetime) -> datetime:
+    """Return `value` as an aware UTC datetime (naive input is taken to be UTC)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def from_unix(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class _Timed(_Model):
+    @field_validator("as_of", check_fields=False)
+    @classmethod
+    def _as_utc(cls, value: datetime) -> datetime:
+        return utc(value)
+
+
+class Quote(_Timed):
+    """One provider's price for one asset. `quote_currency` is USD, or USDT/USDC before
+    conversion; converted quotes keep the original currency in `converted_from`."""
+
+    asset_id: str
+    provider: str
+    price: Decimal
+    as_of: datetime
+    quote_currency: str = "USD"
+    volume_24h: Decimal | None = None
+    change_24h_pct: Decimal | None = None
+    market_cap: Decimal | None = None
+    converted_from: str | None = None
+
+
+class MarketEntry(_Timed):
+    asset_id: str
+    symbol: str
+    name: str
+    rank: int | None
+    price: Decimal
+    as_of: datetime
+    provider: str
+    change_24h_pct: Decimal | None = None
+    market_cap: Decimal | None = None
+    volume_24h: Decimal | None = None
+
+
+class Candle(_Model):
+    asset_id: str
+    interval: Interval
+    open_time: datetime
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal | None
+    provider: str
+
+    @field_validator("open_time")
+    @classmethod
+    def _as_utc(cls, value: datetime) -> datetime:
+        return utc(value)
+
+
+class TrendingCoin(_Model):
+    asset_id: str
+    symbol: str
+    name: str
+    market_cap_rank: int | None
+    score: int
+    price_btc: Decimal | None = None
+    thumb: str | None = None
+
+
+class FearGreed(_Timed):
+    value: int
+    classification: str
+    as_of: datetime
+    provider: str
+
+
+class DefiProtocol(_Model):
+    name: str
+    slug: str
+    tvl: Decimal
+    category: str | None = None
+    chains: tuple[str, ...] = ()
+    change_1d_pct: Decimal | None = None
+
+
+class DefiChain(_Model):
+    name: str
+    tvl: Decimal
+    token_symbol: str | None = None
+
+
+class DefiOverview(_Timed):
+    total_tvl: Decimal
+    protocols: tuple[DefiProtocol, ...]
+    chains: tuple[DefiChain, ...]
+    as_of: datetime
+    provider: str
+
+
+class NewsItem(_Model):
+    title: str
+    url: str
+    source: str
+    published_at: datetime
+    provider: str
+    summary: str | None = None
+    currencies: tuple[str, ...] = ()
+
+    @field_validator("published_at")
+    @classmethod
+    def _as_utc(cls, value: datetime) -> datetime:
+        return utc(value)
+
+
+class GlobalMarket(_Timed):
+    total_market_cap_usd: Decimal
+    total_volume_usd: Decimal
+    btc_dominance_pct: Decimal | None
+    active_cryptocurrencies: int | None
+    as_of: datetime
+    provider: str
+
+
+class ListedAsset(_Model):
+    """One row of a provider's listing endpoint: its native id and symbol for an asset."""
+
+    provider: str
+    native_id: str
+    symbol: str
+    name: str | None = None
+    asset_id: str | None = None
+    active: bool = True

@@ -1,0 +1,58 @@
+"""What the services need from the outside world, as protocols (implemented in providers/)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from cryptoagg.core.assets import Asset
+from cryptoagg.core.models import (
+    Candle,
+    Capability,
+    DefiOverview,
+    FearGreed,
+    GlobalMarket,
+    Interval,
+    ListedAsset,
+    MarketEntry,
+    NewsItem,
+    Quote,
+    TrendingCoin,
+)
+
+
+class Provider(Protocol):
+    """One upstream data provider. Methods for capabilities it lacks raise `NotSupported`.
+
+    Adapters never retry, sleep or cache; pools do.
+    """
+
+    name: str
+    capabilities: frozenset[Capability]
+    requires_key: bool
+
+    @property
+    def disabled_reason(self) -> str | None: ...
+
+    async def spot_prices(self, assets: Sequence[Asset]) -> list[Quote]: ...
+
+    async def markets(self, limit: int) -> list[MarketEntry]: ...
+
+    async def ohlcv(
+        self, asset: Asset, interval: Interval, start: datetime, end: datetime
+    ) -> list[Candle]: ...
+
+    async def trending(self) -> list[TrendingCoin]: ...
+
+    async def fear_greed(self) -> FearGreed: ...
+
+    async def defi(self) -> DefiOverview: ...
+
+    async def news(self) -> list[NewsItem]: ...
+
+    async def global_market(self) -> GlobalMarket: ...
+
+    async def listing(self) -> list[ListedAsset]: ...
+
+    def supports(self, asset: Asset) -> bool: ...

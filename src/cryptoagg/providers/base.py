@@ -1,0 +1,244 @@
+"""HTTP plumbing shared by every provider adapter, and the one place where transport and
+HTTP failures become cryptoagg errors.
+
+An adapter subclasses `HttpProvider`, declares its `name`, `hosts`, `capabilities` and key
+needs, and implements one async method per capability with pure parse functions. It never
+retries, sleeps or caches: the resilience layer does.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar
+
+import httpx
+import orjson
+import pydantic
+import structlog
+from pydantic import SecretStr
+
+from cryptoagg.core.assets import Asset, AssetRegistry
+from cryptoagg.core.errors import (
+    AuthFailed,
+    BadRequest,
+    BadResponse,
+    ConnectionFailed,
+    GeoBlocked,
+    NotSupported,
+    ProviderError,
+    RateLimited,
+    Unavailable,
+    UpstreamNotFound,
+    UpstreamTimeout,
+)
+from cryptoagg.core.models import (
+    Candle,
+    Capability,
+    DefiOverview,
+    FearGreed,
+    GlobalMarket,
+    Interval,
+    ListedAsset,
+    MarketEntry,
+    NewsItem,
+    Quote,
+    TrendingCoin,
+)
+from cryptoagg.logging import redact_url
+
+log = structlog.get_logger("cryptoagg.providers")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class ProviderContext:
+    """Everything an adapter needs, injected by the composition root."""
+
+    client: httpx.AsyncClient
+    registry: AssetRegistry
+    api_key: SecretStr | None = None
+    upstream_base_url: str | None = None
+    base_url_overrides: Mapping[str, str] = field(default_factory=dict)
+    clock: Callable[[], datetime] = _utcnow
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date)."""
+    if not value:
+        return None
+    text = value.strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def error_for_status(provider: str, response: httpx.Response, now: datetime) -> ProviderError:
+    """Map a non-2xx response to the error tree."""
+    status = response.status_code
+    text = f"HTTP {status}"
+    if status in (429, 418):
+        retry = parse_retry_after(response.headers.get("retry-after"), now)
+        return RateLimited(provider, text, retry_after_s=retry)
+    if status == 451:
+        return GeoBlocked(provider, f"{text}: service unavailable from this location")
+    if status in (401, 403):
+        return AuthFailed(provider, f"{text}: key missing, invalid or not allowed")
+    if status == 404:
+        return UpstreamNotFound(provider, text)
+    if status in (400, 422):
+        return BadRequest(provider, text)
+    return Unavailable(provider, text)
+
+
+class HttpProvider:
+    """Base class of every adapter. Capability methods default to `NotSupported`."""
+
+    name: ClassVar[str]
+    #: host key -> real base URL (scheme and host only); "" is the main host
+    hosts: ClassVar[Mapping[str, str]]
+    capabilities: ClassVar[frozenset[Capability]]
+    requires_key: ClassVar[bool] = False
+    docs_url: ClassVar[str] = ""
+
+    def __init__(self, ctx: ProviderContext) -> None:
+        self.ctx = ctx
+
+    # -- configuration -------------------------------------------------------------------
+
+    @property
+    def disabled_reason(self) -> str | None:
+        if self.requires_key and self.ctx.api_key is None:
+            return "missing key"
+        return None
+
+    def base_url(self, host: str = "") -> str:
+        if host in self.ctx.base_url_overrides:
+            return self.ctx.base_url_overrides[host].rstrip("/")
+        if self.ctx.upstream_base_url:
+            suffix = f"/{host}" if host else ""
+            return f"{self.ctx.upstream_base_url.rstrip('/')}/{self.name}{suffix}"
+        return self.hosts[host]
+
+    def key(self) -> str | None:
+        return self.ctx.api_key.get_secret_value() if self.ctx.api_key else None
+
+    def auth_headers(self) -> dict[str, str]:
+        """Headers that carry the key; adapters with keys override this."""
+        return {}
+
+    def supports(self, asset: Asset) -> bool:
+        return asset.native_id(self.name) is not None
+
+    def now(self) -> datetime:
+        return self.ctx.clock()
+
+    # -- transport -----------------------------------------------------------------------
+
+    async def request(
+        self,
+        path: str,
+        *,
+        host: str = "",
+        params: Mapping[str, str | int] | None = None,
+    ) -> httpx.Response:
+        url = self.base_url(host) + path
+        started = time.perf_counter()
+        try:
+            response = await self.ctx.client.get(url, params=params, headers=self.auth_headers())
+        except httpx.TimeoutException:
+            raise UpstreamTimeout(self.name, "timed out") from None
+        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            raise ConnectionFailed(self.name, type(exc).__name__) from None
+        except httpx.HTTPError as exc:
+            raise ConnectionFailed(self.name, type(exc).__name__) from None
+        log.debug(
+            "upstream_call",
+            provider=self.name,
+            url=redact_url(str(response.request.url)),
+            status=response.status_code,
+            elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        if response.status_code >= 400:
+            raise error_for_status(self.name, response, self.now())
+        return response
+
+    async def get_json(
+        self,
+        path: str,
+        *,
+        host: str = "",
+        params: Mapping[str, str | int] | None = None,
+    ) -> Any:
+        response = await self.request(path, host=host, params=params)
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            raise BadResponse(self.name, "body is not JSON") from None
+
+    async def get_text(self, path: str, *, host: str = "") -> str:
+        return (await self.request(path, host=host)).text
+
+    @contextmanager
+    def parsing(self, what: str) -> Iterator[None]:
+        """Turn any parse failure inside the block into `BadResponse`."""
+        try:
+            yield
+        except ProviderError:
+            raise
+        except (pydantic.ValidationError, KeyError, IndexError, TypeError, ValueError) as exc:
+            raise BadResponse(self.name, f"unexpected {what} payload ({type(exc).__name__})") from None
+
+    def _unsupported(self, capability: Capability) -> NotSupported:
+        return NotSupported(self.name, f"does not offer {capability.value}")
+
+    # -- capabilities (overridden by adapters) ---------------------------------------------
+
+    async def spot_prices(self, assets: Sequence[Asset]) -> list[Quote]:
+        raise self._unsupported(Capability.SPOT_PRICE)
+
+    async def markets(self, limit: int) -> list[MarketEntry]:
+        raise self._unsupported(Capability.MARKETS)
+
+    async def ohlcv(
+        self, asset: Asset, interval: Interval, start: datetime, end: datetime
+    ) -> list[Candle]:
+        raise self._unsupported(Capability.OHLCV)
+
+    async def trending(self) -> list[TrendingCoin]:
+        raise self._unsupported(Capability.TRENDING)
+
+    async def fear_greed(self) -> FearGreed:
+        raise self._unsupported(Capability.FEAR_GREED)
+
+    async def defi(self) -> DefiOverview:
+        raise self._unsupported(Capability.TVL)
+
+    async def news(self) -> list[NewsItem]:
+        raise self._unsupported(Capability.NEWS)
+
+    async def global_market(self) -> GlobalMarket:
+        raise self._unsupported(Capability.GLOBAL)
+
+    async def listing(self) -> list[ListedAsset]:
+        raise self._unsupported(Capability.LISTING)
+
+
+def native_ids(provider: str, assets: Sequence[Asset]) -> dict[str, Asset]:
+    """Map each asset's native id at `provider` to the asset, skipping unlisted ones."""
+    return {nid: a for a in assets if (nid := a.native_id(provider)) is not None}

@@ -1,0 +1,285 @@
+"""CoinGecko public API v3 — https://docs.coingecko.com/v3.0.1/reference/introduction
+
+Limits: public/Demo plan "~30 calls per minute" and about 10k calls a month; a 429 carries
+`retry-after` (119 s observed). An optional free Demo key goes in header `x-cg-demo-api-key`.
+CoinGecko ids are cryptoagg's canonical asset ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, RootModel
+
+from cryptoagg.core.assets import Asset
+from cryptoagg.core.errors import NotSupported
+from cryptoagg.core.models import (
+    Candle,
+    Capability,
+    GlobalMarket,
+    Interval,
+    ListedAsset,
+    MarketEntry,
+    Quote,
+    TrendingCoin,
+    from_unix,
+)
+from cryptoagg.providers.base import HttpProvider, native_ids
+
+NAME = "coingecko"
+
+# -- payload models ------------------------------------------------------------------------
+
+
+class _SimplePrice(BaseModel):
+    usd: Decimal
+    usd_market_cap: Decimal | None = None
+    usd_24h_vol: Decimal | None = None
+    usd_24h_change: Decimal | None = None
+    last_updated_at: int | None = None
+
+
+class _Market(BaseModel):
+    id: str
+    symbol: str
+    name: str
+    current_price: Decimal | None
+    market_cap: Decimal | None = None
+    market_cap_rank: int | None = None
+    total_volume: Decimal | None = None
+    price_change_percentage_24h: Decimal | None = None
+    last_updated: datetime | None = None
+
+
+class _TrendingItem(BaseModel):
+    id: str
+    name: str
+    symbol: str
+    market_cap_rank: int | None = None
+    score: int
+    price_btc: Decimal | None = None
+    thumb: str | None = None
+
+
+class _Trending(BaseModel):
+    coins: list[dict[str, _TrendingItem]]
+
+
+class _GlobalData(BaseModel):
+    active_cryptocurrencies: int | None = None
+    total_market_cap: dict[str, Decimal]
+    total_volume: dict[str, Decimal]
+    market_cap_percentage: dict[str, Decimal] = {}
+    updated_at: int
+
+
+class _Global(BaseModel):
+    data: _GlobalData
+
+
+class _ListItem(BaseModel):
+    id: str
+    symbol: str
+    name: str
+
+
+_List = RootModel[list[_ListItem]]
+
+# -- parse functions -----------------------------------------------------------------------
+
+
+def parse_simple_price(payload: Any, by_id: dict[str, Asset], now: datetime) -> list[Quote]:
+    """`/api/v3/simple/price` (fixture: coingecko/simple_price.json)."""
+    quotes = []
+    for cg_id, raw in dict(payload).items():
+        asset = by_id.get(cg_id)
+        if asset is None:
+            continue
+        row = _SimplePrice.model_validate(raw)
+        quotes.append(
+            Quote(
+                asset_id=asset.id,
+                provider=NAME,
+                price=row.usd,
+                as_of=from_unix(row.last_updated_at) if row.last_updated_at else now,
+                volume_24h=row.usd_24h_vol,
+                change_24h_pct=row.usd_24h_change,
+                market_cap=row.usd_market_cap,
+            )
+        )
+    return quotes
+
+
+def parse_markets(payload: Any, now: datetime) -> list[MarketEntry]:
+    """`/api/v3/coins/markets` (fixture: coingecko/coins_markets.json)."""
+    rows = [_Market.model_validate(item) for item in payload]
+    return [
+        MarketEntry(
+            asset_id=row.id,
+            symbol=row.symbol.upper(),
+            name=row.name,
+            rank=row.market_cap_rank,
+            price=row.current_price,
+            as_of=row.last_updated or now,
+            provider=NAME,
+            change_24h_pct=row.price_change_percentage_24h,
+            market_cap=row.market_cap,
+            volume_24h=row.total_volume,
+        )
+        for row in rows
+        if row.current_price is not None
+    ]
+
+
+def parse_trending(payload: Any) -> list[TrendingCoin]:
+    """`/api/v3/search/trending` (fixture: coingecko/search_trending.json)."""
+    body = _Trending.model_validate(payload)
+    return [
+        TrendingCoin(
+            asset_id=item.id,
+            symbol=item.symbol.upper(),
+            name=item.name,
+            market_cap_rank=item.market_cap_rank,
+            score=item.score,
+            price_btc=item.price_btc,
+            thumb=item.thumb,
+        )
+        for entry in body.coins
+        for item in entry.values()
+    ]
+
+
+def parse_ohlc(payload: Any, asset: Asset, interval: Interval) -> list[Candle]:
+    """`/api/v3/coins/{id}/ohlc` (fixture: coingecko/coins_ohlc.json).
+
+    CoinGecko stamps each candle with its *close* time; we store open times.
+    """
+    candles = []
+    for ts_ms, o, h, lo, c in payload:
+        close_time = from_unix(int(ts_ms) / 1000)
+        candles.append(
+            Candle(
+                asset_id=asset.id,
+                interval=interval,
+                open_time=close_time - interval.delta,
+                open=Decimal(str(o)),
+                high=Decimal(str(h)),
+                low=Decimal(str(lo)),
+                close=Decimal(str(c)),
+                volume=None,
+                provider=NAME,
+            )
+        )
+    return candles
+
+
+def parse_global(payload: Any) -> GlobalMarket:
+    """`/api/v3/global` (fixture: coingecko/global.json)."""
+    data = _Global.model_validate(payload).data
+    return GlobalMarket(
+        total_market_cap_usd=data.total_market_cap["usd"],
+        total_volume_usd=data.total_volume["usd"],
+        btc_dominance_pct=data.market_cap_percentage.get("btc"),
+        active_cryptocurrencies=data.active_cryptocurrencies,
+        as_of=from_unix(data.updated_at),
+        provider=NAME,
+    )
+
+
+def parse_coins_list(payload: Any) -> list[ListedAsset]:
+    """`/api/v3/coins/list` (fixture: coingecko/coins_list.json)."""
+    return [
+        ListedAsset(
+            provider=NAME, native_id=i.id, symbol=i.symbol.upper(), name=i.name, asset_id=i.id
+        )
+        for i in _List.model_validate(payload).root
+    ]
+
+
+# -- symbol mapping ------------------------------------------------------------------------
+
+#: /ohlc `days` values and the candle width CoinGecko returns for them (free plan)
+_OHLC_DAYS = {Interval.H1: 1, Interval.D1: 365}
+
+
+class CoinGeckoProvider(HttpProvider):
+    name = NAME
+    hosts: ClassVar[dict[str, str]] = {"": "https://api.coingecko.com"}
+    capabilities = frozenset(
+        {
+            Capability.SPOT_PRICE,
+            Capability.MARKETS,
+            Capability.OHLCV,
+            Capability.TRENDING,
+            Capability.GLOBAL,
+            Capability.LISTING,
+        }
+    )
+    docs_url = "https://docs.coingecko.com/v3.0.1/reference/introduction"
+
+    def auth_headers(self) -> dict[str, str]:
+        key = self.key()
+        return {"x-cg-demo-api-key": key} if key else {}
+
+    async def spot_prices(self, assets: Sequence[Asset]) -> list[Quote]:
+        by_id = native_ids(NAME, assets)
+        if not by_id:
+            raise NotSupported(NAME, "none of the assets is listed")
+        payload = await self.get_json(
+            "/api/v3/simple/price",
+            params={
+                "ids": ",".join(sorted(by_id)),
+                "vs_currencies": "usd",
+                "include_market_cap": "true",
+                "include_24hr_vol": "true",
+                "include_24hr_change": "true",
+                "include_last_updated_at": "true",
+            },
+        )
+        with self.parsing("simple/price"):
+            return parse_simple_price(payload, by_id, self.now())
+
+    async def markets(self, limit: int) -> list[MarketEntry]:
+        payload = await self.get_json(
+            "/api/v3/coins/markets",
+            params={
+                "vs_currency": "usd",
+                "order": "market_cap_desc",
+                "per_page": min(max(limit, 1), 250),
+                "page": 1,
+            },
+        )
+        with self.parsing("coins/markets"):
+            return parse_markets(payload, self.now())
+
+    async def ohlcv(
+        self, asset: Asset, interval: Interval, start: datetime, end: datetime
+    ) -> list[Candle]:
+        cg_id = asset.native_id(NAME)
+        days = _OHLC_DAYS.get(interval)
+        if cg_id is None or days is None:
+            raise NotSupported(NAME, f"no {interval.value} candles for {asset.id}")
+        payload = await self.get_json(
+            f"/api/v3/coins/{cg_id}/ohlc", params={"vs_currency": "usd", "days": days}
+        )
+        with self.parsing("ohlc"):
+            candles = parse_ohlc(payload, asset, interval)
+        return [c for c in candles if start <= c.open_time <= end]
+
+    async def trending(self) -> list[TrendingCoin]:
+        payload = await self.get_json("/api/v3/search/trending")
+        with self.parsing("search/trending"):
+            return parse_trending(payload)
+
+    async def global_market(self) -> GlobalMarket:
+        payload = await self.get_json("/api/v3/global")
+        with self.parsing("global"):
+            return parse_global(payload)
+
+    async def listing(self) -> list[ListedAsset]:
+        payload = await self.get_json("/api/v3/coins/list")
+        with self.parsing("coins/list"):
+            return parse_coins_list(payload)

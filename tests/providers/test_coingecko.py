@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import orjson
+import pytest
+
+from cryptoagg.core.errors import NotSupported, RateLimited
+from cryptoagg.core.models import Interval
+from cryptoagg.providers.coingecko import (
+    CoinGeckoProvider,
+    parse_coins_list,
+    parse_global,
+    parse_markets,
+    parse_ohlc,
+    parse_trending,
+)
+from tests.providers.support import NOW, Recorder, fixture_bytes, make, replay
+
+
+def load(name: str) -> object:
+    return orjson.loads(fixture_bytes(f"coingecko/{name}"))
+
+
+async def test_spot_prices_parses_simple_price_and_sends_demo_key() -> None:
+    rec = Recorder(replay("coingecko/simple_price.json"))
+    provider = make(CoinGeckoProvider, rec, api_key="cg-demo-123")
+    registry = provider.ctx.registry
+    quotes = await provider.spot_prices([registry.get("bitcoin"), registry.get("ethereum")])
+    assert len(quotes) == 1
+    q = quotes[0]
+    assert q.asset_id == "bitcoin"
+    assert q.price == Decimal("67187.3358936566")
+    assert q.market_cap == Decimal("1317802988326.25")
+    assert q.as_of == datetime(2024, 3, 25, 8, 45, tzinfo=UTC)
+    request = rec.requests[0]
+    assert request.url.path == "/api/v3/simple/price"
+    assert request.url.params["ids"] == "bitcoin,ethereum"
+    assert request.headers["x-cg-demo-api-key"] == "cg-demo-123"
+
+
+def test_parse_markets() -> None:
+    [entry] = parse_markets(load("coins_markets.json"), NOW)
+    assert (entry.asset_id, entry.symbol, entry.rank) == ("bitcoin", "BTC", 1)
+    assert entry.price == Decimal(70187)
+    assert entry.change_24h_pct == Decimal("3.12502")
+    assert entry.as_of == datetime(2024, 4, 7, 16, 49, 31, 736000, tzinfo=UTC)
+
+
+def test_parse_trending() -> None:
+    coins = parse_trending(load("search_trending.json"))
+    assert len(coins) == 5
+    assert coins[0].asset_id == "qubic-network"
+    assert coins[0].symbol == "QUBIC"
+    assert coins[0].market_cap_rank == 368
+
+
+def test_parse_ohlc_uses_open_times() -> None:
+    registry_asset = make(CoinGeckoProvider, replay("coingecko/ping.json")).ctx.registry.get(
+        "bitcoin"
+    )
+    candles = parse_ohlc(load("coins_ohlc.json"), registry_asset, Interval.H1)
+    assert [c.close for c in candles] == [Decimal(61845), Decimal(62139), Decimal(62068)]
+    assert candles[0].open_time == datetime(2024, 3, 2, 15, 0, tzinfo=UTC)
+
+
+def test_parse_global() -> None:
+    data = parse_global(load("global.json"))
+    assert data.total_market_cap_usd == Decimal("2515268352188.766")
+    assert data.active_cryptocurrencies == 17111
+    assert data.as_of == datetime.fromtimestamp(1744025333, tz=UTC)
+
+
+def test_parse_coins_list_keeps_odd_ids() -> None:
+    rows = parse_coins_list(load("coins_list.json"))
+    assert len(rows) == 200
+    assert rows[0].native_id == "01coin" and rows[0].symbol == "ZOC"
+    assert all(r.asset_id == r.native_id for r in rows)
+
+
+async def test_rate_limit_carries_retry_after() -> None:
+    provider = make(
+        CoinGeckoProvider, replay("coingecko/error_429.json", 429, {"retry-after": "119"})
+    )
+    with pytest.raises(RateLimited) as info:
+        await provider.trending()
+    assert info.value.retry_after_s == 119.0
+
+
+async def test_unlisted_assets_are_not_supported() -> None:
+    from cryptoagg.core.assets import Asset
+
+    provider = make(CoinGeckoProvider, replay("coingecko/ping.json"))
+    with pytest.raises(NotSupported):
+        await provider.spot_prices([Asset("nowhere", "NOW", "Nowhere", provider_ids={})])
