@@ -40,14 +40,16 @@ class _SecretMasker:
             return event
         for key, value in list(event.items()):
             if isinstance(value, str):
+                masked = value
                 for secret in self._secrets:
-                    if secret in value:
-                        value = value.replace(secret, REDACTED)
-                event[key] = value
+                    masked = masked.replace(secret, REDACTED)
+                event[key] = masked
         return event
 
 
-def configure_logging(level: str = "INFO", fmt: str = "console", secrets: Iterable[str] = ()) -> None:
+def configure_logging(
+    level: str = "INFO", fmt: str = "console", secrets: Iterable[str] = ()
+) -> None:
     """Configure structlog and the standard library root logger (uvicorn logs through it)."""
     numeric = logging.getLevelNamesMapping()[level.upper()]
     renderer: Any = (

@@ -24,9 +24,7 @@ def fixture_bytes(name: str) -> bytes:
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
-def respond(
-    body: bytes | str, status: int = 200, headers: dict[str, str] | None = None
-) -> Handler:
+def respond(body: bytes | str, status: int = 200, headers: dict[str, str] | None = None) -> Handler:
     data = body.encode() if isinstance(body, str) else body
     return lambda _request: httpx.Response(status, content=data, headers=headers or {})
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 import orjson
 import pytest
 
+from cryptoagg.core.assets import Asset
 from cryptoagg.core.errors import NotSupported, RateLimited
 from cryptoagg.core.models import Interval
 from cryptoagg.providers.coingecko import (
@@ -89,8 +90,6 @@ async def test_rate_limit_carries_retry_after() -> None:
 
 
 async def test_unlisted_assets_are_not_supported() -> None:
-    from cryptoagg.core.assets import Asset
-
     provider = make(CoinGeckoProvider, replay("coingecko/ping.json"))
     with pytest.raises(NotSupported):
         await provider.spot_prices([Asset("nowhere", "NOW", "Nowhere", provider_ids={})])

@@ -28,9 +28,14 @@ class Provider(Protocol):
     Adapters never retry, sleep or cache; pools do.
     """
 
-    name: str
-    capabilities: frozenset[Capability]
-    requires_key: bool
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def capabilities(self) -> frozenset[Capability]: ...
+
+    @property
+    def requires_key(self) -> bool: ...
 
     @property
     def disabled_reason(self) -> str | None: ...

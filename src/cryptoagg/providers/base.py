@@ -67,6 +67,7 @@ class ProviderContext:
     api_key: SecretStr | None = None
     upstream_base_url: str | None = None
     base_url_overrides: Mapping[str, str] = field(default_factory=dict)
+    disabled_by_config: bool = False
     clock: Callable[[], datetime] = _utcnow
 
 
@@ -123,6 +124,8 @@ class HttpProvider:
 
     @property
     def disabled_reason(self) -> str | None:
+        if self.ctx.disabled_by_config:
+            return "disabled by configuration"
         if self.requires_key and self.ctx.api_key is None:
             return "missing key"
         return None
@@ -202,7 +205,9 @@ class HttpProvider:
         except ProviderError:
             raise
         except (pydantic.ValidationError, KeyError, IndexError, TypeError, ValueError) as exc:
-            raise BadResponse(self.name, f"unexpected {what} payload ({type(exc).__name__})") from None
+            raise BadResponse(
+                self.name, f"unexpected {what} payload ({type(exc).__name__})"
+            ) from None
 
     def _unsupported(self, capability: Capability) -> NotSupported:
         return NotSupported(self.name, f"does not offer {capability.value}")

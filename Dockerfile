@@ -1,0 +1,28 @@
+# cryptoagg for Hugging Face Spaces (or any container host): one worker on $PORT (7860).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PORT=7860 \
+    HOST=0.0.0.0 \
+    DATA_DIR=/data \
+    DATABASE_URL=sqlite:////data/cryptoagg.db
+
+RUN useradd --create-home --uid 1000 app
+WORKDIR /app
+
+COPY pyproject.toml constraints.txt README.md ./
+COPY src ./src
+RUN pip install -c constraints.txt . \
+    && mkdir -p /data/exports /data/backups /data/logs \
+    && chown -R app:app /data
+
+USER app
+EXPOSE 7860
+VOLUME ["/data"]
+
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('PORT', '7860'), timeout=4)"
+
+CMD ["cryptoagg", "serve"]

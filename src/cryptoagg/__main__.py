@@ -1,0 +1,5 @@
+"""`python -m cryptoagg` runs the CLI."""
+
+from cryptoagg.cli import main
+
+main()

@@ -1,0 +1,83 @@
+"""`/api/trending`, `/api/sentiment` and `/api/defi`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from cryptoagg.api.deps import ContainerDep
+from cryptoagg.api.render import iso, render
+
+router = APIRouter(prefix="/api", tags=["info"])
+
+
+@router.get("/trending", summary="Trending coins")
+async def trending(container: ContainerDep) -> Response:
+    answer = await container.market.trending()
+    coins = [
+        {
+            "asset_id": c.asset_id,
+            "symbol": c.symbol,
+            "name": c.name,
+            "market_cap_rank": c.market_cap_rank,
+            "score": c.score,
+            "price_btc": c.price_btc,
+            "thumb": c.thumb,
+        }
+        for c in answer.value[:10]
+    ]
+    return render(
+        {
+            "trending": coins,
+            "as_of": iso(answer.fetched_at),
+            "sources": [answer.provider],
+            "stale": container.market.ctx.is_stale(answer.fetched_at),
+        }
+    )
+
+
+@router.get("/sentiment", summary="Fear & Greed index")
+async def sentiment(container: ContainerDep) -> Response:
+    answer = await container.market.fear_greed()
+    fg = answer.value
+    return render(
+        {
+            "fear_greed": {
+                "value": fg.value,
+                "classification": fg.classification,
+                "as_of": iso(fg.as_of),
+                # the index is published daily
+                "stale": container.market.ctx.is_stale(fg.as_of, max_age_s=2 * 86400),
+                "sources": [answer.provider],
+            },
+            "news": {"available": False, "reason": "news sentiment is not collected yet"},
+        }
+    )
+
+
+@router.get("/defi", summary="Total DeFi TVL, top protocols and chains")
+async def defi(container: ContainerDep) -> Response:
+    answer = await container.market.defi()
+    d = answer.value
+    return render(
+        {
+            "total_tvl": d.total_tvl,
+            "protocols": [
+                {
+                    "name": p.name,
+                    "slug": p.slug,
+                    "tvl": p.tvl,
+                    "category": p.category,
+                    "chains": list(p.chains),
+                    "change_1d": p.change_1d_pct,
+                }
+                for p in d.protocols
+            ],
+            "chains": [
+                {"name": c.name, "tvl": c.tvl, "token_symbol": c.token_symbol} for c in d.chains
+            ],
+            "as_of": iso(d.as_of),
+            "sources": [answer.provider],
+            "stale": container.market.ctx.is_stale(d.as_of),
+        }
+    )

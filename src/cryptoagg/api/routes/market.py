@@ -1,0 +1,100 @@
+"""`/api/market` (listings) and `/api/price/{symbol}` (consensus price)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import Response
+
+from cryptoagg.api.deps import ContainerDep
+from cryptoagg.api.render import iso, render
+from cryptoagg.core.errors import InvalidInput
+from cryptoagg.core.models import Quote
+
+router = APIRouter(prefix="/api", tags=["market"])
+
+SYMBOL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+MAX_SYMBOLS = 50
+
+
+def parse_symbols(raw: str | None) -> list[str]:
+    if not raw:
+        return []
+    symbols = [s.strip() for s in raw.split(",") if s.strip()]
+    if len(symbols) > MAX_SYMBOLS:
+        raise InvalidInput(f"at most {MAX_SYMBOLS} symbols per request")
+    for symbol in symbols:
+        if not symbol.replace("-", "").replace("_", "").replace(".", "").isalnum():
+            raise InvalidInput("symbols must be letters, digits, '-', '_' or '.'")
+    return symbols
+
+
+@router.get("/market", summary="Top assets with price, 24h change, market cap and volume")
+async def market(
+    container: ContainerDep,
+    symbols: Annotated[str | None, Query(max_length=2000)] = None,
+    limit: Annotated[int, Query(ge=1, le=250)] = 100,
+) -> Response:
+    report = await container.market.market(parse_symbols(symbols), limit)
+    ctx = container.market.ctx
+    rows = [
+        {
+            "rank": e.rank,
+            "name": e.name,
+            "symbol": e.symbol,
+            "asset_id": e.asset_id,
+            "price": e.price,
+            "change_24h": e.change_24h_pct,
+            "market_cap": e.market_cap,
+            "volume_24h": e.volume_24h,
+            "as_of": iso(e.as_of),
+            "sources": [e.provider],
+            "stale": ctx.is_stale(e.as_of),
+        }
+        for e in report.entries
+    ]
+    return render(
+        {"cryptocurrencies": rows, "provider": report.provider, "timestamp": iso(ctx.clock())}
+    )
+
+
+def _quote(q: Quote) -> dict[str, Any]:
+    return {
+        "provider": q.provider,
+        "price": q.price,
+        "as_of": iso(q.as_of),
+        "converted_from": q.converted_from,
+    }
+
+
+@router.get("/price/{symbol}", summary="Consensus price with confidence band and sources")
+async def price(
+    container: ContainerDep,
+    symbol: Annotated[str, Path(pattern=SYMBOL_PATTERN)],
+) -> Response:
+    report = await container.prices.price(symbol)
+    c = report.consensus
+    ctx = container.prices.ctx
+    return render(
+        {
+            "asset_id": report.asset.id,
+            "symbol": report.asset.symbol,
+            "name": report.asset.name,
+            "price": c.price,
+            "confidence": {
+                "low": c.low,
+                "high": c.high,
+                "spread_bps": c.spread_bps,
+                "mad": c.mad,
+                "method": "median of fresh quotes; outliers beyond 3 scaled MADs and 1% dropped",
+            },
+            "as_of": iso(c.as_of),
+            "stale": ctx.is_stale(c.as_of),
+            "sources": c.sources,
+            "quotes": [_quote(q) for q in c.used],
+            "outliers": [{**_quote(d.quote), "reason": d.reason} for d in c.dropped],
+            "conversions": report.conversions,
+            "unavailable": report.failures,
+        }
+    )

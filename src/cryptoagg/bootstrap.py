@@ -1,0 +1,204 @@
+"""The composition root: builds every stateful object once and closes them in reverse.
+
+The API's lifespan, the CLI and the tests all enter `build(settings)`; nothing else creates
+HTTP clients, pools, caches or background tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+import structlog
+import uvicorn
+from pydantic import SecretStr
+
+from cryptoagg import __version__
+from cryptoagg.config import Settings, prepare_data_dir
+from cryptoagg.core.asset_seed import seeded_registry
+from cryptoagg.core.assets import AssetRegistry
+from cryptoagg.core.errors import ConfigError, CryptoAggError
+from cryptoagg.core.models import Capability
+from cryptoagg.core.ports import Provider
+from cryptoagg.providers.base import HttpProvider, ProviderContext
+from cryptoagg.providers.registry import PROVIDERS
+from cryptoagg.resilience.cache import TTLCache
+from cryptoagg.resilience.health import HealthBook
+from cryptoagg.resilience.pool import ProviderPool
+from cryptoagg.services.assets import AssetService
+from cryptoagg.services.context import ServiceContext, Ttls
+from cryptoagg.services.market import MarketService
+from cryptoagg.services.prices import PriceService
+from cryptoagg.services.status import StatusService
+from cryptoagg.sim.app import create_sim_app
+
+log = structlog.get_logger("cryptoagg.bootstrap")
+
+MOCK_KEY = SecretStr("mock-key-for-the-simulator")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class Container:
+    settings: Settings
+    registry: AssetRegistry
+    providers: list[Provider]
+    pools: dict[Capability, ProviderPool]
+    health: HealthBook
+    cache: TTLCache
+    prices: PriceService
+    market: MarketService
+    status: StatusService
+    assets: AssetService
+    mock: bool
+    upstream_base_url: str | None
+
+
+class BackgroundServer:
+    """A uvicorn server run as a tracked task on an already bound loopback socket."""
+
+    def __init__(self, app: object, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, port))
+        self.host, self.port = self.sock.getsockname()[:2]
+        config = uvicorn.Config(app, log_level="warning", lifespan="off")  # type: ignore[arg-type]
+        self.server = uvicorn.Server(config)
+        self.task: asyncio.Task[None] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def start(self) -> None:
+        self.task = asyncio.create_task(self.server.serve(sockets=[self.sock]))
+        while not self.server.started:
+            if self.task.done():
+                self.task.result()
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        if self.task is not None:
+            await self.task
+        self.sock.close()
+
+
+async def _every(interval_s: float, job: Callable[[], Awaitable[object]]) -> None:
+    """Run `job` now and then every `interval_s`; a failure is logged, never fatal."""
+    while True:
+        try:
+            await job()
+        except CryptoAggError as exc:
+            log.warning("background_job_failed", error=exc.message)
+        await asyncio.sleep(interval_s)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def check_known_providers(settings: Settings) -> None:
+    unknown = sorted(set(settings.provider_overrides()) - {cls.name for cls in PROVIDERS})
+    if unknown:
+        raise ConfigError(f"PROVIDERS_FILE: unknown provider(s) {', '.join(unknown)}")
+
+
+def check_settings(settings: Settings) -> None:
+    """Everything start-up would refuse, checked before a server binds its port."""
+    prepare_data_dir(settings)
+    check_known_providers(settings)
+
+
+def build_providers(
+    settings: Settings,
+    client: httpx.AsyncClient,
+    registry: AssetRegistry,
+    upstream: str | None,
+    mock: bool,
+) -> list[Provider]:
+    overrides = settings.provider_overrides()
+    built: list[tuple[int, HttpProvider]] = []
+    for index, cls in enumerate(PROVIDERS):
+        override = overrides.get(cls.name)
+        key = settings.api_key(cls.name) or (MOCK_KEY if mock and cls.requires_key else None)
+        ctx = ProviderContext(
+            client=client,
+            registry=registry,
+            api_key=key,
+            upstream_base_url=upstream,
+            base_url_overrides={"": override.base_url} if override and override.base_url else {},
+            disabled_by_config=bool(override and not override.enabled),
+            clock=utcnow,
+        )
+        priority = override.priority if override and override.priority is not None else index
+        built.append((priority, cls(ctx)))
+    return [provider for _, provider in sorted(built, key=lambda pair: pair[0])]
+
+
+@contextlib.asynccontextmanager
+async def build(settings: Settings) -> AsyncIterator[Container]:
+    """Build the application's objects; close everything on exit."""
+    check_settings(settings)
+    async with contextlib.AsyncExitStack() as stack:
+        upstream = settings.upstream_base_url
+        if settings.use_mock_data:
+            sim = BackgroundServer(create_sim_app(seed=1))
+            await sim.start()
+            stack.push_async_callback(sim.stop)
+            upstream = sim.url
+            log.info("mock_mode", simulator=sim.url)
+        client = httpx.AsyncClient(
+            timeout=httpx.Timeout(settings.upstream_timeout_s),
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            headers={"user-agent": f"cryptoagg/{__version__}"},
+            follow_redirects=True,
+        )
+        stack.push_async_callback(client.aclose)
+        registry = seeded_registry()
+        providers = build_providers(settings, client, registry, upstream, settings.use_mock_data)
+        health = HealthBook(clock=utcnow)
+        pools = {cap: ProviderPool(cap, providers, health) for cap in Capability}
+        cache = TTLCache()
+        ctx = ServiceContext(
+            registry=registry,
+            pools=pools,
+            cache=cache,
+            ttls=Ttls(
+                price_s=settings.price_ttl_s,
+                markets_s=settings.markets_ttl_s,
+                slow_s=settings.slow_ttl_s,
+                quote_max_age_s=settings.quote_max_age_s,
+            ),
+            clock=utcnow,
+        )
+        assets = AssetService(ctx)
+        if settings.enable_auto_discovery:
+            task = asyncio.create_task(
+                _every(settings.discovery_interval_s, assets.refresh), name="asset-discovery"
+            )
+            stack.push_async_callback(_cancel, task)
+        yield Container(
+            settings=settings,
+            registry=registry,
+            providers=providers,
+            pools=pools,
+            health=health,
+            cache=cache,
+            prices=PriceService(ctx),
+            market=MarketService(ctx),
+            status=StatusService(providers, health),
+            assets=assets,
+            mock=settings.use_mock_data,
+            upstream_base_url=upstream,
+        )

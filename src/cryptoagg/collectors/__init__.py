@@ -1,0 +1,1 @@
+"""Supervised background jobs (prices, candles, news, health checks) — storage issue."""

@@ -1,0 +1,156 @@
+"""Settings from the environment (and `.env`), validated once at start-up.
+
+Every variable of SPEC §3 is here; units are in the names (`_s` seconds). A bad value stops
+start-up with one `ConfigError` naming the variable, never echoing a secret.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from cryptoagg.core.errors import ConfigError
+
+DATA_SUBDIRS = ("exports", "backups", "logs")
+KEYED_PROVIDERS = ("coingecko", "coincap", "cryptocompare", "messari", "cryptopanic")
+
+
+class ProviderOverride(BaseModel):
+    """One provider's entry in PROVIDERS_FILE."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    priority: int | None = Field(default=None, ge=0, le=1000)
+    base_url: str | None = Field(default=None, pattern=r"^https?://")
+
+
+class ProvidersFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    providers: dict[str, ProviderOverride] = {}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    port: int = Field(default=7860, ge=1, le=65535)
+    host: str = "0.0.0.0"
+    use_mock_data: bool = False
+    database_url: str = "sqlite:///./data/cryptoagg.db"
+    redis_url: str | None = None
+    data_dir: Path = Path("./data")
+    providers_file: Path | None = None
+    upstream_base_url: str | None = None
+
+    coingecko_api_key: SecretStr | None = None
+    coincap_api_key: SecretStr | None = None
+    cryptocompare_api_key: SecretStr | None = None
+    messari_api_key: SecretStr | None = None
+    cryptopanic_api_key: SecretStr | None = None
+
+    admin_token: SecretStr | None = None
+    enable_auto_discovery: bool = False
+    sentiment_backend: Literal["vader", "transformers"] = "vader"
+    sentiment_model: str | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["console", "json"] = "console"
+
+    # tuning (documented in the README; defaults suit the free tiers)
+    upstream_timeout_s: float = Field(default=8.0, gt=0, le=120)
+    price_ttl_s: float = Field(default=30.0, ge=0)
+    markets_ttl_s: float = Field(default=60.0, ge=0)
+    slow_ttl_s: float = Field(default=300.0, ge=0)
+    quote_max_age_s: float = Field(default=300.0, gt=0)
+    discovery_interval_s: float = Field(default=6 * 3600.0, ge=60)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _db_scheme(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "postgresql://", "postgresql+")):
+            raise ValueError("must start with sqlite:/// or postgresql://")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value or None
+
+    @field_validator("upstream_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/") if value else None
+
+    @field_validator("providers_file")
+    @classmethod
+    def _exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError("file does not exist")
+        return value
+
+    def api_key(self, provider: str) -> SecretStr | None:
+        key: SecretStr | None = getattr(self, f"{provider}_api_key", None)
+        return key
+
+    def secrets(self) -> list[str]:
+        """Every configured secret value, for log masking and leak tests."""
+        values = [self.api_key(p) for p in KEYED_PROVIDERS] + [self.admin_token]
+        return [v.get_secret_value() for v in values if v is not None]
+
+    def provider_overrides(self) -> dict[str, ProviderOverride]:
+        if self.providers_file is None:
+            return {}
+        try:
+            raw = yaml.safe_load(self.providers_file.read_text(encoding="utf-8")) or {}
+            return ProvidersFile.model_validate(raw).providers
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"PROVIDERS_FILE: cannot read YAML ({type(exc).__name__})") from None
+        except ValidationError as exc:
+            raise ConfigError(f"PROVIDERS_FILE: {_describe(exc)}") from None
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "value"
+        parts.append(f"{where.upper() if '.' not in where else where}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and validate settings; raise one `ConfigError` that names the bad variable(s)."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(f"invalid configuration: {_describe(exc)}") from None
+
+
+def prepare_data_dir(settings: Settings) -> None:
+    """Create DATA_DIR and its sub-folders (start-up)."""
+    try:
+        for sub in DATA_SUBDIRS:
+            (settings.data_dir / sub).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"DATA_DIR: cannot create {settings.data_dir} ({exc.strerror})") from None

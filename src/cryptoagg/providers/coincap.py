@@ -1,0 +1,108 @@
+"""CoinCap API v3 — https://pro.coincap.io/api-docs (v2 was shut down on 2025-03-31)
+
+Limits: no free figure is published; v3 requires a key (sent here as `Authorization: Bearer`,
+never in the URL); `limit` is at most 2000. Numbers are strings with up to 18 decimals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
+
+from cryptoagg.core.assets import Asset, AssetRegistry
+from cryptoagg.core.errors import NotSupported
+from cryptoagg.core.models import Capability, MarketEntry, Quote, from_unix
+from cryptoagg.providers.base import HttpProvider, native_ids
+
+NAME = "coincap"
+MAX_LIMIT = 2000
+
+
+class _Asset(BaseModel):
+    id: str
+    rank: int | None = None
+    symbol: str
+    name: str
+    priceUsd: Decimal | None = None
+    marketCapUsd: Decimal | None = None
+    volumeUsd24Hr: Decimal | None = None
+    changePercent24Hr: Decimal | None = None
+
+
+class _Body(BaseModel):
+    data: list[_Asset] | _Asset
+    timestamp: int
+
+    def rows(self) -> list[_Asset]:
+        return self.data if isinstance(self.data, list) else [self.data]
+
+
+def parse_assets(payload: Any, by_id: dict[str, Asset]) -> list[Quote]:
+    """`/v3/assets?ids=…` (fixtures: coincap/v3_assets_bitcoin.json, coincap/v2_assets.json)."""
+    body = _Body.model_validate(payload)
+    return [
+        Quote(
+            asset_id=by_id[row.id].id,
+            provider=NAME,
+            price=row.priceUsd,
+            as_of=from_unix(body.timestamp / 1000),
+            volume_24h=row.volumeUsd24Hr,
+            change_24h_pct=row.changePercent24Hr,
+            market_cap=row.marketCapUsd,
+        )
+        for row in body.rows()
+        if row.id in by_id and row.priceUsd is not None
+    ]
+
+
+def parse_markets(payload: Any, registry: AssetRegistry) -> list[MarketEntry]:
+    """`/v3/assets?limit=…` as a market listing (fixture: coincap/v2_assets.json)."""
+    body = _Body.model_validate(payload)
+    entries = []
+    for row in body.rows():
+        if row.priceUsd is None:
+            continue
+        known = registry.by_native(NAME, row.id)
+        entries.append(
+            MarketEntry(
+                asset_id=known.id if known else row.id,
+                symbol=row.symbol.upper(),
+                name=row.name,
+                rank=row.rank,
+                price=row.priceUsd,
+                as_of=from_unix(body.timestamp / 1000),
+                provider=NAME,
+                change_24h_pct=row.changePercent24Hr,
+                market_cap=row.marketCapUsd,
+                volume_24h=row.volumeUsd24Hr,
+            )
+        )
+    return entries
+
+
+class CoinCapProvider(HttpProvider):
+    name = NAME
+    hosts: ClassVar[dict[str, str]] = {"": "https://rest.coincap.io"}
+    capabilities = frozenset({Capability.SPOT_PRICE, Capability.MARKETS})
+    requires_key = True
+    docs_url = "https://pro.coincap.io/api-docs"
+
+    def auth_headers(self) -> dict[str, str]:
+        key = self.key()
+        return {"authorization": f"Bearer {key}"} if key else {}
+
+    async def spot_prices(self, assets: Sequence[Asset]) -> list[Quote]:
+        by_id = native_ids(NAME, assets)
+        if not by_id:
+            raise NotSupported(NAME, "none of the assets is listed")
+        payload = await self.get_json("/v3/assets", params={"ids": ",".join(sorted(by_id))})
+        with self.parsing("assets"):
+            return parse_assets(payload, by_id)
+
+    async def markets(self, limit: int) -> list[MarketEntry]:
+        payload = await self.get_json("/v3/assets", params={"limit": min(max(limit, 1), MAX_LIMIT)})
+        with self.parsing("assets"):
+            return parse_markets(payload, self.ctx.registry)

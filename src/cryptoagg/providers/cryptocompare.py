@@ -1,0 +1,147 @@
+"""CryptoCompare (CoinDesk Data) min-api — https://developers.coindesk.com/documentation/legacy/
+
+Limits: a free key is expected (sent as `authorization: Apikey …` when configured);
+secondary sources quote 30/s, 1,200/hour, 10,000/day. Failures often come as HTTP 200 with
+`{"Response": "Error", "Message": …}`, mapped here. histo* return at most 2,000 points.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
+
+from cryptoagg.core.assets import Asset
+from cryptoagg.core.errors import BadResponse, NotSupported, RateLimited, UpstreamNotFound
+from cryptoagg.core.models import Candle, Capability, Interval, Quote, from_unix
+from cryptoagg.providers.base import HttpProvider, native_ids
+
+NAME = "cryptocompare"
+MAX_POINTS = 2000
+_HISTO = {Interval.M1: "histominute", Interval.H1: "histohour", Interval.D1: "histoday"}
+
+
+class _Raw(BaseModel):
+    PRICE: Decimal
+    LASTUPDATE: int
+    VOLUME24HOURTO: Decimal | None = None
+    CHANGEPCT24HOUR: Decimal | None = None
+    MKTCAP: Decimal | None = None
+
+
+class _Point(BaseModel):
+    time: int
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volumefrom: Decimal | None = None
+
+
+class _HistoData(BaseModel):
+    Data: list[_Point]
+
+
+class _Histo(BaseModel):
+    Data: _HistoData
+
+
+def check_errors(payload: Any) -> Any:
+    """Raise for `{"Response": "Error"}` bodies that arrive with HTTP 200."""
+    if isinstance(payload, dict) and payload.get("Response") == "Error":
+        message = str(payload.get("Message", ""))
+        lowered = message.lower()
+        if "rate limit" in lowered:
+            raise RateLimited(NAME, message)
+        if "does not exist" in lowered or "no data" in lowered:
+            raise UpstreamNotFound(NAME, message)
+        raise BadResponse(NAME, message or "error response")
+    return payload
+
+
+def parse_pricemultifull(payload: Any, by_symbol: dict[str, Asset]) -> list[Quote]:
+    """`/data/pricemultifull` (fixture: cryptocompare/pricemultifull.json)."""
+    raw = check_errors(payload)["RAW"]
+    quotes = []
+    for symbol, by_currency in raw.items():
+        asset = by_symbol.get(symbol)
+        if asset is None or "USD" not in by_currency:
+            continue
+        row = _Raw.model_validate(by_currency["USD"])
+        quotes.append(
+            Quote(
+                asset_id=asset.id,
+                provider=NAME,
+                price=row.PRICE,
+                as_of=from_unix(row.LASTUPDATE),
+                volume_24h=row.VOLUME24HOURTO,
+                change_24h_pct=row.CHANGEPCT24HOUR,
+                market_cap=row.MKTCAP,
+            )
+        )
+    return quotes
+
+
+def parse_histo(payload: Any, asset: Asset, interval: Interval) -> list[Candle]:
+    """`/data/v2/histoday` and siblings (fixture: cryptocompare/v2_histoday.json)."""
+    points = _Histo.model_validate(check_errors(payload)).Data.Data
+    return [
+        Candle(
+            asset_id=asset.id,
+            interval=interval,
+            open_time=from_unix(p.time),
+            open=p.open,
+            high=p.high,
+            low=p.low,
+            close=p.close,
+            volume=p.volumefrom,
+            provider=NAME,
+        )
+        for p in points
+        if not (p.open == p.high == p.low == p.close == 0)  # before the asset existed
+    ]
+
+
+class CryptoCompareProvider(HttpProvider):
+    name = NAME
+    hosts: ClassVar[dict[str, str]] = {"": "https://min-api.cryptocompare.com"}
+    capabilities = frozenset({Capability.SPOT_PRICE, Capability.OHLCV})
+    docs_url = "https://developers.coindesk.com/documentation/legacy/"
+
+    def auth_headers(self) -> dict[str, str]:
+        key = self.key()
+        return {"authorization": f"Apikey {key}"} if key else {}
+
+    async def spot_prices(self, assets: Sequence[Asset]) -> list[Quote]:
+        by_symbol = native_ids(NAME, assets)
+        if not by_symbol:
+            raise NotSupported(NAME, "none of the assets is listed")
+        payload = await self.get_json(
+            "/data/pricemultifull",
+            params={"fsyms": ",".join(sorted(by_symbol)), "tsyms": "USD"},
+        )
+        with self.parsing("pricemultifull"):
+            return parse_pricemultifull(payload, by_symbol)
+
+    async def ohlcv(
+        self, asset: Asset, interval: Interval, start: datetime, end: datetime
+    ) -> list[Candle]:
+        symbol = asset.native_id(NAME)
+        if symbol is None:
+            raise NotSupported(NAME, f"{asset.id} is not listed")
+        points = int((end - start).total_seconds() // interval.seconds)
+        payload = await self.get_json(
+            f"/data/v2/{_HISTO[interval]}",
+            params={
+                "fsym": symbol,
+                "tsym": "USD",
+                "limit": max(1, min(points, MAX_POINTS)),
+                "toTs": int(end.timestamp()),
+            },
+        )
+        with self.parsing(_HISTO[interval]):
+            candles = parse_histo(payload, asset, interval)
+        return [c for c in candles if start <= c.open_time <= end]

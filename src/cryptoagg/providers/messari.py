@@ -1,0 +1,128 @@
+"""Messari API v2 — https://docs.messari.io/api-reference/authentication
+
+Limits: every endpoint requires a key (header `x-messari-api-key`); 200 requests/minute on
+unpaid, Lite and Pro plans. The current asset endpoint is
+`/metrics/v2/assets/details?slugs=…`; no recording of it exists, so its payload model follows
+MessariKit's OpenAPI schema. The legacy v1 body (`data.messari.io/api/v1/assets/{slug}/metrics`,
+recorded) parses with `parse_v1_metrics`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, Field
+
+from cryptoagg.core.assets import Asset
+from cryptoagg.core.errors import NotSupported
+from cryptoagg.core.models import Capability, Quote
+from cryptoagg.providers.base import HttpProvider, native_ids
+
+NAME = "messari"
+
+
+class _Marketcap(BaseModel):
+    circulatingUsd: Decimal | None = None
+
+
+class _MarketData(BaseModel):
+    priceUsd: Decimal | None = None
+    volume24Hour: Decimal | None = None
+    marketcap: _Marketcap | None = None
+
+
+class _V2Asset(BaseModel):
+    id: str
+    slug: str
+    symbol: str
+    name: str
+    marketData: _MarketData | None = None
+
+
+class _V2Body(BaseModel):
+    data: list[_V2Asset]
+
+
+class _V1MarketData(BaseModel):
+    price_usd: Decimal
+    volume_last_24_hours: Decimal | None = None
+    percent_change_usd_last_24_hours: Decimal | None = None
+
+
+class _V1Data(BaseModel):
+    slug: str
+    market_data: _V1MarketData
+
+
+class _V1Status(BaseModel):
+    timestamp: str
+
+
+class _V1Body(BaseModel):
+    status: _V1Status
+    data: _V1Data = Field()
+
+
+def parse_asset_details(payload: Any, by_slug: dict[str, Asset], now: datetime) -> list[Quote]:
+    """`/metrics/v2/assets/details` (fixture: messari/v2_assets_details_FROM_SCHEMA.json,
+    constructed from the schema — not a recording)."""
+    quotes = []
+    for row in _V2Body.model_validate(payload).data:
+        asset = by_slug.get(row.slug)
+        market = row.marketData
+        if asset is None or market is None or market.priceUsd is None:
+            continue
+        quotes.append(
+            Quote(
+                asset_id=asset.id,
+                provider=NAME,
+                price=market.priceUsd,
+                as_of=now,
+                volume_24h=market.volume24Hour,
+                market_cap=market.marketcap.circulatingUsd if market.marketcap else None,
+            )
+        )
+    return quotes
+
+
+def parse_v1_metrics(payload: Any, asset: Asset) -> Quote:
+    """Legacy v1 `/api/v1/assets/{slug}/metrics` (fixture: messari/asset_metrics.json)."""
+    body = _V1Body.model_validate(payload)
+    # v1 stamps nanoseconds; keep microseconds
+    stamp = body.status.timestamp.rstrip("Z")
+    head, _, frac = stamp.partition(".")
+    as_of = datetime.fromisoformat(f"{head}.{(frac or '0')[:6]:0<6}+00:00")
+    market = body.data.market_data
+    return Quote(
+        asset_id=asset.id,
+        provider=NAME,
+        price=market.price_usd,
+        as_of=as_of,
+        volume_24h=market.volume_last_24_hours,
+        change_24h_pct=market.percent_change_usd_last_24_hours,
+    )
+
+
+class MessariProvider(HttpProvider):
+    name = NAME
+    hosts: ClassVar[dict[str, str]] = {"": "https://api.messari.io"}
+    capabilities = frozenset({Capability.SPOT_PRICE})
+    requires_key = True
+    docs_url = "https://docs.messari.io/api-reference/authentication"
+
+    def auth_headers(self) -> dict[str, str]:
+        key = self.key()
+        return {"x-messari-api-key": key} if key else {}
+
+    async def spot_prices(self, assets: Sequence[Asset]) -> list[Quote]:
+        by_slug = native_ids(NAME, assets)
+        if not by_slug:
+            raise NotSupported(NAME, "none of the assets is listed")
+        payload = await self.get_json(
+            "/metrics/v2/assets/details", params={"slugs": ",".join(sorted(by_slug))}
+        )
+        with self.parsing("assets/details"):
+            return parse_asset_details(payload, by_slug, self.now())

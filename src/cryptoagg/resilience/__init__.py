@@ -1,0 +1,1 @@
+"""Provider-agnostic resilience: pools with failover, the TTL cache, provider health."""

@@ -1,0 +1,1 @@
+"""Use cases that the API, the CLI and the collectors call."""

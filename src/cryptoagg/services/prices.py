@@ -1,0 +1,91 @@
+"""Consensus prices: every spot-price provider at once, USDT/USDC converted, outliers dropped."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from statistics import median
+
+from cryptoagg.core.assets import STABLECOINS_USD, Asset
+from cryptoagg.core.consensus import Consensus, ConsensusRules, consensus
+from cryptoagg.core.errors import NoProviderAvailable
+from cryptoagg.core.models import Capability, Quote
+from cryptoagg.services.context import ServiceContext
+
+STABLE_IDS = {"USDT": "tether", "USDC": "usd-coin"}
+
+
+@dataclass(frozen=True, slots=True)
+class PriceReport:
+    asset: Asset
+    consensus: Consensus
+    failures: dict[str, str]
+    conversions: dict[str, Decimal]
+
+
+def stable_rates(quotes: Sequence[Quote]) -> dict[str, Decimal]:
+    """USD value of each USD stablecoin, as the median of its USD-quoted quotes (default 1)."""
+    rates = {}
+    for code, asset_id in STABLE_IDS.items():
+        usd = [q.price for q in quotes if q.asset_id == asset_id and q.quote_currency == "USD"]
+        rates[code] = Decimal(median(usd)) if usd else Decimal(1)
+    return rates
+
+
+def to_usd(quotes: Sequence[Quote], rates: dict[str, Decimal]) -> list[Quote]:
+    """Convert stablecoin-quoted prices to USD, keeping the original currency in the quote."""
+    out = []
+    for q in quotes:
+        if q.quote_currency in STABLECOINS_USD:
+            rate = rates[q.quote_currency]
+            volume = q.volume_24h * rate if q.volume_24h is not None else None
+            converted = q.model_copy(
+                update={
+                    "price": q.price * rate,
+                    "volume_24h": volume,
+                    "quote_currency": "USD",
+                    "converted_from": q.quote_currency,
+                }
+            )
+            out.append(converted)
+        else:
+            out.append(q)
+    return out
+
+
+class PriceService:
+    def __init__(self, ctx: ServiceContext, rules: ConsensusRules | None = None) -> None:
+        self.ctx = ctx
+        self.rules = rules or ConsensusRules(max_age=timedelta(seconds=ctx.ttls.quote_max_age_s))
+
+    async def price(self, query: str) -> PriceReport:
+        asset = self.ctx.registry.resolve(query).asset
+        return await self.ctx.cached(
+            f"price:{asset.id}", self.ctx.ttls.price_s, lambda: self._load(asset)
+        )
+
+    async def _load(self, asset: Asset) -> PriceReport:
+        wanted = [asset]
+        for stable_id in STABLE_IDS.values():
+            if stable_id != asset.id and stable_id in self.ctx.registry:
+                wanted.append(self.ctx.registry.get(stable_id))
+        pool = self.ctx.pool(Capability.SPOT_PRICE)
+        gathered = await pool.gather(lambda p: p.spot_prices(wanted))
+        quotes = [q for answer in gathered.answers for q in answer.value]
+        rates = stable_rates(quotes)
+        usd_quotes = to_usd(quotes, rates)
+        result = consensus(asset.id, usd_quotes, self.ctx.clock(), self.rules)
+        failures = dict(gathered.reasons)
+        if result is None:
+            for answer in gathered.answers:
+                failures.setdefault(answer.provider, "no fresh quote for this asset")
+            raise NoProviderAvailable(Capability.SPOT_PRICE.value, failures)
+        used_codes = {q.converted_from for q in result.used if q.converted_from}
+        return PriceReport(
+            asset=asset,
+            consensus=result,
+            failures=failures,
+            conversions={code: rates[code] for code in sorted(used_codes)},
+        )

@@ -1,0 +1,1 @@
+"""Database access: SQLAlchemy tables, repositories and migrations — storage issue."""

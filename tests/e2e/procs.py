@@ -1,0 +1,80 @@
+"""Real processes on loopback ports for end-to-end tests: the simulator and the server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until_up(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+            raise RuntimeError(f"process exited with {proc.returncode}:\n{out[-3000:]}")
+        try:
+            httpx.get(url, timeout=1.0)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not come up within {timeout_s} s")
+
+
+@contextmanager
+def cryptoagg(
+    args: list[str], probe_path: str, port: int, env: Mapping[str, str] | None = None
+) -> Iterator[str]:
+    """Run `python -m cryptoagg ARGS` until the block ends; yields its base URL."""
+    full_env = {
+        k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k != "USE_MOCK_DATA"
+    }
+    full_env.update({"LOG_LEVEL": "WARNING", **(env or {})})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cryptoagg", *args],
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(base + probe_path, proc)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextmanager
+def simulator(seed: int = 1) -> Iterator[str]:
+    port = free_port()
+    with cryptoagg(
+        ["simulate", "--port", str(port), "--seed", str(seed)], "/_sim/stats", port
+    ) as url:
+        yield url
+
+
+@contextmanager
+def server(data_dir: Path, env: Mapping[str, str]) -> Iterator[str]:
+    port = free_port()
+    full = {"DATA_DIR": str(data_dir), "HOST": "127.0.0.1", "PORT": str(port), **env}
+    with cryptoagg(["serve"], "/health", port, full) as url:
+        yield url

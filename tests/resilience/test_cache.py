@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from cryptoagg.resilience.cache import TTLCache
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_single_flight_shares_one_load() -> None:
+    cache = TTLCache(clock=FakeClock())
+    calls = 0
+    gate = asyncio.Event()
+
+    async def loader() -> int:
+        nonlocal calls
+        calls += 1
+        await gate.wait()
+        return 42
+
+    tasks = [asyncio.create_task(cache.get_or_load("k", 10, loader)) for _ in range(100)]
+    await asyncio.sleep(0)
+    gate.set()
+    results = await asyncio.gather(*tasks)
+    assert calls == 1
+    assert {r.value for r in results} == {42}
+    assert sum(not r.hit for r in results) == 1
+
+
+async def test_ttl_expiry_reloads() -> None:
+    clock = FakeClock()
+    cache = TTLCache(clock=clock)
+    values = iter([1, 2])
+
+    async def loader() -> int:
+        return next(values)
+
+    assert (await cache.get_or_load("k", 10, loader)).value == 1
+    clock.now += 9.9
+    assert (await cache.get_or_load("k", 10, loader)).value == 1
+    clock.now += 0.2
+    assert (await cache.get_or_load("k", 10, loader)).value == 2
+
+
+async def test_failure_is_shared_but_not_cached() -> None:
+    cache = TTLCache(clock=FakeClock())
+    gate = asyncio.Event()
+    calls = 0
+
+    async def failing() -> int:
+        nonlocal calls
+        calls += 1
+        await gate.wait()
+        raise RuntimeError("upstream down")
+
+    tasks = [asyncio.create_task(cache.get_or_load("k", 10, failing)) for _ in range(5)]
+    await asyncio.sleep(0)
+    gate.set()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert calls == 1
+    assert all(isinstance(r, RuntimeError) for r in results)
+
+    async def ok() -> int:
+        return 7
+
+    assert (await cache.get_or_load("k", 10, ok)).value == 7
+
+
+async def test_bounded_entries_evict_least_recent() -> None:
+    cache = TTLCache(max_entries=2, clock=FakeClock())
+
+    async def one() -> int:
+        return 1
+
+    for key in ("a", "b", "c"):
+        await cache.get_or_load(key, 10, one)
+    assert len(cache) == 2
+    assert cache.peek("a") is None
+    assert cache.peek("c") is not None
+
+
+@pytest.mark.parametrize("ttl", [0.0])
+async def test_zero_ttl_always_loads(ttl: float) -> None:
+    cache = TTLCache(clock=FakeClock())
+    calls = 0
+
+    async def loader() -> int:
+        nonlocal calls
+        calls += 1
+        return calls
+
+    await cache.get_or_load("k", ttl, loader)
+    await cache.get_or_load("k", ttl, loader)
+    assert calls == 2

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cryptoagg.config import load_settings, prepare_data_dir
+from cryptoagg.core.errors import ConfigError
+
+
+def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings()
+    assert settings.port == 7860
+    assert settings.host == "0.0.0.0"
+    assert settings.use_mock_data is False
+    assert settings.database_url == "sqlite:///./data/cryptoagg.db"
+    assert settings.sentiment_backend == "vader"
+
+
+def test_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORT", "9999")
+    monkeypatch.setenv("USE_MOCK_DATA", "true")
+    monkeypatch.setenv("LOG_LEVEL", "debug")
+    monkeypatch.setenv("COINGECKO_API_KEY", "cg-secret-key")
+    settings = load_settings()
+    assert settings.port == 9999
+    assert settings.use_mock_data is True
+    assert settings.log_level == "DEBUG"
+    assert settings.secrets() == ["cg-secret-key"]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("PORT", "not-a-port"),
+        ("PORT", "70000"),
+        ("DATABASE_URL", "mysql://x"),
+        ("REDIS_URL", "http://nope"),
+        ("UPSTREAM_BASE_URL", "ftp://sim"),
+        ("LOG_FORMAT", "xml"),
+        ("SENTIMENT_BACKEND", "magic"),
+        ("PROVIDERS_FILE", "/nonexistent/providers.yaml"),
+    ],
+)
+def test_bad_value_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    assert variable in info.value.message
+    assert value not in info.value.message or variable == "LOG_FORMAT"
+
+
+def test_providers_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "providers.yaml"
+    path.write_text("providers:\n  binance: {enabled: false}\n  kraken: {priority: 0}\n")
+    monkeypatch.setenv("PROVIDERS_FILE", str(path))
+    overrides = load_settings().provider_overrides()
+    assert overrides["binance"].enabled is False
+    assert overrides["kraken"].priority == 0
+
+
+def test_providers_file_errors_are_clear(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "providers.yaml"
+    path.write_text("providers:\n  binance: {enabeld: false}\n")
+    monkeypatch.setenv("PROVIDERS_FILE", str(path))
+    with pytest.raises(ConfigError) as info:
+        load_settings().provider_overrides()
+    assert "PROVIDERS_FILE" in info.value.message
+    assert "enabeld" in info.value.message
+
+
+def test_data_dir_is_created(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "d"))
+    prepare_data_dir(load_settings())
+    assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["backups", "exports", "logs"]
