@@ -1,6 +1,8 @@
 """Alternative.me Crypto Fear & Greed Index — https://alternative.me/crypto/fear-and-greed-index/
 
-Limits: none published; no key. The index is published once a day; all values are strings.
+Limits: none published; no key. The index is published once a day (newest point first, with
+`time_until_update` on it only); every value in the body is a string. Errors come back as
+HTTP 200 with an empty `data` list and a message in `metadata.error`.
 """
 
 from __future__ import annotations
@@ -9,10 +11,13 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
+from cryptoagg.core.errors import BadResponse
 from cryptoagg.core.models import Capability, FearGreed, from_unix
 from cryptoagg.providers.base import HttpProvider
 
 NAME = "alternative_me"
+
+# -- payload models ------------------------------------------------------------------------
 
 
 class _Point(BaseModel):
@@ -21,20 +26,33 @@ class _Point(BaseModel):
     timestamp: int
 
 
+class _Metadata(BaseModel):
+    error: str | None = None
+
+
 class _Body(BaseModel):
     data: list[_Point]
+    metadata: _Metadata = _Metadata()
+
+
+# -- parse functions -----------------------------------------------------------------------
 
 
 def parse_fng_history(payload: Any) -> list[FearGreed]:
-    """`/fng/?limit=N` newest first (fixture: alternative_me/fng_limit2.json)."""
+    """Every point of `/fng/?limit=N`, in the body's order, newest first
+    (fixture: alternative_me/fng_limit2.json)."""
+    body = _Body.model_validate(payload)
+    if body.metadata.error and not body.data:
+        # Alternative.me reports its own errors as HTTP 200 with this field set.
+        raise BadResponse(NAME, f"upstream error: {body.metadata.error[:200]}")
     return [
         FearGreed(
-            value=p.value,
-            classification=p.value_classification,
-            as_of=from_unix(p.timestamp),
+            value=point.value,
+            classification=point.value_classification,
+            as_of=from_unix(point.timestamp),
             provider=NAME,
         )
-        for p in _Body.model_validate(payload).data
+        for point in body.data
     ]
 
 
@@ -42,14 +60,15 @@ def parse_fng(payload: Any) -> FearGreed:
     """The newest point of `/fng/` (fixture: alternative_me/fng_limit2.json)."""
     history = parse_fng_history(payload)
     if not history:
-        raise ValueError("empty index")
-    return max(history, key=lambda p: p.as_of)
+        raise BadResponse(NAME, "the index has no data points")
+    return max(history, key=lambda point: point.as_of)
 
 
 class AlternativeMeProvider(HttpProvider):
     name = NAME
     hosts: ClassVar[dict[str, str]] = {"": "https://api.alternative.me"}
     capabilities = frozenset({Capability.FEAR_GREED})
+    requires_key = False
     docs_url = "https://alternative.me/crypto/fear-and-greed-index/"
 
     async def fear_greed(self) -> FearGreed:

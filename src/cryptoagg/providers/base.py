@@ -162,14 +162,17 @@ class HttpProvider:
     ) -> httpx.Response:
         url = self.base_url(host) + path
         started = time.perf_counter()
+        # errors are raised outside the except blocks so that no httpx exception (whose
+        # request URL may carry a key) stays attached as __context__
+        failure: ProviderError | None = None
         try:
             response = await self.ctx.client.get(url, params=params, headers=self.auth_headers())
         except httpx.TimeoutException:
-            raise UpstreamTimeout(self.name, "timed out") from None
-        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as exc:
-            raise ConnectionFailed(self.name, type(exc).__name__) from None
+            failure = UpstreamTimeout(self.name, "timed out")
         except httpx.HTTPError as exc:
-            raise ConnectionFailed(self.name, type(exc).__name__) from None
+            failure = ConnectionFailed(self.name, type(exc).__name__)
+        if failure is not None:
+            raise failure
         log.debug(
             "upstream_call",
             provider=self.name,

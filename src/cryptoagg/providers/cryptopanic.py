@@ -1,8 +1,9 @@
 """CryptoPanic news API — https://cryptopanic.com/developers/api/
 
-Limits: none published; a key is required and the API only takes it as the `auth_token`
-query parameter (logged URLs are redacted by `redact_url`). The only recording is of the
-older `/api/posts/` path (2018); `/api/v1/posts/` is documented with the same shape.
+Limits: none published. A key is required and the API takes it only as the `auth_token` query
+parameter, so it travels in the URL: logged URLs go through `redact_url`, and no error raised
+here carries a URL. The only recording is of the older `/api/posts/` path (January 2018);
+`/api/v1/posts/` answers with the same shape.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
+from cryptoagg.core.errors import MissingKey
 from cryptoagg.core.models import Capability, NewsItem
 from cryptoagg.providers.base import HttpProvider
-from cryptoagg.providers.news import plain_text
+from cryptoagg.providers.news import clean_url, plain_text
 
 NAME = "cryptopanic"
+
+# -- payload models ------------------------------------------------------------------------
 
 
 class _Source(BaseModel):
@@ -28,30 +32,48 @@ class _Currency(BaseModel):
 
 
 class _Post(BaseModel):
+    id: int | None = None
+    slug: str | None = None
     title: str
-    url: str
+    url: str | None = None
     published_at: datetime
     source: _Source
     currencies: list[_Currency] | None = None
+
+    def link(self) -> str | None:
+        if self.url:
+            return self.url
+        if self.id is not None and self.slug:
+            return f"https://cryptopanic.com/news/{self.id}/{self.slug}"
+        return None
 
 
 class _Body(BaseModel):
     results: list[_Post]
 
 
+# -- parse functions -----------------------------------------------------------------------
+
+
 def parse_posts(payload: Any) -> list[NewsItem]:
-    """`/api/v1/posts/` (fixture: news/cryptopanic_posts.json)."""
-    return [
-        NewsItem(
-            title=plain_text(p.title),
-            url=p.url,
-            source=p.source.title,
-            published_at=p.published_at,
-            provider=NAME,
-            currencies=tuple(c.code for c in p.currencies or ()),
+    """`/api/v1/posts/` (fixture: news/cryptopanic_posts.json, from the older `/api/posts/`)."""
+    items = []
+    for post in _Body.model_validate(payload).results:
+        link = post.link()
+        title = plain_text(post.title)
+        if link is None or not title:
+            continue
+        items.append(
+            NewsItem(
+                title=title,
+                url=clean_url(link),
+                source=post.source.title,
+                published_at=post.published_at,
+                provider=NAME,
+                currencies=tuple(c.code for c in post.currencies or ()),
+            )
         )
-        for p in _Body.model_validate(payload).results
-    ]
+    return items
 
 
 class CryptoPanicProvider(HttpProvider):
@@ -62,8 +84,11 @@ class CryptoPanicProvider(HttpProvider):
     docs_url = "https://cryptopanic.com/developers/api/"
 
     async def news(self) -> list[NewsItem]:
+        key = self.key()
+        if key is None:
+            raise MissingKey(NAME, "an auth_token is required")
         payload = await self.get_json(
-            "/api/v1/posts/", params={"auth_token": self.key() or "", "public": "true"}
+            "/api/v1/posts/", params={"auth_token": key, "public": "true"}
         )
         with self.parsing("posts"):
             return parse_posts(payload)

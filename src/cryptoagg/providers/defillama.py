@@ -1,7 +1,8 @@
 """DefiLlama TVL API — https://api-docs.defillama.com/
 
-Limits: no key and no published free limit. `/protocols` is large (several MB); it is fetched
-only through the cache's slow TTL.
+Limits: no key ("doesn't require any authentication") and no published free limit; a paid Pro
+plan exists for higher limits. `/protocols` is large (several MB), so callers should only reach
+it through the cache's slow TTL. All amounts are USD numbers (JSON floats).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, RootModel
+from pydantic import BaseModel, Field, RootModel
 
 from cryptoagg.core.models import (
     Capability,
@@ -23,7 +24,10 @@ from cryptoagg.core.models import (
 from cryptoagg.providers.base import HttpProvider
 
 NAME = "defillama"
+#: protocols and chains kept in the overview (largest TVL first)
 TOP = 20
+
+# -- payload models ------------------------------------------------------------------------
 
 
 class _Protocol(BaseModel):
@@ -41,7 +45,7 @@ _Protocols = RootModel[list[_Protocol]]
 class _Chain(BaseModel):
     name: str
     tvl: Decimal | None = None
-    tokenSymbol: str | None = None
+    token_symbol: str | None = Field(default=None, alias="tokenSymbol")
 
 
 _Chains = RootModel[list[_Chain]]
@@ -54,62 +58,78 @@ class _TvlPoint(BaseModel):
 
 _History = RootModel[list[_TvlPoint]]
 
+# -- parse functions -----------------------------------------------------------------------
+
 
 def parse_protocols(payload: Any) -> list[DefiProtocol]:
-    """`/protocols`, largest first (fixture: defillama/protocols.json)."""
-    rows = [p for p in _Protocols.model_validate(payload).root if p.tvl is not None]
-    rows.sort(key=lambda p: p.tvl or 0, reverse=True)
+    """`/protocols`, largest TVL first; protocols without a TVL are skipped
+    (fixture: defillama/protocols.json)."""
+    rows = [(p, p.tvl) for p in _Protocols.model_validate(payload).root if p.tvl is not None]
+    rows.sort(key=lambda row: row[1], reverse=True)
     return [
         DefiProtocol(
             name=p.name,
             slug=p.slug,
-            tvl=p.tvl or Decimal(0),
+            tvl=tvl,
             category=p.category,
             chains=tuple(p.chains),
             change_1d_pct=p.change_1d,
         )
-        for p in rows
+        for p, tvl in rows
     ]
 
 
 def parse_chains(payload: Any) -> list[DefiChain]:
-    """`/v2/chains`, largest first (fixture: defillama/v2_chains.json)."""
-    rows = [c for c in _Chains.model_validate(payload).root if c.tvl is not None]
-    rows.sort(key=lambda c: c.tvl or 0, reverse=True)
-    return [
-        DefiChain(name=c.name, tvl=c.tvl or Decimal(0), token_symbol=c.tokenSymbol) for c in rows
-    ]
+    """`/v2/chains`, largest TVL first (fixture: defillama/v2_chains.json)."""
+    rows = [(c, c.tvl) for c in _Chains.model_validate(payload).root if c.tvl is not None]
+    rows.sort(key=lambda row: row[1], reverse=True)
+    return [DefiChain(name=c.name, tvl=tvl, token_symbol=c.token_symbol) for c, tvl in rows]
 
 
 def parse_historical_tvl(payload: Any) -> list[tuple[datetime, Decimal]]:
-    """`/v2/historicalChainTvl[/{chain}]` (fixtures: defillama/v2_historicalChainTvl*.json)."""
+    """`/v2/historicalChainTvl` and `/v2/historicalChainTvl/{chain}`: (day, USD TVL) pairs
+    (fixtures: defillama/v2_historicalChainTvl.json, v2_historicalChainTvl_karura.json)."""
     return [(from_unix(p.date), p.tvl) for p in _History.model_validate(payload).root]
 
 
 def parse_protocol_tvl(payload: Any) -> Decimal:
-    """`/tvl/{protocol}`: a bare number (fixture: defillama/tvl_protocol.json)."""
+    """`/tvl/{protocol}`: the body is a bare JSON number (fixture: defillama/tvl_protocol.json)."""
     if isinstance(payload, bool) or not isinstance(payload, int | float):
-        raise ValueError("not a number")
+        raise TypeError("the body is not a number")
     return Decimal(str(payload))
+
+
+def overview(protocols: list[DefiProtocol], chains: list[DefiChain], now: datetime) -> DefiOverview:
+    """Total TVL over every chain, with the largest protocols and chains."""
+    return DefiOverview(
+        total_tvl=sum((c.tvl for c in chains), Decimal(0)),
+        protocols=tuple(protocols[:TOP]),
+        chains=tuple(chains[:TOP]),
+        as_of=now,
+        provider=NAME,
+    )
 
 
 class DefiLlamaProvider(HttpProvider):
     name = NAME
     hosts: ClassVar[dict[str, str]] = {"": "https://api.llama.fi"}
     capabilities = frozenset({Capability.TVL})
+    requires_key = False
     docs_url = "https://api-docs.defillama.com/"
 
     async def defi(self) -> DefiOverview:
-        protocols_raw, chains_raw = await asyncio.gather(
-            self.get_json("/protocols"), self.get_json("/v2/chains")
-        )
+        calls = [
+            asyncio.ensure_future(self.get_json("/protocols")),
+            asyncio.ensure_future(self.get_json("/v2/chains")),
+        ]
+        try:
+            protocols_raw, chains_raw = await asyncio.gather(*calls)
+        except BaseException:
+            # gather leaves the other call running when one fails; do not leave it orphaned.
+            for call in calls:
+                call.cancel()
+            raise
         with self.parsing("protocols/chains"):
             protocols = parse_protocols(protocols_raw)
             chains = parse_chains(chains_raw)
-        return DefiOverview(
-            total_tvl=sum((c.tvl for c in chains), Decimal(0)),
-            protocols=tuple(protocols[:TOP]),
-            chains=tuple(chains[:TOP]),
-            as_of=self.now(),
-            provider=NAME,
-        )
+        return overview(protocols, chains, self.now())

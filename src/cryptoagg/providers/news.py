@@ -1,55 +1,87 @@
-"""News RSS feeds: CoinDesk, Cointelegraph, Decrypt.
+"""News RSS feeds: CoinDesk, Cointelegraph and Decrypt.
 
-- CoinDesk https://www.coindesk.com/arc/outboundfeeds/rss/
-- Cointelegraph https://cointelegraph.com/rss
+- CoinDesk https://www.coindesk.com/arc/outboundfeeds/rss/ (`ttl` 5 minutes in the feed)
+- Cointelegraph https://cointelegraph.com/rss (links carry `utm_*` tracking parameters)
 - Decrypt https://decrypt.co/feed
 
-No keys and no published limits; the feeds refresh every few minutes (CoinDesk `ttl` 5).
-Parsing goes through feedparser on the fetched text (never a URL: no network from parsers).
+Limits: no keys and no published limits. feedparser only ever sees the fetched text, wrapped in
+a stream: given a plain string that looks like a URL or a file name it would fetch or open it.
 """
 
 from __future__ import annotations
 
 import calendar
 import html
+import io
 import re
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import feedparser
 
+from cryptoagg.core.errors import BadResponse
 from cryptoagg.core.models import Capability, NewsItem, from_unix
 from cryptoagg.providers.base import HttpProvider
 
 SUMMARY_CHARS = 500
 _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
+# feedparser files <description> and <dc:description> under the same `summary` key, so the
+# empty <dc:description/> that follows CoinDesk's real description would wipe it out.
+_EMPTY_DC_DESCRIPTION = re.compile(r"<dc:description\s*(?:/>|>\s*</dc:description>)")
+#: the declared charset makes feedparser trust our (already decoded) text over the XML prolog
+_HEADERS = {"content-type": "application/xml; charset=utf-8"}
+
+# -- text helpers (also used by the CryptoPanic adapter) -----------------------------------
 
 
 def plain_text(markup: str) -> str:
-    """HTML to one line of plain text."""
+    """HTML to one line of plain text: tags dropped, entities decoded, whitespace collapsed."""
     return _SPACE.sub(" ", html.unescape(_TAG.sub(" ", markup))).strip()
 
 
 def clean_url(url: str) -> str:
-    """Drop tracking parameters (utm_*) from an article link."""
-    parts = urlsplit(url.strip())
-    query = [(k, v) for k, v in parse_qsl(parts.query) if not k.lower().startswith("utm_")]
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
+    """Drop tracking parameters (`utm_*`) from an article link; everything else is kept."""
+    url = url.strip()
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(k, v) for k, v in pairs if not k.lower().startswith("utm_")]
+    if len(kept) == len(pairs):
+        return url
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(kept), parts.fragment))
+
+
+def shorten(text: str, limit: int = SUMMARY_CHARS) -> str:
+    """`text` cut at a word boundary to at most `limit` characters (with an ellipsis)."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:.") + "…"
+
+
+# -- parse functions -----------------------------------------------------------------------
 
 
 def _summary(entry: Any) -> str | None:
-    text = plain_text(str(entry.get("summary") or ""))
-    if not text:
-        return None
-    return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1].rstrip() + "…"
+    raw = entry.get("summary") or ""
+    if not raw and entry.get("content"):
+        raw = entry["content"][0].get("value") or ""
+    text = plain_text(str(raw))
+    return shorten(text) if text else None
 
 
 def parse_rss(text: str, provider: str, source: str) -> list[NewsItem]:
-    """An RSS 2.0 feed (fixtures: news/coindesk_rss.xml and the *_THIRD_PARTY_REGENERATED.xml)."""
-    feed = feedparser.parse(text)
-    if feed.get("bozo") and not feed.entries:
-        raise ValueError("not a feed")
+    """An RSS/Atom feed body; entries without a link, date or title are skipped (fixtures:
+    news/coindesk_rss.xml, news/cointelegraph_rss_THIRD_PARTY_REGENERATED.xml,
+    news/decrypt_rss_THIRD_PARTY_REGENERATED.xml)."""
+    cleaned = _EMPTY_DC_DESCRIPTION.sub("", text)
+    feed = feedparser.parse(io.BytesIO(cleaned.encode("utf-8")), response_headers=_HEADERS)
+    if not feed.entries and (feed.get("bozo") or not feed.get("version")):
+        raise BadResponse(provider, "body is not an RSS or Atom feed")
     items = []
     for entry in feed.entries:
         link = entry.get("link")
@@ -62,6 +94,7 @@ def parse_rss(text: str, provider: str, source: str) -> list[NewsItem]:
                 title=title,
                 url=clean_url(str(link)),
                 source=source,
+                # feedparser normalises every date to a UTC struct_time
                 published_at=from_unix(calendar.timegm(published)),
                 provider=provider,
                 summary=_summary(entry),
@@ -71,11 +104,13 @@ def parse_rss(text: str, provider: str, source: str) -> list[NewsItem]:
 
 
 class RssNewsProvider(HttpProvider):
-    """A news feed at `feed_path` on the provider's host."""
+    """A publication's news feed at `feed_path` on its main host."""
 
     feed_path: ClassVar[str]
+    #: the publication's name, shown as the item's source
     source: ClassVar[str]
     capabilities = frozenset({Capability.NEWS})
+    requires_key = False
 
     async def news(self) -> list[NewsItem]:
         text = await self.get_text(self.feed_path)
