@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import httpx
@@ -19,17 +20,22 @@ import uvicorn
 from pydantic import SecretStr
 
 from cryptoagg import __version__
-from cryptoagg.config import Settings, prepare_data_dir
+from cryptoagg.config import ProviderOverride, Settings, prepare_data_dir
 from cryptoagg.core.asset_seed import seeded_registry
 from cryptoagg.core.assets import AssetRegistry
 from cryptoagg.core.errors import ConfigError, CryptoAggError
+from cryptoagg.core.limits import Limits
 from cryptoagg.core.models import Capability
 from cryptoagg.core.ports import Provider
 from cryptoagg.providers.base import HttpProvider, ProviderContext
+from cryptoagg.providers.limits import DEFAULT_LIMITS
 from cryptoagg.providers.registry import PROVIDERS
+from cryptoagg.resilience.budget import FileQuotaStore, QuotaLedger
 from cryptoagg.resilience.cache import TTLCache
+from cryptoagg.resilience.guard import Guards
 from cryptoagg.resilience.health import HealthBook
-from cryptoagg.resilience.pool import ProviderPool
+from cryptoagg.resilience.pool import PoolConfig, ProviderPool
+from cryptoagg.resilience.strategy import Strategy
 from cryptoagg.services.assets import AssetService
 from cryptoagg.services.context import ServiceContext, Ttls
 from cryptoagg.services.market import MarketService
@@ -53,6 +59,7 @@ class Container:
     providers: list[Provider]
     pools: dict[Capability, ProviderPool]
     health: HealthBook
+    guards: Guards
     cache: TTLCache
     prices: PriceService
     market: MarketService
@@ -109,9 +116,51 @@ async def _cancel(task: asyncio.Task[None]) -> None:
 
 
 def check_known_providers(settings: Settings) -> None:
-    unknown = sorted(set(settings.provider_overrides()) - {cls.name for cls in PROVIDERS})
+    config = settings.providers_config()
+    known = {cls.name for cls in PROVIDERS}
+    named = set(config.providers) | {m for p in config.pools.values() for m in p.members or ()}
+    unknown = sorted(named - known)
     if unknown:
         raise ConfigError(f"PROVIDERS_FILE: unknown provider(s) {', '.join(unknown)}")
+    bad_pools = sorted(set(config.pools) - {c.value for c in Capability})
+    if bad_pools:
+        raise ConfigError(f"PROVIDERS_FILE: unknown pool(s) {', '.join(bad_pools)}")
+
+
+def limits_for(name: str, override: ProviderOverride | None) -> Limits:
+    base = DEFAULT_LIMITS.get(name, Limits())
+    if override is None:
+        return base
+    return replace(
+        base,
+        per_second=override.rate_per_s or base.per_second,
+        per_minute=override.rate_per_min or base.per_minute,
+        monthly=override.monthly_quota if override.monthly_quota is not None else base.monthly,
+    )
+
+
+def build_pools(
+    settings: Settings, providers: list[Provider], health: HealthBook, guards: Guards
+) -> dict[Capability, ProviderPool]:
+    pools = {}
+    configured = settings.providers_config().pools
+    for capability in Capability:
+        spec = configured.get(capability.value)
+        members = providers
+        config = PoolConfig(deadline_s=settings.request_deadline_s)
+        if spec is not None:
+            if spec.members is not None:
+                by_name = {p.name: p for p in providers}
+                members = [by_name[m] for m in spec.members]
+            config = PoolConfig(
+                strategy=Strategy(spec.strategy),
+                weights=spec.weights,
+                deadline_s=settings.request_deadline_s,
+            )
+        pools[capability] = ProviderPool(
+            capability, members, health=health, guards=guards, config=config
+        )
+    return pools
 
 
 def check_settings(settings: Settings) -> None:
@@ -168,7 +217,12 @@ async def build(settings: Settings) -> AsyncIterator[Container]:
         registry = seeded_registry()
         providers = build_providers(settings, client, registry, upstream, settings.use_mock_data)
         health = HealthBook(clock=utcnow)
-        pools = {cap: ProviderPool(cap, providers, health) for cap in Capability}
+        ledger = QuotaLedger(FileQuotaStore(settings.data_dir / "quota.json"))
+        guards = Guards(time.monotonic, utcnow, ledger)
+        overrides = settings.provider_overrides()
+        for provider in providers:
+            guards.add(provider.name, limits_for(provider.name, overrides.get(provider.name)))
+        pools = build_pools(settings, providers, health, guards)
         cache = TTLCache()
         ctx = ServiceContext(
             registry=registry,
@@ -194,6 +248,7 @@ async def build(settings: Settings) -> AsyncIterator[Container]:
             providers=providers,
             pools=pools,
             health=health,
+            guards=guards,
             cache=cache,
             prices=PriceService(ctx),
             market=MarketService(ctx),

@@ -34,12 +34,28 @@ class ProviderOverride(BaseModel):
     enabled: bool = True
     priority: int | None = Field(default=None, ge=0, le=1000)
     base_url: str | None = Field(default=None, pattern=r"^https?://")
+    rate_per_s: float | None = Field(default=None, gt=0)
+    rate_per_min: float | None = Field(default=None, gt=0)
+    monthly_quota: int | None = Field(default=None, ge=0)
+
+
+class PoolOverride(BaseModel):
+    """One pool's entry in PROVIDERS_FILE (pools are named by capability)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    strategy: Literal["priority", "round_robin", "weighted", "least_used", "fastest_response"] = (
+        "priority"
+    )
+    members: list[str] | None = None
+    weights: dict[str, float] = {}
 
 
 class ProvidersFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     providers: dict[str, ProviderOverride] = {}
+    pools: dict[str, PoolOverride] = {}
 
 
 class Settings(BaseSettings):
@@ -76,6 +92,7 @@ class Settings(BaseSettings):
     slow_ttl_s: float = Field(default=300.0, ge=0)
     quote_max_age_s: float = Field(default=300.0, gt=0)
     discovery_interval_s: float = Field(default=6 * 3600.0, ge=60)
+    request_deadline_s: float = Field(default=10.0, gt=0, le=120)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -120,11 +137,14 @@ class Settings(BaseSettings):
         return [v.get_secret_value() for v in values if v is not None]
 
     def provider_overrides(self) -> dict[str, ProviderOverride]:
+        return self.providers_config().providers
+
+    def providers_config(self) -> ProvidersFile:
         if self.providers_file is None:
-            return {}
+            return ProvidersFile()
         try:
             raw = yaml.safe_load(self.providers_file.read_text(encoding="utf-8")) or {}
-            return ProvidersFile.model_validate(raw).providers
+            return ProvidersFile.model_validate(raw)
         except (OSError, yaml.YAMLError) as exc:
             raise ConfigError(f"PROVIDERS_FILE: cannot read YAML ({type(exc).__name__})") from None
         except ValidationError as exc:

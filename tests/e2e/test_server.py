@@ -23,9 +23,19 @@ def sim() -> Iterator[str]:
         yield url
 
 
+GENEROUS_LIMITS = "providers:\n" + "".join(
+    f"  {name}: {{rate_per_s: 1000, rate_per_min: 100000}}\n"
+    for name in [*SPOT_PROVIDERS, "alternative_me", "defillama"]
+)
+
+
 @pytest.fixture(scope="module")
 def api(sim: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    data = tmp_path_factory.mktemp("data")
+    # caching is off below, so every request is an upstream call: lift the free-tier budgets
+    (data / "providers.yaml").write_text(GENEROUS_LIMITS)
     env = {
+        "PROVIDERS_FILE": str(data / "providers.yaml"),
         "UPSTREAM_BASE_URL": sim,
         # no caching, so every request reaches the pools and faults show at once
         "PRICE_TTL_S": "0",
@@ -34,7 +44,7 @@ def api(sim: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "ENABLE_AUTO_DISCOVERY": "true",
         "UPSTREAM_TIMEOUT_S": "1.5",
     }
-    with server(tmp_path_factory.mktemp("data"), env) as url:
+    with server(data, env) as url:
         yield url
 
 

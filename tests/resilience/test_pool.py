@@ -1,54 +1,28 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
-from cryptoagg.core.assets import Asset
-from cryptoagg.core.errors import NoProviderAvailable, ProviderError, Unavailable, UpstreamNotFound
-from cryptoagg.core.models import Capability, Quote
-from cryptoagg.resilience.health import HealthBook
-from cryptoagg.resilience.pool import ProviderPool
-
-NOW = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-class Fake:
-    requires_key = False
-    capabilities = frozenset({Capability.SPOT_PRICE})
-
-    def __init__(
-        self,
-        name: str,
-        price: str | None = None,
-        error: ProviderError | None = None,
-        disabled: str | None = None,
-    ) -> None:
-        self.name = name
-        self.price = price
-        self.error = error
-        self.disabled_reason = disabled
-        self.calls = 0
-
-    async def spot_prices(self, assets: Sequence[Asset]) -> list[Quote]:
-        self.calls += 1
-        if self.error:
-            raise self.error
-        assert self.price is not None
-        return [Quote(asset_id="bitcoin", provider=self.name, price=Decimal(self.price), as_of=NOW)]
-
-
-def pool(*providers: Fake) -> ProviderPool:
-    return ProviderPool(Capability.SPOT_PRICE, providers, HealthBook(clock=lambda: NOW))  # type: ignore[arg-type]
+from cryptoagg.core.errors import (
+    AuthFailed,
+    NoProviderAvailable,
+    RateLimited,
+    Unavailable,
+    UpstreamNotFound,
+)
+from cryptoagg.core.limits import Limits
+from cryptoagg.resilience.pool import PoolConfig
+from cryptoagg.resilience.retry import RetryPolicy
+from cryptoagg.resilience.strategy import Strategy
+from tests.resilience.support import Fake, FakeClock, make_pool, spot
 
 
 async def test_first_fails_over_in_priority_order() -> None:
-    a = Fake("a", error=Unavailable("a", "HTTP 500"))
+    a = Fake("a", errors=[Unavailable("a", "HTTP 500")])
     b = Fake("b", price="100")
     c = Fake("c", price="200")
-    p = pool(a, b, c)
+    p = make_pool(a, b, c)
     answer = await p.first(lambda prov: prov.spot_prices([]))
     assert answer.provider == "b"
     assert answer.value[0].price == Decimal(100)
@@ -56,27 +30,117 @@ async def test_first_fails_over_in_priority_order() -> None:
     assert p.health.get("a").failures == 1
     assert p.health.get("a").last_error_reason == "unavailable"
     assert p.health.get("b").successes == 1
+    assert [(r.from_provider, r.to_provider) for r in p.rotations] == [(None, "b")]
+    assert p.rotations[0].reason == "a unavailable: HTTP 500"
 
 
 async def test_all_failing_lists_every_reason() -> None:
-    p = pool(
-        Fake("a", error=Unavailable("a", "HTTP 502")),
-        Fake("b", disabled="missing key"),
-        Fake("c", error=UpstreamNotFound("c", "HTTP 404")),
+    b = Fake("b")
+    b.disabled_reason = "missing key"
+    p = make_pool(
+        Fake("a", errors=[Unavailable("a", "HTTP 502")]),
+        b,
+        Fake("c", errors=[UpstreamNotFound("c", "HTTP 404")]),
     )
     with pytest.raises(NoProviderAvailable) as info:
-        await p.first(lambda prov: prov.spot_prices([]))
+        await spot(p)
     assert info.value.reasons == {
         "a": "unavailable: HTTP 502",
         "b": "disabled: missing key",
         "c": "not_found: HTTP 404",
     }
-    # a caller error is not held against the provider's health
-    assert p.health.get("c").failures == 0
+    assert p.health.get("c").failures == 0  # a caller error is not the provider's fault
 
 
 async def test_gather_collects_answers_and_reasons() -> None:
-    p = pool(Fake("a", price="1"), Fake("b", error=Unavailable("b", "x")), Fake("c", price="3"))
+    p = make_pool(Fake("a", "1"), Fake("b", errors=[Unavailable("b", "x")]), Fake("c", "3"))
     gathered = await p.gather(lambda prov: prov.spot_prices([]))
     assert [a.provider for a in gathered.answers] == ["a", "c"]
     assert gathered.reasons == {"b": "unavailable: x"}
+
+
+async def test_open_breaker_skips_the_provider_without_calling_it() -> None:
+    clock = FakeClock()
+    a = Fake("a", errors=[Unavailable("a", "HTTP 500")] * 5)
+    b = Fake("b")
+    p = make_pool(a, b, clock=clock)
+    for _ in range(5):
+        assert await spot(p) == "b"
+    assert p.guards["a"].breaker.state == "open"
+    assert await spot(p) == "b"
+    assert a.calls == 5  # the sixth request never reached it
+    clock.advance(30)
+    assert await spot(p) == "a"  # half-open probe succeeds
+    assert p.guards["a"].breaker.state == "closed"
+
+
+async def test_retry_after_is_honoured_to_the_second() -> None:
+    clock = FakeClock()
+    a = Fake("a", errors=[RateLimited("a", "HTTP 429", retry_after_s=120)])
+    p = make_pool(a, Fake("b"), clock=clock)
+    assert await spot(p) == "b"
+    clock.advance(119)
+    assert await spot(p) == "b"
+    assert a.calls == 1
+    clock.advance(1)
+    assert await spot(p) == "a"
+    assert a.calls == 2
+
+
+async def test_auth_failure_disables_until_restart() -> None:
+    clock = FakeClock()
+    a = Fake("a", errors=[AuthFailed("a", "HTTP 401")])
+    p = make_pool(a, Fake("b"), clock=clock)
+    assert await spot(p) == "b"
+    clock.advance(86400)
+    assert await spot(p) == "b"
+    assert a.calls == 1
+    assert p.guards["a"].breaker.state == "disabled"
+    p.providers = [a]
+    with pytest.raises(NoProviderAvailable) as info:
+        await spot(p)
+    assert info.value.reasons == {"a": "disabled: auth_failed: HTTP 401"}
+
+
+async def test_budget_refusal_and_near_limit_ordering() -> None:
+    clock = FakeClock()
+    a, b = Fake("a"), Fake("b")
+    limits = {"a": Limits(monthly=10), "b": Limits(per_minute=2)}
+    p = make_pool(a, b, clock=clock, limits=limits)
+    for _ in range(8):
+        assert await spot(p) == "a"
+    # a has used 80 % — still first; at 90 % it goes last
+    assert await spot(p) == "a"
+    assert p.guards["a"].budget.near_limit
+    assert await spot(p) == "b"
+    # b's per-minute budget (burst 1) is now spent, a is the only one left until a refills
+    assert await spot(p) == "a"
+    assert p.guards["a"].budget.quota_left() == 0
+    with pytest.raises(NoProviderAvailable) as info:
+        await spot(p)
+    assert info.value.reasons["a"] == "budget_exhausted: monthly quota used"
+    assert info.value.reasons["b"].startswith("budget_exhausted: rate limit, next call in")
+    clock.advance(30)
+    assert await spot(p) == "b"
+
+
+async def test_round_robin_spreads_calls() -> None:
+    a, b, c = Fake("a"), Fake("b"), Fake("c")
+    p = make_pool(a, b, c, config=PoolConfig(strategy=Strategy.ROUND_ROBIN))
+    assert [await spot(p) for _ in range(6)] == ["a", "b", "c", "a", "b", "c"]
+    assert len(p.rotations) == 6
+
+
+async def test_manual_rotate_prefers_the_next_member() -> None:
+    p = make_pool(Fake("a"), Fake("b"))
+    assert await spot(p) == "a"
+    rotation = p.rotate("operator")
+    assert (rotation.from_provider, rotation.to_provider, rotation.reason) == ("a", "b", "operator")
+    assert await spot(p) == "b"
+
+
+async def test_retries_transient_errors_then_succeeds() -> None:
+    a = Fake("a", errors=[Unavailable("a", "HTTP 503")])
+    p = make_pool(a, Fake("b"), config=PoolConfig(retry=RetryPolicy(attempts=2, base_s=0.001)))
+    assert await spot(p) == "a"
+    assert a.calls == 2

@@ -109,6 +109,27 @@ class BadRequest(ProviderError):
     counts_as_failure = False
 
 
+class CircuitOpen(ProviderError):
+    """Our breaker holds the provider back; no call went out."""
+
+    reason = "circuit_open"
+    counts_as_failure = False
+
+
+class ProviderDisabled(ProviderError):
+    """Held back until the configuration changes (e.g. after an auth failure or a geo-block)."""
+
+    reason = "disabled"
+    counts_as_failure = False
+
+
+class BudgetExhausted(ProviderError):
+    """Our own rate or monthly budget for the provider is spent; no call went out."""
+
+    reason = "budget_exhausted"
+    counts_as_failure = False
+
+
 class Unavailable(ProviderError):
     reason = "unavailable"
 

@@ -1,31 +1,38 @@
-"""Pools: the providers of one capability, tried in priority order.
+"""Pools: the providers of one capability, tried in the order of the pool's strategy.
 
 `first` fails over from provider to provider until one answers; `gather` asks every
-provider at once (for consensus). Both record health and collect each provider's reason
-when nothing could answer, so the API can say exactly why (503 with reasons).
-Breakers, budgets and the other strategies grow here (SPEC §5).
+provider at once (for consensus). Each attempt passes the provider's guard (breaker and
+budget), is retried within the request deadline, and is recorded in the health book. When
+nothing could answer, every provider's reason is collected (503 with reasons). A change of
+the answering provider is recorded as a rotation.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, TypeVar
 
 import structlog
 
-from cryptoagg.core.errors import NoProviderAvailable, ProviderError
+from cryptoagg.core.errors import BudgetExhausted, NoProviderAvailable, ProviderError
 from cryptoagg.core.models import Capability
 from cryptoagg.core.ports import Provider
+from cryptoagg.resilience.guard import Guards
 from cryptoagg.resilience.health import HealthBook
+from cryptoagg.resilience.retry import Deadline, RetryPolicy, call_with_retry
+from cryptoagg.resilience.strategy import Strategy, order
 
 T = TypeVar("T")
 log = structlog.get_logger("cryptoagg.pool")
 
 Call = Callable[[Provider], Awaitable[T]]
+ROTATIONS_KEPT = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,21 +48,98 @@ class Gathered(Generic[T]):
     reasons: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class Rotation:
+    at: datetime
+    pool: str
+    from_provider: str | None
+    to_provider: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PoolConfig:
+    strategy: Strategy = Strategy.PRIORITY
+    weights: Mapping[str, float] = field(default_factory=dict)
+    deadline_s: float = 10.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
 class ProviderPool:
     def __init__(
-        self, capability: Capability, providers: Sequence[Provider], health: HealthBook
+        self,
+        capability: Capability,
+        providers: Sequence[Provider],
+        *,
+        health: HealthBook,
+        guards: Guards,
+        config: PoolConfig | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
     ) -> None:
         self.capability = capability
         self.providers = [p for p in providers if capability in p.capabilities]
         self.health = health
+        self.guards = guards
+        self.config = config or PoolConfig()
+        self.clock = clock
+        self.rng = rng or random.Random()  # noqa: S311 - load spreading, not security
+        self.rotations: deque[Rotation] = deque(maxlen=ROTATIONS_KEPT)
+        self.current: str | None = None
+        self._turn = 0
+        self._offset = 0
 
     @property
     def id(self) -> str:
         return self.capability.value
 
+    # -- ordering -------------------------------------------------------------------------
+
+    def ordered(self) -> list[Provider]:
+        by_name = {p.name: p for p in self.providers}
+        names = list(by_name)
+        if self._offset and names:
+            shift = self._offset % len(names)
+            names = names[shift:] + names[:shift]
+        self._turn += 1
+        names = order(
+            self.config.strategy,
+            names,
+            turn=self._turn - 1,
+            weights=self.config.weights,
+            rng=self.rng,
+            calls_last_minute=lambda n: self.guards[n].budget.calls_this_minute(),
+            p50_ms=lambda n: self.health.get(n).percentile_ms(0.5),
+            near_limit=lambda n: self.guards[n].budget.near_limit,
+        )
+        return [by_name[n] for n in names]
+
+    def rotate(self, reason: str = "manual") -> Rotation:
+        """Move the preferred member to the back (an operator's or a test's nudge)."""
+        self._offset += 1
+        head = self.ordered()
+        self._turn -= 1
+        target = head[0].name if head else "none"
+        return self._record(target, reason)
+
+    def _record(self, to: str, reason: str) -> Rotation:
+        rotation = Rotation(self.health.now(), self.id, self.current, to, reason)
+        self.rotations.append(rotation)
+        self.current = to
+        log.info(
+            "pool_rotation",
+            pool=self.id,
+            from_provider=rotation.from_provider,
+            to_provider=to,
+            reason=reason,
+        )
+        return rotation
+
+    # -- calling --------------------------------------------------------------------------
+
     def _usable(self, reasons: dict[str, str]) -> list[Provider]:
         usable = []
-        for provider in self.providers:
+        for provider in self.ordered():
             why = provider.disabled_reason
             if why:
                 reasons[provider.name] = f"disabled: {why}"
@@ -63,11 +147,32 @@ class ProviderPool:
                 usable.append(provider)
         return usable
 
-    async def _attempt(self, provider: Provider, call: Call[T]) -> T:
+    async def _attempt(self, provider: Provider, call: Call[T], deadline: Deadline) -> T:
+        guard = self.guards[provider.name]
+        refusal = guard.admit()
+        if refusal is not None:
+            raise refusal
+
+        attempts = 0
+
+        async def once() -> T:
+            nonlocal attempts
+            attempts += 1
+            if attempts > 1 and (why := guard.budget.refusal()) is not None:
+                raise BudgetExhausted(provider.name, why)
+            guard.budget.spend()
+            return await call(provider)
+
         started = time.perf_counter()
         try:
-            value = await call(provider)
+            value = await call_with_retry(
+                once, provider.name, policy=self.config.retry, deadline=deadline, rng=self.rng
+            )
+        except BudgetExhausted:
+            guard.breaker.record_cancelled()
+            raise
         except ProviderError as exc:
+            guard.breaker.record_failure(exc)
             self.health.failure(provider.name, exc)
             log.info(
                 "provider_failed",
@@ -77,25 +182,42 @@ class ProviderPool:
                 error=exc.detail,
             )
             raise
+        except asyncio.CancelledError:
+            guard.breaker.record_cancelled()
+            raise
+        guard.breaker.record_success()
         self.health.success(provider.name, (time.perf_counter() - started) * 1000)
         return value
 
+    def _deadline(self) -> Deadline:
+        return Deadline.after(self.config.deadline_s, self.clock)
+
     async def first(self, call: Call[T]) -> Answer[T]:
-        """The first provider, in priority order, that answers."""
+        """The first provider, in strategy order, that answers."""
+        deadline = self._deadline()
         reasons: dict[str, str] = {}
         for provider in self._usable(reasons):
+            if deadline.expired:
+                reasons[provider.name] = "skipped: request deadline reached"
+                continue
             try:
-                return Answer(provider.name, await self._attempt(provider, call), self.health.now())
+                value = await self._attempt(provider, call, deadline)
             except ProviderError as exc:
                 reasons[provider.name] = f"{exc.reason}: {exc.detail}"
+                continue
+            if provider.name != self.current:
+                why = "; ".join(f"{n} {r}" for n, r in reasons.items()) or "strategy"
+                self._record(provider.name, why)
+            return Answer(provider.name, value, self.health.now())
         raise NoProviderAvailable(self.id, reasons)
 
     async def gather(self, call: Call[T]) -> Gathered[T]:
-        """Every usable provider at once; answers in priority order plus failure reasons."""
+        """Every usable provider at once; answers in strategy order plus failure reasons."""
+        deadline = self._deadline()
         result: Gathered[T] = Gathered()
         usable = self._usable(result.reasons)
         outcomes = await asyncio.gather(
-            *(self._attempt(p, call) for p in usable), return_exceptions=True
+            *(self._attempt(p, call, deadline) for p in usable), return_exceptions=True
         )
         for provider, outcome in zip(usable, outcomes, strict=True):
             if isinstance(outcome, ProviderError):
