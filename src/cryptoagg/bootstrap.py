@@ -30,11 +30,13 @@ from cryptoagg.core.ports import Provider
 from cryptoagg.providers.base import HttpProvider, ProviderContext
 from cryptoagg.providers.limits import DEFAULT_LIMITS
 from cryptoagg.providers.registry import PROVIDERS
+from cryptoagg.resilience.breaker import BreakerPolicy
 from cryptoagg.resilience.budget import FileQuotaStore, QuotaLedger
 from cryptoagg.resilience.cache import TTLCache
 from cryptoagg.resilience.guard import Guards
 from cryptoagg.resilience.health import HealthBook
 from cryptoagg.resilience.pool import PoolConfig, ProviderPool
+from cryptoagg.resilience.retry import RetryPolicy
 from cryptoagg.resilience.strategy import Strategy
 from cryptoagg.services.assets import AssetService
 from cryptoagg.services.context import ServiceContext, Ttls
@@ -147,7 +149,8 @@ def build_pools(
     for capability in Capability:
         spec = configured.get(capability.value)
         members = providers
-        config = PoolConfig(deadline_s=settings.request_deadline_s)
+        retry = RetryPolicy(attempts=settings.retry_attempts)
+        config = PoolConfig(deadline_s=settings.request_deadline_s, retry=retry)
         if spec is not None:
             if spec.members is not None:
                 by_name = {p.name: p for p in providers}
@@ -156,6 +159,7 @@ def build_pools(
                 strategy=Strategy(spec.strategy),
                 weights=spec.weights,
                 deadline_s=settings.request_deadline_s,
+                retry=retry,
             )
         pools[capability] = ProviderPool(
             capability, members, health=health, guards=guards, config=config
@@ -218,12 +222,17 @@ async def build(settings: Settings) -> AsyncIterator[Container]:
         providers = build_providers(settings, client, registry, upstream, settings.use_mock_data)
         health = HealthBook(clock=utcnow)
         ledger = QuotaLedger(FileQuotaStore(settings.data_dir / "quota.json"))
-        guards = Guards(time.monotonic, utcnow, ledger)
+        policy = BreakerPolicy(
+            consecutive_failures=settings.breaker_failures,
+            cooldown_s=settings.breaker_cooldown_s,
+        )
+        guards = Guards(time.monotonic, utcnow, ledger, policy)
         overrides = settings.provider_overrides()
         for provider in providers:
             guards.add(provider.name, limits_for(provider.name, overrides.get(provider.name)))
         pools = build_pools(settings, providers, health, guards)
         cache = TTLCache()
+        stack.push_async_callback(cache.aclose)
         ctx = ServiceContext(
             registry=registry,
             pools=pools,
@@ -233,6 +242,7 @@ async def build(settings: Settings) -> AsyncIterator[Container]:
                 markets_s=settings.markets_ttl_s,
                 slow_s=settings.slow_ttl_s,
                 quote_max_age_s=settings.quote_max_age_s,
+                stale_if_error_s=settings.stale_if_error_s,
             ),
             clock=utcnow,
         )
@@ -252,7 +262,7 @@ async def build(settings: Settings) -> AsyncIterator[Container]:
             cache=cache,
             prices=PriceService(ctx),
             market=MarketService(ctx),
-            status=StatusService(providers, health),
+            status=StatusService(providers, health, guards, pools),
             assets=assets,
             mock=settings.use_mock_data,
             upstream_base_url=upstream,

@@ -77,7 +77,7 @@ async def _prices(container: Container, symbols: list[str]) -> Table:
         table.add_column(column)
     for symbol in symbols:
         try:
-            report = await container.prices.price(symbol)
+            report = (await container.prices.price(symbol)).value
         except CryptoAggError as exc:
             table.add_row(symbol, "[red]unavailable[/red]", exc.message, "", "", "")
             continue

@@ -13,6 +13,24 @@ from pathlib import Path
 
 import httpx
 
+SPOT_PROVIDERS = ["coingecko", "binance", "kraken", "coinbase", "coinpaprika", "cryptocompare"]
+
+
+def generous_limits(folder: Path) -> Path:
+    """A PROVIDERS_FILE lifting the free-tier budgets (tests that turn caching off need it)."""
+    names = [*SPOT_PROVIDERS, "alternative_me", "defillama"]
+    path = folder / "providers.yaml"
+    path.write_text(
+        "providers:\n"
+        + "".join(f"  {n}: {{rate_per_s: 1000, rate_per_min: 100000}}\n" for n in names)
+    )
+    return path
+
+
+def fault(sim: str, provider: str, kind: str, **extra: object) -> None:
+    response = httpx.post(f"{sim}/_sim/faults", json={"provider": provider, "kind": kind, **extra})
+    assert response.status_code == 201, response.text
+
 
 def free_port() -> int:
     with socket.socket() as sock:

@@ -10,11 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.procs import server, simulator
+from tests.e2e.procs import SPOT_PROVIDERS, fault, generous_limits, server, simulator
 
 pytestmark = pytest.mark.e2e
-
-SPOT_PROVIDERS = ["coingecko", "binance", "kraken", "coinbase", "coinpaprika", "cryptocompare"]
 
 
 @pytest.fixture(scope="module")
@@ -23,24 +21,18 @@ def sim() -> Iterator[str]:
         yield url
 
 
-GENEROUS_LIMITS = "providers:\n" + "".join(
-    f"  {name}: {{rate_per_s: 1000, rate_per_min: 100000}}\n"
-    for name in [*SPOT_PROVIDERS, "alternative_me", "defillama"]
-)
-
-
 @pytest.fixture(scope="module")
 def api(sim: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data = tmp_path_factory.mktemp("data")
-    # caching is off below, so every request is an upstream call: lift the free-tier budgets
-    (data / "providers.yaml").write_text(GENEROUS_LIMITS)
     env = {
-        "PROVIDERS_FILE": str(data / "providers.yaml"),
+        # caching is off below, so every request is an upstream call: lift the budgets
+        "PROVIDERS_FILE": str(generous_limits(data)),
         "UPSTREAM_BASE_URL": sim,
         # no caching, so every request reaches the pools and faults show at once
         "PRICE_TTL_S": "0",
         "MARKETS_TTL_S": "0",
         "SLOW_TTL_S": "0",
+        "STALE_IF_ERROR_S": "0",
         "ENABLE_AUTO_DISCOVERY": "true",
         "UPSTREAM_TIMEOUT_S": "1.5",
     }
@@ -53,11 +45,6 @@ def clear_faults(sim: str) -> Iterator[None]:
     httpx.delete(f"{sim}/_sim/faults")
     yield
     httpx.delete(f"{sim}/_sim/faults")
-
-
-def fault(sim: str, provider: str, kind: str, **extra: object) -> None:
-    response = httpx.post(f"{sim}/_sim/faults", json={"provider": provider, "kind": kind, **extra})
-    assert response.status_code == 201, response.text
 
 
 def test_market_lists_at_least_20_coins(api: str) -> None:

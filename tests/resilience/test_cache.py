@@ -100,3 +100,45 @@ async def test_zero_ttl_always_loads(ttl: float) -> None:
     await cache.get_or_load("k", ttl, loader)
     await cache.get_or_load("k", ttl, loader)
     assert calls == 2
+
+
+async def test_stale_while_revalidate_serves_then_refreshes_once() -> None:
+    clock = FakeClock()
+    cache = TTLCache(clock=clock)
+    versions = iter(range(10))
+    calls = 0
+
+    async def loader() -> int:
+        nonlocal calls
+        calls += 1
+        return next(versions)
+
+    first = await cache.get_or_load("k", 10, loader, refresh_after_s=8)
+    assert (first.value, first.hit) == (0, False)
+    clock.now += 8.5
+    served = [await cache.get_or_load("k", 10, loader, refresh_after_s=8) for _ in range(5)]
+    assert [s.value for s in served] == [0] * 5  # served at once from cache
+    await asyncio.sleep(0)  # the one background refresh runs
+    await asyncio.sleep(0)
+    assert calls == 2
+    assert (await cache.get_or_load("k", 10, loader)).value == 1
+
+
+async def test_stale_if_error_serves_the_last_good_value_with_its_age() -> None:
+    clock = FakeClock()
+    cache = TTLCache(clock=clock)
+
+    async def good() -> str:
+        return "v1"
+
+    async def bad() -> str:
+        raise RuntimeError("every provider failed")
+
+    await cache.get_or_load("k", 10, good)
+    clock.now += 100
+    served = await cache.get_or_load("k", 10, bad, stale_if_error_s=300)
+    assert (served.value, served.stale, served.age_s) == ("v1", True, 100.0)
+    assert cache.stale_served == 1
+    clock.now += 201
+    with pytest.raises(RuntimeError):
+        await cache.get_or_load("k", 10, bad, stale_if_error_s=300)

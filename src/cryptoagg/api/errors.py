@@ -20,16 +20,20 @@ from cryptoagg.core.errors import (
     AmbiguousSymbol,
     BadResponse,
     CryptoAggError,
+    Forbidden,
     InvalidInput,
     NoProviderAvailable,
     ProviderError,
     UnknownAsset,
 )
+from cryptoagg.services.status import UnknownPool
 
 log = structlog.get_logger("cryptoagg.api")
 
 STATUS_CODES: list[tuple[type[CryptoAggError], int]] = [
     (UnknownAsset, 404),
+    (UnknownPool, 404),
+    (Forbidden, 403),
     (AmbiguousSymbol, 409),
     (InvalidInput, 422),
     (NoProviderAvailable, 503),

@@ -33,6 +33,12 @@ class InvalidInput(CryptoAggError):
     code = "invalid_input"
 
 
+class Forbidden(CryptoAggError):
+    """A mutating endpoint without the right admin token."""
+
+    code = "forbidden"
+
+
 class UnknownAsset(CryptoAggError):
     code = "unknown_asset"
 

@@ -1,22 +1,30 @@
-"""A TTL cache with single-flight loading.
+"""A TTL cache with single-flight loading, stale-while-revalidate and stale-if-error.
 
-Concurrent misses for one key share one loader call, so a thousand clients asking the same
-thing cost one upstream call per TTL. Entries are bounded (least recently used go first).
-The clock is injected so tests never sleep.
+- Concurrent misses for one key share one loader call, so a thousand clients asking the same
+  thing cost one upstream call per TTL.
+- Past `refresh_after_s` (the soft TTL) a hit is served at once and one background refresh
+  starts; past `ttl_s` the value is no longer served fresh.
+- When loading fails, the last good value is served flagged `stale` if it is younger than
+  `stale_if_error_s`; otherwise the error propagates.
+Entries are bounded (least recently used go first); the clock is injected so tests never sleep.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+import structlog
+
 T = TypeVar("T")
 
 Clock = Callable[[], float]
+log = structlog.get_logger("cryptoagg.cache")
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,9 +32,8 @@ class Cached(Generic[T]):
     value: T
     stored_at: float
     hit: bool
-
-    def age_s(self, now: float) -> float:
-        return max(0.0, now - self.stored_at)
+    stale: bool = False
+    age_s: float = 0.0
 
 
 @dataclass(slots=True)
@@ -40,25 +47,23 @@ class TTLCache:
     def __init__(self, max_entries: int = 4096, clock: Clock = time.monotonic) -> None:
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._inflight: dict[str, asyncio.Future[_Entry]] = {}
+        self._refreshing: dict[str, asyncio.Task[None]] = {}
         self._max = max_entries
         self.clock = clock
         self.hits = 0
         self.misses = 0
+        self.stale_served = 0
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def peek(self, key: str) -> Cached[Any] | None:
-        """The stored entry even when expired (for stale-if-error), or None."""
+        """The stored entry even when expired, or None."""
         entry = self._entries.get(key)
-        return Cached(entry.value, entry.stored_at, True) if entry else None
-
-    def _fresh(self, key: str) -> _Entry | None:
-        entry = self._entries.get(key)
-        if entry is None or entry.expires_at <= self.clock():
+        if entry is None:
             return None
-        self._entries.move_to_end(key)
-        return entry
+        age = self.clock() - entry.stored_at
+        return Cached(entry.value, entry.stored_at, True, entry.expires_at <= self.clock(), age)
 
     def _store(self, key: str, value: Any, ttl_s: float) -> _Entry:
         now = self.clock()
@@ -69,19 +74,11 @@ class TTLCache:
             self._entries.popitem(last=False)
         return entry
 
-    async def get_or_load(
-        self, key: str, ttl_s: float, loader: Callable[[], Awaitable[T]]
-    ) -> Cached[T]:
-        entry = self._fresh(key)
-        if entry is not None:
-            self.hits += 1
-            return Cached(entry.value, entry.stored_at, True)
+    async def _load(self, key: str, ttl_s: float, loader: Callable[[], Awaitable[Any]]) -> _Entry:
+        """Load once for every concurrent caller of `key`."""
         pending = self._inflight.get(key)
         if pending is not None:
-            self.hits += 1
-            shared = await asyncio.shield(pending)
-            return Cached(shared.value, shared.stored_at, True)
-        self.misses += 1
+            return await asyncio.shield(pending)
         future: asyncio.Future[_Entry] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
@@ -93,6 +90,65 @@ class TTLCache:
         else:
             entry = self._store(key, value, ttl_s)
             future.set_result(entry)
-            return Cached(value, entry.stored_at, False)
+            return entry
         finally:
             del self._inflight[key]
+
+    def _refresh_in_background(
+        self, key: str, ttl_s: float, loader: Callable[[], Awaitable[Any]]
+    ) -> None:
+        if key in self._inflight or key in self._refreshing:
+            return
+
+        async def refresh() -> None:
+            try:
+                await self._load(key, ttl_s, loader)
+            except Exception as exc:
+                log.info("background_refresh_failed", key=key, error=type(exc).__name__)
+
+        task = asyncio.create_task(refresh(), name=f"refresh:{key}")
+        self._refreshing[key] = task
+        task.add_done_callback(lambda _t: self._refreshing.pop(key, None))
+
+    async def get_or_load(
+        self,
+        key: str,
+        ttl_s: float,
+        loader: Callable[[], Awaitable[T]],
+        *,
+        refresh_after_s: float | None = None,
+        stale_if_error_s: float = 0.0,
+    ) -> Cached[T]:
+        now = self.clock()
+        entry = self._entries.get(key)
+        if entry is not None and entry.expires_at > now:
+            self.hits += 1
+            self._entries.move_to_end(key)
+            age = now - entry.stored_at
+            if refresh_after_s is not None and age >= refresh_after_s:
+                self._refresh_in_background(key, ttl_s, loader)
+            return Cached(entry.value, entry.stored_at, True, False, age)
+        shared = key in self._inflight
+        try:
+            loaded = await self._load(key, ttl_s, loader)
+        except Exception:
+            if entry is not None and now - entry.stored_at <= stale_if_error_s:
+                self.stale_served += 1
+                return Cached(entry.value, entry.stored_at, True, True, now - entry.stored_at)
+            raise
+        if shared:
+            self.hits += 1
+        else:
+            self.misses += 1
+        return Cached(
+            loaded.value, loaded.stored_at, shared, False, self.clock() - loaded.stored_at
+        )
+
+    async def aclose(self) -> None:
+        """Cancel background refreshes (shutdown)."""
+        tasks = list(self._refreshing.values())
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -10,7 +10,7 @@ from typing import TypeVar
 from cryptoagg.core.assets import AssetRegistry
 from cryptoagg.core.errors import NoProviderAvailable
 from cryptoagg.core.models import Capability
-from cryptoagg.resilience.cache import TTLCache
+from cryptoagg.resilience.cache import Cached, TTLCache
 from cryptoagg.resilience.pool import ProviderPool
 
 T = TypeVar("T")
@@ -22,6 +22,10 @@ class Ttls:
     markets_s: float = 60.0
     slow_s: float = 300.0
     quote_max_age_s: float = 300.0
+    #: serve the last good value, flagged stale, for this long after every provider failed
+    stale_if_error_s: float = 3600.0
+    #: refresh in the background once a cached value is this share of its TTL old
+    refresh_fraction: float = 0.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +42,17 @@ class ServiceContext:
             raise NoProviderAvailable(capability.value, {})
         return pool
 
-    async def cached(self, key: str, ttl_s: float, loader: Callable[[], Awaitable[T]]) -> T:
-        return (await self.cache.get_or_load(key, ttl_s, loader)).value
+    async def cached(self, key: str, ttl_s: float, loader: Callable[[], Awaitable[T]]) -> Cached[T]:
+        return await self.cache.get_or_load(
+            key,
+            ttl_s,
+            loader,
+            refresh_after_s=ttl_s * self.ttls.refresh_fraction if ttl_s > 0 else None,
+            stale_if_error_s=self.ttls.stale_if_error_s,
+        )
+
+    def age_s(self, as_of: datetime) -> float:
+        return round(max(0.0, (self.clock() - as_of).total_seconds()), 3)
 
     def is_stale(self, as_of: datetime, max_age_s: float | None = None) -> bool:
         limit = self.ttls.quote_max_age_s if max_age_s is None else max_age_s

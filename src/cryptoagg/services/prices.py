@@ -12,6 +12,7 @@ from cryptoagg.core.assets import STABLECOINS_USD, Asset
 from cryptoagg.core.consensus import Consensus, ConsensusRules, consensus
 from cryptoagg.core.errors import NoProviderAvailable
 from cryptoagg.core.models import Capability, Quote
+from cryptoagg.resilience.cache import Cached
 from cryptoagg.services.context import ServiceContext
 
 STABLE_IDS = {"USDT": "tether", "USDC": "usd-coin"}
@@ -60,7 +61,7 @@ class PriceService:
         self.ctx = ctx
         self.rules = rules or ConsensusRules(max_age=timedelta(seconds=ctx.ttls.quote_max_age_s))
 
-    async def price(self, query: str) -> PriceReport:
+    async def price(self, query: str) -> Cached[PriceReport]:
         asset = self.ctx.registry.resolve(query).asset
         return await self.ctx.cached(
             f"price:{asset.id}", self.ctx.ttls.price_s, lambda: self._load(asset)

@@ -16,7 +16,7 @@ router = APIRouter(tags=["health"])
 async def health(container: ContainerDep) -> Response:
     rows = container.status.providers_status()
     enabled = [r for r in rows if r.enabled]
-    failing = [r.name for r in enabled if r.state == "failing"]
+    failing = [r.name for r in enabled if r.state in ("failing", "open", "half_open")]
     if enabled and len(failing) == len(enabled):
         status = "unhealthy"
     elif failing:

@@ -13,7 +13,9 @@ router = APIRouter(prefix="/api", tags=["info"])
 
 @router.get("/trending", summary="Trending coins")
 async def trending(container: ContainerDep) -> Response:
-    answer = await container.market.trending()
+    served = await container.market.trending()
+    answer = served.value
+    ctx = container.market.ctx
     coins = [
         {
             "asset_id": c.asset_id,
@@ -30,24 +32,28 @@ async def trending(container: ContainerDep) -> Response:
         {
             "trending": coins,
             "as_of": iso(answer.fetched_at),
+            "age_s": ctx.age_s(answer.fetched_at),
             "sources": [answer.provider],
-            "stale": container.market.ctx.is_stale(answer.fetched_at),
+            "stale": served.stale or ctx.is_stale(answer.fetched_at, ctx.ttls.slow_s * 2),
         }
     )
 
 
 @router.get("/sentiment", summary="Fear & Greed index")
 async def sentiment(container: ContainerDep) -> Response:
-    answer = await container.market.fear_greed()
+    served = await container.market.fear_greed()
+    answer = served.value
     fg = answer.value
+    ctx = container.market.ctx
     return render(
         {
             "fear_greed": {
                 "value": fg.value,
                 "classification": fg.classification,
                 "as_of": iso(fg.as_of),
+                "age_s": ctx.age_s(fg.as_of),
                 # the index is published daily
-                "stale": container.market.ctx.is_stale(fg.as_of, max_age_s=2 * 86400),
+                "stale": served.stale or ctx.is_stale(fg.as_of, max_age_s=2 * 86400),
                 "sources": [answer.provider],
             },
             "news": {"available": False, "reason": "news sentiment is not collected yet"},
@@ -57,8 +63,10 @@ async def sentiment(container: ContainerDep) -> Response:
 
 @router.get("/defi", summary="Total DeFi TVL, top protocols and chains")
 async def defi(container: ContainerDep) -> Response:
-    answer = await container.market.defi()
+    served = await container.market.defi()
+    answer = served.value
     d = answer.value
+    ctx = container.market.ctx
     return render(
         {
             "total_tvl": d.total_tvl,
@@ -77,7 +85,8 @@ async def defi(container: ContainerDep) -> Response:
                 {"name": c.name, "tvl": c.tvl, "token_symbol": c.token_symbol} for c in d.chains
             ],
             "as_of": iso(d.as_of),
+            "age_s": ctx.age_s(d.as_of),
             "sources": [answer.provider],
-            "stale": container.market.ctx.is_stale(d.as_of),
+            "stale": served.stale or ctx.is_stale(d.as_of, ctx.ttls.slow_s * 2),
         }
     )

@@ -49,13 +49,19 @@ async def market(
             "market_cap": e.market_cap,
             "volume_24h": e.volume_24h,
             "as_of": iso(e.as_of),
+            "age_s": ctx.age_s(e.as_of),
             "sources": [e.provider],
-            "stale": ctx.is_stale(e.as_of),
+            "stale": report.stale or ctx.is_stale(e.as_of),
         }
         for e in report.entries
     ]
     return render(
-        {"cryptocurrencies": rows, "provider": report.provider, "timestamp": iso(ctx.clock())}
+        {
+            "cryptocurrencies": rows,
+            "provider": report.provider,
+            "stale": report.stale,
+            "timestamp": iso(ctx.clock()),
+        }
     )
 
 
@@ -73,7 +79,8 @@ async def price(
     container: ContainerDep,
     symbol: Annotated[str, Path(pattern=SYMBOL_PATTERN)],
 ) -> Response:
-    report = await container.prices.price(symbol)
+    served = await container.prices.price(symbol)
+    report = served.value
     c = report.consensus
     ctx = container.prices.ctx
     return render(
@@ -90,7 +97,8 @@ async def price(
                 "method": "median of fresh quotes; outliers beyond 3 scaled MADs and 1% dropped",
             },
             "as_of": iso(c.as_of),
-            "stale": ctx.is_stale(c.as_of),
+            "age_s": ctx.age_s(c.as_of),
+            "stale": served.stale or ctx.is_stale(c.as_of),
             "sources": c.sources,
             "quotes": [_quote(q) for q in c.used],
             "outliers": [{**_quote(d.quote), "reason": d.reason} for d in c.dropped],

@@ -1,17 +1,21 @@
-"""`GET /api/providers`: every provider, enabled or why not, last success and last error."""
+"""Provider health and pools: `/api/providers`, `/api/pools`, rotations and manual rotation."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
-from cryptoagg.api.deps import ContainerDep
+from cryptoagg.api.deps import AdminDep, ContainerDep
 from cryptoagg.api.render import iso, render
+from cryptoagg.resilience.pool import Rotation
 
 router = APIRouter(prefix="/api", tags=["providers"])
+POOL_ID = r"^[a-z_]{1,40}$"
 
 
-@router.get("/providers", summary="Provider state, last success and last error")
+@router.get("/providers", summary="Provider state, breaker, latency, success rates and quota")
 async def providers(container: ContainerDep) -> Response:
     rows = [
         {
@@ -19,16 +23,86 @@ async def providers(container: ContainerDep) -> Response:
             "enabled": s.enabled,
             "disabled_reason": s.disabled_reason,
             "state": s.state,
+            "breaker": s.breaker,
+            "next_probe_at": iso(s.next_probe_at),
             "capabilities": s.capabilities,
             "requires_key": s.requires_key,
             "successes": s.successes,
             "failures": s.failures,
+            "success_rate_1h": s.success_rate_1h,
+            "success_rate_24h": s.success_rate_24h,
+            "latency_ms": {"p50": s.p50_ms, "p95": s.p95_ms},
             "last_success": iso(s.last_success),
             "last_error": s.last_error,
             "last_error_reason": s.last_error_reason,
             "last_error_at": iso(s.last_error_at),
-            "last_latency_ms": s.last_latency_ms,
+            "quota": {
+                "calls_this_minute": s.calls_this_minute,
+                "used_this_month": s.calls_this_month,
+                "monthly": s.quota_monthly,
+                "left": s.quota_left,
+            },
         }
         for s in container.status.providers_status()
     ]
     return render({"providers": rows})
+
+
+@router.get("/providers/transitions", summary="Recent circuit-breaker transitions")
+async def transitions(
+    container: ContainerDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> Response:
+    rows = [
+        {
+            "at": iso(t.at),
+            "provider": t.provider,
+            "from": t.from_state.value,
+            "to": t.to_state.value,
+            "reason": t.reason,
+        }
+        for t in container.status.transitions(limit)
+    ]
+    return render({"transitions": rows})
+
+
+@router.get("/pools", summary="Pools per capability, their strategy and members")
+async def pools(container: ContainerDep) -> Response:
+    rows = [
+        {
+            "id": p.id,
+            "strategy": p.strategy,
+            "members": p.members,
+            "current": p.current,
+            "rotations": p.rotations,
+        }
+        for p in container.status.pools_status()
+    ]
+    return render({"pools": rows})
+
+
+def _rotation(r: Rotation) -> dict[str, object]:
+    return {
+        "at": iso(r.at),
+        "pool": r.pool,
+        "from": r.from_provider,
+        "to": r.to_provider,
+        "reason": r.reason,
+    }
+
+
+@router.get("/pools/{pool_id}/rotations", summary="A pool's rotations, newest first")
+async def rotations(
+    container: ContainerDep,
+    pool_id: Annotated[str, Path(pattern=POOL_ID)],
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Response:
+    rows = [_rotation(r) for r in container.status.rotations(pool_id, limit)]
+    return render({"pool": pool_id, "rotations": rows})
+
+
+@router.post("/pools/{pool_id}/rotate", summary="Prefer the pool's next member (admin)")
+async def rotate(
+    container: ContainerDep, _admin: AdminDep, pool_id: Annotated[str, Path(pattern=POOL_ID)]
+) -> Response:
+    rotation = container.status.pool(pool_id).rotate("manual rotation")
+    return render({"rotation": _rotation(rotation)})
