@@ -243,6 +243,7 @@ async def build(settings: Settings) -> AsyncIterator[Container]:
                 slow_s=settings.slow_ttl_s,
                 quote_max_age_s=settings.quote_max_age_s,
                 stale_if_error_s=settings.stale_if_error_s,
+                refresh_grace_s=settings.request_deadline_s,
             ),
             clock=utcnow,
         )

@@ -144,3 +144,12 @@ async def test_retries_transient_errors_then_succeeds() -> None:
     p = make_pool(a, Fake("b"), config=PoolConfig(retry=RetryPolicy(attempts=2, base_s=0.001)))
     assert await spot(p) == "a"
     assert a.calls == 2
+
+
+async def test_each_failed_attempt_counts_and_an_open_breaker_stops_retrying() -> None:
+    a = Fake("a", errors=[Unavailable("a", "HTTP 500")] * 10)
+    p = make_pool(a, Fake("b"), config=PoolConfig(retry=RetryPolicy(attempts=3, base_s=0.001)))
+    assert await spot(p) == "b"  # three failed attempts
+    assert await spot(p) == "b"  # two more open the breaker; the third is never sent
+    assert a.calls == 5
+    assert p.guards["a"].breaker.state == "open"

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from cryptoagg.core.errors import BadResponse, Unavailable, UpstreamTimeout
+from cryptoagg.core.errors import BadResponse, ConnectionFailed, Unavailable, UpstreamTimeout
 from cryptoagg.resilience.retry import Deadline, RetryPolicy, call_with_retry
 from tests.resilience.support import FakeClock
 
@@ -39,7 +39,7 @@ def test_full_jitter_stays_within_the_cap() -> None:
 
 async def test_retries_transient_errors_until_success() -> None:
     clock = FakeClock()
-    script = Script(clock, [Unavailable("p", "503"), UpstreamTimeout("p", "t"), "ok"])
+    script = Script(clock, [Unavailable("p", "503"), ConnectionFailed("p", "reset"), "ok"])
     result = await call_with_retry(
         script,
         "p",
@@ -53,10 +53,11 @@ async def test_retries_transient_errors_until_success() -> None:
     assert len(script.sleeps) == 2
 
 
-async def test_does_not_retry_non_transient_errors() -> None:
+@pytest.mark.parametrize("error", [BadResponse("p", "garbled"), UpstreamTimeout("p", "slow")])
+async def test_does_not_retry_non_transient_errors(error: Exception) -> None:
     clock = FakeClock()
-    script = Script(clock, [BadResponse("p", "garbled"), "ok"])
-    with pytest.raises(BadResponse):
+    script = Script(clock, [error, "ok"])
+    with pytest.raises(type(error)):
         await call_with_retry(
             script,
             "p",

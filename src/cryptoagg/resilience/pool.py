@@ -20,9 +20,15 @@ from typing import Generic, TypeVar
 
 import structlog
 
-from cryptoagg.core.errors import BudgetExhausted, NoProviderAvailable, ProviderError
+from cryptoagg.core.errors import (
+    BudgetExhausted,
+    CircuitOpen,
+    NoProviderAvailable,
+    ProviderError,
+)
 from cryptoagg.core.models import Capability
 from cryptoagg.core.ports import Provider
+from cryptoagg.resilience.breaker import State
 from cryptoagg.resilience.guard import Guards
 from cryptoagg.resilience.health import HealthBook
 from cryptoagg.resilience.retry import Deadline, RetryPolicy, call_with_retry
@@ -152,28 +158,37 @@ class ProviderPool:
         refusal = guard.admit()
         if refusal is not None:
             raise refusal
-
         attempts = 0
 
         async def once() -> T:
+            """One HTTP exchange: spends budget, and its outcome feeds breaker and health."""
             nonlocal attempts
             attempts += 1
-            if attempts > 1 and (why := guard.budget.refusal()) is not None:
-                raise BudgetExhausted(provider.name, why)
+            if attempts > 1:
+                if (why := guard.budget.refusal()) is not None:
+                    raise BudgetExhausted(provider.name, why)
+                if guard.breaker.state is not State.CLOSED:
+                    raise CircuitOpen(provider.name, guard.breaker.refusal())
             guard.budget.spend()
-            return await call(provider)
+            started = time.perf_counter()
+            try:
+                value = await call(provider)
+            except ProviderError as exc:
+                guard.breaker.record_failure(exc)
+                self.health.failure(provider.name, exc)
+                raise
+            except asyncio.CancelledError:
+                guard.breaker.record_cancelled()
+                raise
+            guard.breaker.record_success()
+            self.health.success(provider.name, (time.perf_counter() - started) * 1000)
+            return value
 
-        started = time.perf_counter()
         try:
-            value = await call_with_retry(
+            return await call_with_retry(
                 once, provider.name, policy=self.config.retry, deadline=deadline, rng=self.rng
             )
-        except BudgetExhausted:
-            guard.breaker.record_cancelled()
-            raise
         except ProviderError as exc:
-            guard.breaker.record_failure(exc)
-            self.health.failure(provider.name, exc)
             log.info(
                 "provider_failed",
                 pool=self.id,
@@ -182,12 +197,6 @@ class ProviderPool:
                 error=exc.detail,
             )
             raise
-        except asyncio.CancelledError:
-            guard.breaker.record_cancelled()
-            raise
-        guard.breaker.record_success()
-        self.health.success(provider.name, (time.perf_counter() - started) * 1000)
-        return value
 
     def _deadline(self) -> Deadline:
         return Deadline.after(self.config.deadline_s, self.clock)

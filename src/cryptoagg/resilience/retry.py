@@ -23,7 +23,9 @@ T = TypeVar("T")
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
-TRANSIENT = (Unavailable, UpstreamTimeout, ConnectionFailed)
+#: errors worth a second try; a timeout is not: the provider already had its full timeout,
+#: and the deadline is better spent on the next provider
+TRANSIENT = (Unavailable, ConnectionFailed)
 
 
 @dataclass(frozen=True, slots=True)

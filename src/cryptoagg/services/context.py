@@ -24,8 +24,10 @@ class Ttls:
     quote_max_age_s: float = 300.0
     #: serve the last good value, flagged stale, for this long after every provider failed
     stale_if_error_s: float = 3600.0
-    #: refresh in the background once a cached value is this share of its TTL old
-    refresh_fraction: float = 0.8
+    #: after its TTL a value is refreshed in the background while it is still served, for
+    #: one more TTL or the request deadline, whichever is longer; so one upstream call per
+    #: TTL, and no client waits for a refresh, however slowly the providers answer
+    refresh_grace_s: float = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +47,9 @@ class ServiceContext:
     async def cached(self, key: str, ttl_s: float, loader: Callable[[], Awaitable[T]]) -> Cached[T]:
         return await self.cache.get_or_load(
             key,
-            ttl_s,
+            ttl_s + max(ttl_s, self.ttls.refresh_grace_s) if ttl_s > 0 else 0.0,
             loader,
-            refresh_after_s=ttl_s * self.ttls.refresh_fraction if ttl_s > 0 else None,
+            refresh_after_s=ttl_s,
             stale_if_error_s=self.ttls.stale_if_error_s,
         )
 
