@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from tests.api.conftest import AppClient
+
+
+async def test_pools_are_listed_per_capability(app_client: AppClient) -> None:
+    async with app_client() as client:
+        pools = {p["id"]: p for p in (await client.get("/api/pools")).json()["pools"]}
+    assert pools["spot_price"]["strategy"] == "priority"
+    assert pools["spot_price"]["members"][:3] == ["coingecko", "binance", "kraken"]
+    assert pools["fear_greed"]["members"] == ["alternative_me"]
+
+
+async def test_rotate_needs_the_admin_token(app_client: AppClient) -> None:
+    async with app_client() as client:
+        response = await client.post("/api/pools/markets/rotate")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "forbidden"
+    assert "ADMIN_TOKEN is not set" in response.json()["error"]["message"]
+
+    async with app_client(admin_token="s3cret-admin") as client:
+        wrong = await client.post(
+            "/api/pools/markets/rotate", headers={"authorization": "Bearer nope"}
+        )
+        assert wrong.status_code == 403
+        assert "s3cret-admin" not in wrong.text
+        await client.get("/api/market")  # coingecko answers first
+        ok = await client.post(
+            "/api/pools/markets/rotate", headers={"authorization": "Bearer s3cret-admin"}
+        )
+        assert ok.status_code == 200
+        assert ok.json()["rotation"]["from"] == "coingecko"
+        assert ok.json()["rotation"]["to"] == "coinpaprika"
+        market = (await client.get("/api/market")).json()
+        rotations = (await client.get("/api/pools/markets/rotations")).json()["rotations"]
+        missing = await client.get("/api/pools/nope/rotations")
+    assert market["provider"] == "coingecko"  # still cached: rotation changes the next load
+    assert rotations[0]["reason"] == "manual rotation"
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "unknown_pool"
+
+
+async def test_providers_report_health_fields(app_client: AppClient) -> None:
+    async with app_client() as client:
+        await client.get("/api/price/bitcoin")
+        rows = {p["name"]: p for p in (await client.get("/api/providers")).json()["providers"]}
+    kraken = rows["kraken"]
+    assert kraken["state"] == "ok" and kraken["breaker"] == "closed"
+    assert kraken["success_rate_1h"] == 1.0
+    assert kraken["latency_ms"]["p50"] > 0
+    assert kraken["quota"]["used_this_month"] == 1
+    assert rows["coingecko"]["quota"]["monthly"] == 10000
+    assert (
+        rows["coingecko"]["quota"]["left"] == 10000 - rows["coingecko"]["quota"]["used_this_month"]
+    )
