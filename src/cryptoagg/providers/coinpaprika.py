@@ -2,6 +2,8 @@
 
 Limits: free plan 20,000 calls a month (personal, non-commercial use); no key. One
 `/v1/tickers` call returns every coin, so spot prices and the market listing share it.
+Ids are `<symbol>-<slug>` (`btc-bitcoin`); an unknown id answers HTTP 404 `{"error": "id not
+found"}`, which the base maps to `UpstreamNotFound`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ from cryptoagg.core.models import Capability, ListedAsset, MarketEntry, Quote
 from cryptoagg.providers.base import HttpProvider, native_ids
 
 NAME = "coinpaprika"
+
+# -- payload models ------------------------------------------------------------------------
+# Only the fields we read: the 2020 schema has `circulating_supply` and no `first_data_at`,
+# the 2024/2026 ones the reverse; neither matters here.
 
 
 class _Usd(BaseModel):
@@ -53,14 +59,17 @@ class _Coin(BaseModel):
 
 _Coins = RootModel[list[_Coin]]
 
+# -- parse functions -----------------------------------------------------------------------
+
 
 def _tickers(payload: Any) -> list[_Ticker]:
+    """`/v1/tickers` is a list; `/v1/tickers/{id}` is one object of the same shape."""
     return _Tickers.model_validate(payload if isinstance(payload, list) else [payload]).root
 
 
 def parse_tickers(payload: Any, by_id: dict[str, Asset]) -> list[Quote]:
     """`/v1/tickers` (fixtures: coinpaprika/tickers.json, tickers_btc-bitcoin.json,
-    tickers_bsv-bitcoin-sv_2020.json)."""
+    tickers_bsv-bitcoin-sv_2020.json). Keeps only the tickers named in `by_id`."""
     return [
         Quote(
             asset_id=by_id[t.id].id,
@@ -81,13 +90,13 @@ def canonical_id(paprika_id: str, symbol: str, registry: AssetRegistry) -> str:
     known = registry.by_native(NAME, paprika_id)
     if known is not None:
         return known.id
-    prefix = f"{symbol.lower()}-"
-    return paprika_id[len(prefix) :] if paprika_id.startswith(prefix) else paprika_id
+    return paprika_id.removeprefix(f"{symbol.lower()}-") or paprika_id
 
 
 def parse_markets(payload: Any, registry: AssetRegistry, limit: int) -> list[MarketEntry]:
-    """`/v1/tickers` as a market listing, by rank (fixture: coinpaprika/tickers.json)."""
-    ranked = sorted(_tickers(payload), key=lambda t: (t.rank is None or t.rank == 0, t.rank))
+    """`/v1/tickers` as a market listing, by rank, unranked (0 or null) last
+    (fixture: coinpaprika/tickers.json)."""
+    ranked = sorted(_tickers(payload), key=lambda t: (not t.rank, t.rank or 0))
     return [
         MarketEntry(
             asset_id=canonical_id(t.id, t.symbol, registry),
@@ -101,7 +110,7 @@ def parse_markets(payload: Any, registry: AssetRegistry, limit: int) -> list[Mar
             market_cap=t.quotes.USD.market_cap,
             volume_24h=t.quotes.USD.volume_24h,
         )
-        for t in ranked[:limit]
+        for t in ranked[: max(limit, 0)]
     ]
 
 

@@ -1,8 +1,9 @@
-"""CryptoCompare (CoinDesk Data) min-api — https://developers.coindesk.com/documentation/legacy/
+"""CryptoCompare (now CoinDesk Data) min-api — https://developers.coindesk.com/documentation/legacy/
 
-Limits: a free key is expected (sent as `authorization: Apikey …` when configured);
-secondary sources quote 30/s, 1,200/hour, 10,000/day. Failures often come as HTTP 200 with
-`{"Response": "Error", "Message": …}`, mapped here. histo* return at most 2,000 points.
+Limits: an optional free key goes in header `authorization: Apikey …` (never in the URL);
+secondary sources quote 30/s, 1,200/hour, 10,000/day (unverified). histo* return at most
+2,000 points per call. Failures often come as HTTP 200 with
+`{"Response": "Error", "Message": …}`; `check_errors` maps those.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from cryptoagg.providers.base import HttpProvider, native_ids
 NAME = "cryptocompare"
 MAX_POINTS = 2000
 _HISTO = {Interval.M1: "histominute", Interval.H1: "histohour", Interval.D1: "histoday"}
+_NOT_FOUND = ("market does not exist", "no data for the symbol")
+
+# -- payload models ------------------------------------------------------------------------
 
 
 class _Raw(BaseModel):
@@ -49,21 +53,25 @@ class _Histo(BaseModel):
     Data: _HistoData
 
 
+# -- parse functions -----------------------------------------------------------------------
+
+
 def check_errors(payload: Any) -> Any:
-    """Raise for `{"Response": "Error"}` bodies that arrive with HTTP 200."""
-    if isinstance(payload, dict) and payload.get("Response") == "Error":
-        message = str(payload.get("Message", ""))
-        lowered = message.lower()
-        if "rate limit" in lowered:
-            raise RateLimited(NAME, message)
-        if "does not exist" in lowered or "no data" in lowered:
-            raise UpstreamNotFound(NAME, message)
-        raise BadResponse(NAME, message or "error response")
-    return payload
+    """Raise for `{"Response": "Error", "Message": …}` bodies that arrive with HTTP 200."""
+    if not (isinstance(payload, dict) and payload.get("Response") == "Error"):
+        return payload
+    message = str(payload.get("Message") or "error response")[:200]
+    lowered = message.lower()
+    if "rate limit" in lowered:
+        raise RateLimited(NAME, message)
+    if any(phrase in lowered for phrase in _NOT_FOUND):
+        raise UpstreamNotFound(NAME, message)
+    raise BadResponse(NAME, message)
 
 
 def parse_pricemultifull(payload: Any, by_symbol: dict[str, Asset]) -> list[Quote]:
-    """`/data/pricemultifull` (fixture: cryptocompare/pricemultifull.json)."""
+    """`/data/pricemultifull` (fixture: cryptocompare/pricemultifull.json). Reads `RAW`;
+    `DISPLAY` holds the same numbers as formatted text."""
     raw = check_errors(payload)["RAW"]
     quotes = []
     for symbol, by_currency in raw.items():
@@ -86,7 +94,9 @@ def parse_pricemultifull(payload: Any, by_symbol: dict[str, Asset]) -> list[Quot
 
 
 def parse_histo(payload: Any, asset: Asset, interval: Interval) -> list[Candle]:
-    """`/data/v2/histoday` and siblings (fixture: cryptocompare/v2_histoday.json)."""
+    """`/data/v2/histoday` and siblings (fixture: cryptocompare/v2_histoday.json).
+
+    `time` is the candle's open time; volume is `volumefrom` (in the base asset)."""
     points = _Histo.model_validate(check_errors(payload)).Data.Data
     return [
         Candle(
@@ -101,14 +111,22 @@ def parse_histo(payload: Any, asset: Asset, interval: Interval) -> list[Candle]:
             provider=NAME,
         )
         for p in points
-        if not (p.open == p.high == p.low == p.close == 0)  # before the asset existed
+        # all-zero points pad the series before the pair had any trades
+        if not (p.open == p.high == p.low == p.close == 0)
     ]
+
+
+def histo_limit(interval: Interval, start: datetime, end: datetime) -> int:
+    """Number of whole intervals from `start` to `end`, between 1 and `MAX_POINTS`."""
+    points = int((end - start).total_seconds() // interval.seconds)
+    return max(1, min(points, MAX_POINTS))
 
 
 class CryptoCompareProvider(HttpProvider):
     name = NAME
     hosts: ClassVar[dict[str, str]] = {"": "https://min-api.cryptocompare.com"}
     capabilities = frozenset({Capability.SPOT_PRICE, Capability.OHLCV})
+    requires_key = False
     docs_url = "https://developers.coindesk.com/documentation/legacy/"
 
     def auth_headers(self) -> dict[str, str]:
@@ -132,16 +150,16 @@ class CryptoCompareProvider(HttpProvider):
         symbol = asset.native_id(NAME)
         if symbol is None:
             raise NotSupported(NAME, f"{asset.id} is not listed")
-        points = int((end - start).total_seconds() // interval.seconds)
+        endpoint = _HISTO[interval]
         payload = await self.get_json(
-            f"/data/v2/{_HISTO[interval]}",
+            f"/data/v2/{endpoint}",
             params={
                 "fsym": symbol,
                 "tsym": "USD",
-                "limit": max(1, min(points, MAX_POINTS)),
+                "limit": histo_limit(interval, start, end),
                 "toTs": int(end.timestamp()),
             },
         )
-        with self.parsing(_HISTO[interval]):
+        with self.parsing(endpoint):
             candles = parse_histo(payload, asset, interval)
         return [c for c in candles if start <= c.open_time <= end]

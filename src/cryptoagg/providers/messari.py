@@ -1,10 +1,11 @@
 """Messari API v2 — https://docs.messari.io/api-reference/authentication
 
 Limits: every endpoint requires a key (header `x-messari-api-key`); 200 requests/minute on
-unpaid, Lite and Pro plans. The current asset endpoint is
-`/metrics/v2/assets/details?slugs=…`; no recording of it exists, so its payload model follows
-MessariKit's OpenAPI schema. The legacy v1 body (`data.messari.io/api/v1/assets/{slug}/metrics`,
-recorded) parses with `parse_v1_metrics`.
+the unpaid, Lite and Pro plans, plus per-service limits. The provider uses the current
+`GET /metrics/v2/assets/details?slugs=…`. No recording of that endpoint exists: its payload
+model follows the MessariKit OpenAPI schema (tests/fixtures/providers/SCHEMAS.md) and its test
+fixture is hand-built from that schema. The legacy v1 body
+(`data.messari.io/api/v1/assets/{slug}/metrics`, recorded) parses with `parse_v1_metrics`.
 """
 
 from __future__ import annotations
@@ -14,14 +15,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from cryptoagg.core.assets import Asset
-from cryptoagg.core.errors import NotSupported
+from cryptoagg.core.errors import BadResponse, NotSupported
 from cryptoagg.core.models import Capability, Quote
 from cryptoagg.providers.base import HttpProvider, native_ids
 
 NAME = "messari"
+
+# -- payload models: v2 (from the OpenAPI schema) ------------------------------------------
 
 
 class _Marketcap(BaseModel):
@@ -43,7 +46,11 @@ class _V2Asset(BaseModel):
 
 
 class _V2Body(BaseModel):
-    data: list[_V2Asset]
+    data: list[_V2Asset] | None = None
+    error: str | None = None
+
+
+# -- payload models: v1 (recorded, legacy) --------------------------------------------------
 
 
 class _V1MarketData(BaseModel):
@@ -52,25 +59,39 @@ class _V1MarketData(BaseModel):
     percent_change_usd_last_24_hours: Decimal | None = None
 
 
+class _V1Marketcap(BaseModel):
+    current_marketcap_usd: Decimal | None = None
+
+
 class _V1Data(BaseModel):
     slug: str
     market_data: _V1MarketData
+    marketcap: _V1Marketcap | None = None
 
 
 class _V1Status(BaseModel):
-    timestamp: str
+    timestamp: datetime  # nanoseconds in the recording; pydantic keeps microseconds
 
 
 class _V1Body(BaseModel):
     status: _V1Status
-    data: _V1Data = Field()
+    data: _V1Data
+
+
+# -- parse functions -----------------------------------------------------------------------
 
 
 def parse_asset_details(payload: Any, by_slug: dict[str, Asset], now: datetime) -> list[Quote]:
     """`/metrics/v2/assets/details` (fixture: messari/v2_assets_details_FROM_SCHEMA.json,
-    constructed from the schema — not a recording)."""
+    constructed from the schema — not a recording).
+
+    The schema carries no observation time, so quotes are stamped `now`. Assets not asked
+    for, or without `marketData.priceUsd`, are skipped."""
+    body = _V2Body.model_validate(payload)
+    if body.data is None:
+        raise BadResponse(NAME, f"error response: {(body.error or 'no data')[:200]}")
     quotes = []
-    for row in _V2Body.model_validate(payload).data:
+    for row in body.data:
         asset = by_slug.get(row.slug)
         market = row.marketData
         if asset is None or market is None or market.priceUsd is None:
@@ -91,18 +112,15 @@ def parse_asset_details(payload: Any, by_slug: dict[str, Asset], now: datetime) 
 def parse_v1_metrics(payload: Any, asset: Asset) -> Quote:
     """Legacy v1 `/api/v1/assets/{slug}/metrics` (fixture: messari/asset_metrics.json)."""
     body = _V1Body.model_validate(payload)
-    # v1 stamps nanoseconds; keep microseconds
-    stamp = body.status.timestamp.rstrip("Z")
-    head, _, frac = stamp.partition(".")
-    as_of = datetime.fromisoformat(f"{head}.{(frac or '0')[:6]:0<6}+00:00")
     market = body.data.market_data
     return Quote(
         asset_id=asset.id,
         provider=NAME,
         price=market.price_usd,
-        as_of=as_of,
+        as_of=body.status.timestamp,
         volume_24h=market.volume_last_24_hours,
         change_24h_pct=market.percent_change_usd_last_24_hours,
+        market_cap=body.data.marketcap.current_marketcap_usd if body.data.marketcap else None,
     )
 
 
