@@ -53,3 +53,20 @@ async def test_providers_report_health_fields(app_client: AppClient) -> None:
     assert (
         rows["coingecko"]["quota"]["left"] == 10000 - rows["coingecko"]["quota"]["used_this_month"]
     )
+
+
+async def test_batch_prices_share_one_call_per_provider(app_client: AppClient) -> None:
+    async with app_client() as client:
+        first = await client.get("/api/prices", params={"symbols": "BTC,eth,SOL"})
+        again = await client.get("/api/prices", params={"symbols": "solana,ethereum,bitcoin"})
+        bad = await client.get("/api/prices", params={"symbols": " , "})
+        rows = {p["name"]: p for p in (await client.get("/api/providers")).json()["providers"]}
+    body = first.json()
+    assert [p["asset_id"] for p in body["prices"]] == ["bitcoin", "ethereum", "solana"]
+    assert all(len(p["sources"]) >= 3 for p in body["prices"])
+    assert body["missing"] == []
+    # the same cache entry, in the order asked
+    assert [p["asset_id"] for p in again.json()["prices"]] == ["solana", "ethereum", "bitcoin"]
+    assert again.json()["prices"][2]["price"] == body["prices"][0]["price"]
+    assert rows["kraken"]["quota"]["used_this_month"] == 1  # one Ticker call for all three
+    assert bad.status_code == 422

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
 from statistics import median
@@ -56,6 +56,14 @@ def to_usd(quotes: Sequence[Quote], rates: dict[str, Decimal]) -> list[Quote]:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class PriceBatch:
+    reports: list[PriceReport]
+    #: assets no provider had a fresh quote for
+    missing: list[str]
+    failures: dict[str, str]
+
+
 class PriceService:
     def __init__(self, ctx: ServiceContext, rules: ConsensusRules | None = None) -> None:
         self.ctx = ctx
@@ -64,29 +72,54 @@ class PriceService:
     async def price(self, query: str) -> Cached[PriceReport]:
         asset = self.ctx.registry.resolve(query).asset
         return await self.ctx.cached(
-            f"price:{asset.id}", self.ctx.ttls.price_s, lambda: self._load(asset)
+            f"price:{asset.id}", self.ctx.ttls.price_s, lambda: self._load_one(asset)
         )
 
-    async def _load(self, asset: Asset) -> PriceReport:
-        wanted = [asset]
-        for stable_id in STABLE_IDS.values():
-            if stable_id != asset.id and stable_id in self.ctx.registry:
-                wanted.append(self.ctx.registry.get(stable_id))
+    async def prices(self, queries: Sequence[str]) -> Cached[PriceBatch]:
+        """Consensus for several assets from one multi-asset call per provider. The cache key
+        is the sorted set of asset ids, so `BTC,eth` and `ethereum,bitcoin` share an entry."""
+        assets = list(
+            {a.id: a for a in (self.ctx.registry.resolve(q).asset for q in queries)}.values()
+        )
+        key = "prices:" + ",".join(sorted(a.id for a in assets))
+        served = await self.ctx.cached(key, self.ctx.ttls.price_s, lambda: self._load(assets))
+        rank = {a.id: i for i, a in enumerate(assets)}
+        batch = served.value
+        ordered = sorted(batch.reports, key=lambda r: rank[r.asset.id])
+        return replace(served, value=replace(batch, reports=ordered))
+
+    async def _load_one(self, asset: Asset) -> PriceReport:
+        batch = await self._load([asset])
+        if not batch.reports:
+            raise NoProviderAvailable(Capability.SPOT_PRICE.value, batch.failures)
+        return batch.reports[0]
+
+    async def _load(self, assets: Sequence[Asset]) -> PriceBatch:
+        ids = {a.id for a in assets}
+        wanted = list(assets) + [
+            self.ctx.registry.get(stable_id)
+            for stable_id in STABLE_IDS.values()
+            if stable_id not in ids and stable_id in self.ctx.registry
+        ]
         pool = self.ctx.pool(Capability.SPOT_PRICE)
         gathered = await pool.gather(lambda p: p.spot_prices(wanted))
         quotes = [q for answer in gathered.answers for q in answer.value]
         rates = stable_rates(quotes)
         usd_quotes = to_usd(quotes, rates)
-        result = consensus(asset.id, usd_quotes, self.ctx.clock(), self.rules)
+        now = self.ctx.clock()
+        reports, missing = [], []
+        for asset in assets:
+            result = consensus(asset.id, usd_quotes, now, self.rules)
+            if result is None:
+                missing.append(asset.id)
+                continue
+            used = {q.converted_from for q in result.used if q.converted_from}
+            conversions = {code: rates[code] for code in sorted(used)}
+            reports.append(PriceReport(asset, result, dict(gathered.reasons), conversions))
         failures = dict(gathered.reasons)
-        if result is None:
+        if missing:
             for answer in gathered.answers:
                 failures.setdefault(answer.provider, "no fresh quote for this asset")
+        if not reports:
             raise NoProviderAvailable(Capability.SPOT_PRICE.value, failures)
-        used_codes = {q.converted_from for q in result.used if q.converted_from}
-        return PriceReport(
-            asset=asset,
-            consensus=result,
-            failures=failures,
-            conversions={code: rates[code] for code in sorted(used_codes)},
-        )
+        return PriceBatch(reports, missing, failures)

@@ -11,6 +11,8 @@ from cryptoagg.api.deps import ContainerDep
 from cryptoagg.api.render import iso, render
 from cryptoagg.core.errors import InvalidInput
 from cryptoagg.core.models import Quote
+from cryptoagg.services.context import ServiceContext
+from cryptoagg.services.prices import PriceReport
 
 router = APIRouter(prefix="/api", tags=["market"])
 
@@ -74,35 +76,55 @@ def _quote(q: Quote) -> dict[str, Any]:
     }
 
 
+def _price_body(report: PriceReport, stale: bool, ctx: ServiceContext) -> dict[str, Any]:
+    c = report.consensus
+    return {
+        "asset_id": report.asset.id,
+        "symbol": report.asset.symbol,
+        "name": report.asset.name,
+        "price": c.price,
+        "confidence": {
+            "low": c.low,
+            "high": c.high,
+            "spread_bps": c.spread_bps,
+            "mad": c.mad,
+            "method": "median of fresh quotes; outliers beyond 3 scaled MADs and 1% dropped",
+        },
+        "as_of": iso(c.as_of),
+        "age_s": ctx.age_s(c.as_of),
+        "stale": stale or ctx.is_stale(c.as_of),
+        "sources": c.sources,
+        "quotes": [_quote(q) for q in c.used],
+        "outliers": [{**_quote(d.quote), "reason": d.reason} for d in c.dropped],
+        "conversions": report.conversions,
+        "unavailable": report.failures,
+    }
+
+
 @router.get("/price/{symbol}", summary="Consensus price with confidence band and sources")
 async def price(
     container: ContainerDep,
     symbol: Annotated[str, Path(pattern=SYMBOL_PATTERN)],
 ) -> Response:
     served = await container.prices.price(symbol)
-    report = served.value
-    c = report.consensus
+    return render(_price_body(served.value, served.stale, container.prices.ctx))
+
+
+@router.get("/prices", summary="Consensus prices of several assets in one batch")
+async def prices(
+    container: ContainerDep,
+    symbols: Annotated[str, Query(min_length=1, max_length=2000)],
+) -> Response:
+    wanted = parse_symbols(symbols)
+    if not wanted:
+        raise InvalidInput("symbols: give at least one ticker or asset id")
+    served = await container.prices.prices(wanted)
+    batch = served.value
     ctx = container.prices.ctx
     return render(
         {
-            "asset_id": report.asset.id,
-            "symbol": report.asset.symbol,
-            "name": report.asset.name,
-            "price": c.price,
-            "confidence": {
-                "low": c.low,
-                "high": c.high,
-                "spread_bps": c.spread_bps,
-                "mad": c.mad,
-                "method": "median of fresh quotes; outliers beyond 3 scaled MADs and 1% dropped",
-            },
-            "as_of": iso(c.as_of),
-            "age_s": ctx.age_s(c.as_of),
-            "stale": served.stale or ctx.is_stale(c.as_of),
-            "sources": c.sources,
-            "quotes": [_quote(q) for q in c.used],
-            "outliers": [{**_quote(d.quote), "reason": d.reason} for d in c.dropped],
-            "conversions": report.conversions,
-            "unavailable": report.failures,
+            "prices": [_price_body(r, served.stale, ctx) for r in batch.reports],
+            "missing": batch.missing,
+            "unavailable": batch.failures,
         }
     )
