@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -16,7 +15,6 @@ from datetime import UTC, datetime
 
 import httpx
 import structlog
-import uvicorn
 from pydantic import SecretStr
 
 from cryptoagg import __version__
@@ -43,7 +41,7 @@ from cryptoagg.services.context import ServiceContext, Ttls
 from cryptoagg.services.market import MarketService
 from cryptoagg.services.prices import PriceService
 from cryptoagg.services.status import StatusService
-from cryptoagg.sim.app import create_sim_app
+from cryptoagg.sim.server import BackgroundSim
 
 log = structlog.get_logger("cryptoagg.bootstrap")
 
@@ -69,36 +67,6 @@ class Container:
     assets: AssetService
     mock: bool
     upstream_base_url: str | None
-
-
-class BackgroundServer:
-    """A uvicorn server run as a tracked task on an already bound loopback socket."""
-
-    def __init__(self, app: object, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((host, port))
-        self.host, self.port = self.sock.getsockname()[:2]
-        config = uvicorn.Config(app, log_level="warning", lifespan="off")  # type: ignore[arg-type]
-        self.server = uvicorn.Server(config)
-        self.task: asyncio.Task[None] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    async def start(self) -> None:
-        self.task = asyncio.create_task(self.server.serve(sockets=[self.sock]))
-        while not self.server.started:
-            if self.task.done():
-                self.task.result()
-            await asyncio.sleep(0.01)
-
-    async def stop(self) -> None:
-        self.server.should_exit = True
-        if self.task is not None:
-            await self.task
-        self.sock.close()
 
 
 async def _every(interval_s: float, job: Callable[[], Awaitable[object]]) -> None:
@@ -206,7 +174,7 @@ async def build(settings: Settings) -> AsyncIterator[Container]:
     async with contextlib.AsyncExitStack() as stack:
         upstream = settings.upstream_base_url
         if settings.use_mock_data:
-            sim = BackgroundServer(create_sim_app(seed=1))
+            sim = BackgroundSim(seed=1)
             await sim.start()
             stack.push_async_callback(sim.stop)
             upstream = sim.url

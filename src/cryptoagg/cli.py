@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from decimal import Decimal
 from typing import Annotated
 
@@ -16,7 +17,7 @@ from cryptoagg.bootstrap import Container, build, check_settings
 from cryptoagg.config import Settings, load_settings
 from cryptoagg.core.errors import ConfigError, CryptoAggError
 from cryptoagg.logging import configure_logging
-from cryptoagg.sim.app import create_sim_app
+from cryptoagg.sim.server import serve_sim
 
 app = typer.Typer(
     help="cryptoagg: free public crypto data behind one reliable API.",
@@ -68,7 +69,8 @@ def simulate(
     """Run the provider simulator (point UPSTREAM_BASE_URL at it)."""
     configure_logging("WARNING")
     console.print(f"simulator on http://{host}:{port}  (UPSTREAM_BASE_URL=http://{host}:{port})")
-    uvicorn.run(create_sim_app(seed=seed), host=host, port=port, log_level="warning")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve_sim(host, port, seed))
 
 
 async def _prices(container: Container, symbols: list[str]) -> Table:

@@ -1,16 +1,19 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import orjson
 import pytest
 
+from cryptoagg.core.asset_seed import seeded_registry
 from cryptoagg.core.assets import Asset
 from cryptoagg.core.errors import NotSupported, RateLimited
 from cryptoagg.core.models import Interval
 from cryptoagg.providers.coingecko import (
     CoinGeckoProvider,
+    OhlcRow,
+    hourly,
     parse_coins_list,
     parse_global,
     parse_markets,
@@ -57,13 +60,33 @@ def test_parse_trending() -> None:
     assert coins[0].market_cap_rank == 368
 
 
-def test_parse_ohlc_uses_open_times() -> None:
-    registry_asset = make(CoinGeckoProvider, replay("coingecko/ping.json")).ctx.registry.get(
-        "bitcoin"
-    )
-    candles = parse_ohlc(load("coins_ohlc.json"), registry_asset, Interval.H1)
-    assert [c.close for c in candles] == [Decimal(61845), Decimal(62139), Decimal(62068)]
-    assert candles[0].open_time == datetime(2024, 3, 2, 15, 0, tzinfo=UTC)
+def test_parse_ohlc_keeps_close_times() -> None:
+    rows = parse_ohlc(load("coins_ohlc.json"))
+    assert [r.close for r in rows] == [Decimal(61845), Decimal(62139), Decimal(62068)]
+    assert rows[0].close_time == datetime(2024, 3, 2, 16, 0, tzinfo=UTC)
+    assert rows[0].high == Decimal(62211)
+
+
+def test_half_hours_join_into_hourly_candles() -> None:
+    asset = seeded_registry().get("bitcoin")
+    base = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
+    rows = [
+        OhlcRow(base + timedelta(minutes=30), Decimal(1), Decimal(5), Decimal(1), Decimal(4)),
+        OhlcRow(base + timedelta(minutes=60), Decimal(4), Decimal(6), Decimal(0), Decimal(2)),
+        OhlcRow(base + timedelta(minutes=90), Decimal(2), Decimal(3), Decimal(2), Decimal(3)),
+    ]
+    first, second = hourly(rows, asset)
+    assert (first.open_time, first.interval) == (base, Interval.H1)
+    assert (first.open, first.high, first.low, first.close) == tuple(map(Decimal, (1, 6, 0, 2)))
+    assert second.open_time == base + timedelta(hours=1)
+    assert second.close == Decimal(3)
+
+
+async def test_daily_candles_are_not_offered() -> None:
+    provider = make(CoinGeckoProvider, replay("coingecko/coins_ohlc.json"))
+    btc = provider.ctx.registry.get("bitcoin")
+    with pytest.raises(NotSupported):
+        await provider.ohlcv(btc, Interval.D1, NOW - timedelta(days=30), NOW)
 
 
 def test_parse_global() -> None:

@@ -8,7 +8,8 @@ CoinGecko ids are cryptoagg's canonical asset ids.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -152,28 +153,53 @@ def parse_trending(payload: Any) -> list[TrendingCoin]:
     ]
 
 
-def parse_ohlc(payload: Any, asset: Asset, interval: Interval) -> list[Candle]:
+@dataclass(frozen=True, slots=True)
+class OhlcRow:
+    close_time: datetime
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+
+
+def parse_ohlc(payload: Any) -> list[OhlcRow]:
     """`/api/v3/coins/{id}/ohlc` (fixture: coingecko/coins_ohlc.json).
 
-    CoinGecko stamps each candle with its *close* time; we store open times.
+    CoinGecko stamps each candle with its *close* time, and picks the width from `days`:
+    30 minutes for 1-2 days, 4 hours for 3-30, 4 days above (free plan).
     """
-    candles = []
-    for ts_ms, o, h, lo, c in payload:
-        close_time = from_unix(int(ts_ms) / 1000)
-        candles.append(
-            Candle(
-                asset_id=asset.id,
-                interval=interval,
-                open_time=close_time - interval.delta,
-                open=Decimal(str(o)),
-                high=Decimal(str(h)),
-                low=Decimal(str(lo)),
-                close=Decimal(str(c)),
-                volume=None,
-                provider=NAME,
-            )
+    return [
+        OhlcRow(
+            from_unix(int(ts_ms) / 1000),
+            Decimal(str(o)),
+            Decimal(str(h)),
+            Decimal(str(lo)),
+            Decimal(str(c)),
         )
-    return candles
+        for ts_ms, o, h, lo, c in payload
+    ]
+
+
+def hourly(rows: list[OhlcRow], asset: Asset) -> list[Candle]:
+    """Join 30-minute rows into hourly candles (an hour in progress has one half)."""
+    hours: dict[datetime, list[OhlcRow]] = {}
+    for row in sorted(rows, key=lambda r: r.close_time):
+        opened = row.close_time - HALF_HOUR
+        hours.setdefault(opened.replace(minute=0, second=0, microsecond=0), []).append(row)
+    return [
+        Candle(
+            asset_id=asset.id,
+            interval=Interval.H1,
+            open_time=hour,
+            open=halves[0].open,
+            high=max(r.high for r in halves),
+            low=min(r.low for r in halves),
+            close=halves[-1].close,
+            volume=None,
+            provider=NAME,
+        )
+        for hour, halves in hours.items()
+    ]
 
 
 def parse_global(payload: Any) -> GlobalMarket:
@@ -201,8 +227,7 @@ def parse_coins_list(payload: Any) -> list[ListedAsset]:
 
 # -- symbol mapping ------------------------------------------------------------------------
 
-#: /ohlc `days` values and the candle width CoinGecko returns for them (free plan)
-_OHLC_DAYS = {Interval.H1: 1, Interval.D1: 365}
+HALF_HOUR = timedelta(minutes=30)
 
 
 class CoinGeckoProvider(HttpProvider):
@@ -259,14 +284,15 @@ class CoinGeckoProvider(HttpProvider):
         self, asset: Asset, interval: Interval, start: datetime, end: datetime
     ) -> list[Candle]:
         cg_id = asset.native_id(NAME)
-        days = _OHLC_DAYS.get(interval)
-        if cg_id is None or days is None:
+        # the free plan has no daily or minute candles: only 30-minute ones (days=1..2),
+        # which make hours; 4-hour and 4-day widths fit none of our intervals
+        if cg_id is None or interval is not Interval.H1:
             raise NotSupported(NAME, f"no {interval.value} candles for {asset.id}")
         payload = await self.get_json(
-            f"/api/v3/coins/{cg_id}/ohlc", params={"vs_currency": "usd", "days": days}
+            f"/api/v3/coins/{cg_id}/ohlc", params={"vs_currency": "usd", "days": 2}
         )
         with self.parsing("ohlc"):
-            candles = parse_ohlc(payload, asset, interval)
+            candles = hourly(parse_ohlc(payload), asset)
         return [c for c in candles if start <= c.open_time <= end]
 
     async def trending(self) -> list[TrendingCoin]:

@@ -1,30 +1,49 @@
-"""Simulated aggregators: CoinPaprika, CoinCap v3, CryptoCompare, Messari v2."""
+"""Simulated aggregators: CoinPaprika v1, CoinCap v3 and Messari v2 (shapes from their recorded
+payloads; Messari v2 from `messari/v2_assets_details_FROM_SCHEMA.json`, built from its schema).
+
+CoinCap answers 401 without `Authorization: Bearer ...`, Messari without `x-messari-api-key`.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import uuid
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from cryptoagg.sim.state import SimState, json
+from cryptoagg.sim.market import DAY_S, EPOCH, rng_for
+from cryptoagg.sim.state import Routes, SimState, csv_param, from_s, int_param, iso_z, json
 
-UNAUTHORIZED = {"error": "You did not provide a valid API key"}
+#: CoinPaprika's `percent_change_*` windows, in seconds
+PAPRIKA_WINDOWS = {
+    "15m": 900, "30m": 1800, "1h": 3600, "6h": 21600, "12h": 43200, "24h": DAY_S,
+    "7d": 7 * DAY_S, "30d": 30 * DAY_S, "1y": 365 * DAY_S,
+}  # fmt: skip
+TOKENS = frozenset({"USDT", "USDC", "DAI", "STETH", "WBTC", "LINK", "SHIB", "UNI", "PEPE",
+                    "LEO", "AAVE", "ONDO", "ARB", "OP", "GRT", "IMX", "MKR", "OKB", "FET",
+                    "SAND", "MANA", "RENDER", "CRO", "MNT"})  # fmt: skip
+COINCAP_UNAUTHORIZED = {"error": "You did not provide a valid API key"}
 
 
-def _iso(at: datetime) -> str:
-    return at.replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def coinpaprika_routes(state: SimState) -> list[Route]:
+def coinpaprika_routes(state: SimState) -> Routes:
     name = "coinpaprika"
     model = state.model
-    listed = dict((nid, asset_id) for asset_id, nid in state.listed(name))
+    listed = {nid: asset for asset, nid in state.listed(name)}
 
     def ticker(nid: str) -> dict[str, object]:
-        asset = model.by_id[listed[nid]]
-        now = state.now()
+        asset = listed[nid]
+        now = state.now_s()
+        price = state.price(name, asset.id)
+        changes = {
+            f"percent_change_{label}": round(
+                (price / state.price(name, asset.id, now - seconds) - 1) * 100, 2
+            )
+            for label, seconds in PAPRIKA_WINDOWS.items()
+        }
+        rng = rng_for(state.seed, name, asset.id)
+        ath = price * rng.uniform(1.05, 3.0)
+        volume = model.volume_24h(asset.id, now)
+        cap, cap_before = model.market_cap(asset.id, now), model.market_cap(asset.id, now - DAY_S)
         return {
             "id": nid,
             "name": asset.name,
@@ -32,22 +51,29 @@ def coinpaprika_routes(state: SimState) -> list[Route]:
             "rank": asset.rank,
             "total_supply": model.supply(asset.id),
             "max_supply": 0,
-            "beta_value": 1.0,
-            "first_data_at": "2018-01-01T00:00:00Z",
-            "last_updated": _iso(now),
+            "beta_value": round(rng.uniform(0.6, 1.4), 5),
+            "first_data_at": iso_z(EPOCH),
+            "last_updated": iso_z(from_s(now)),
             "quotes": {
                 "USD": {
-                    "price": state.price(name, asset.id),
-                    "volume_24h": model.volume_24h(asset.id),
-                    "volume_24h_change_24h": 0.0,
-                    "market_cap": model.market_cap(asset.id, now),
-                    "market_cap_change_24h": 0.0,
-                    "percent_change_24h": round(model.change_24h_pct(asset.id, now), 2),
+                    "price": price,
+                    "volume_24h": volume,
+                    "volume_24h_change_24h": round(
+                        (volume / model.volume_24h(asset.id, now - DAY_S) - 1) * 100, 2
+                    ),
+                    "market_cap": round(cap),
+                    "market_cap_change_24h": round((cap / cap_before - 1) * 100, 2),
+                    **changes,
+                    "ath_price": ath,
+                    "ath_date": iso_z(from_s(now - rng.uniform(30, 900) * DAY_S)),
+                    "percent_from_price_ath": round((price / ath - 1) * 100, 2),
                 }
             },
         }
 
-    async def tickers(_request: Request) -> Response:
+    async def tickers(request: Request) -> Response:
+        if request.query_params.get("quotes", "USD").upper() != "USD":
+            return json({"error": "simulator only quotes USD"}, 400)
         return json([ticker(nid) for nid in listed])
 
     async def one_ticker(request: Request) -> Response:
@@ -59,36 +85,39 @@ def coinpaprika_routes(state: SimState) -> list[Route]:
             [
                 {
                     "id": nid,
-                    "name": model.by_id[asset_id].name,
-                    "symbol": model.by_id[asset_id].symbol,
-                    "rank": model.by_id[asset_id].rank,
+                    "name": asset.name,
+                    "symbol": asset.symbol,
+                    "rank": asset.rank,
                     "is_new": False,
                     "is_active": True,
-                    "type": "coin",
+                    "type": "token" if asset.symbol in TOKENS else "coin",
                 }
-                for nid, asset_id in listed.items()
+                for nid, asset in listed.items()
             ]
         )
 
     return [
-        Route(f"/{name}/v1/tickers", tickers),
-        Route(f"/{name}/v1/tickers/{{id}}", one_ticker),
-        Route(f"/{name}/v1/coins", coins),
+        (f"/{name}/v1/tickers", tickers),
+        (f"/{name}/v1/tickers/{{id}}", one_ticker),
+        (f"/{name}/v1/coins", coins),
     ]
 
 
 def _num(value: float) -> str:
+    """CoinCap prints numbers as strings with 18 decimals."""
     return f"{value:.18f}"
 
 
-def coincap_routes(state: SimState) -> list[Route]:
+def coincap_routes(state: SimState) -> Routes:
     name = "coincap"
     model = state.model
-    listed = dict((nid, asset_id) for asset_id, nid in state.listed(name))
+    listed = {nid: asset for asset, nid in state.listed(name)}
 
     def row(nid: str) -> dict[str, object]:
-        asset = model.by_id[listed[nid]]
-        now = state.now()
+        asset = listed[nid]
+        now = state.now_s()
+        price = state.price(name, asset.id)
+        o, h, low, c = state.ohlc(name, asset.id, now - DAY_S, now)
         return {
             "id": nid,
             "rank": str(asset.rank),
@@ -96,163 +125,90 @@ def coincap_routes(state: SimState) -> list[Route]:
             "name": asset.name,
             "supply": _num(model.supply(asset.id)),
             "maxSupply": None,
-            "marketCapUsd": _num(model.market_cap(asset.id, now)),
-            "volumeUsd24Hr": _num(model.volume_24h(asset.id)),
-            "priceUsd": _num(state.price(name, asset.id)),
-            "changePercent24Hr": str(model.change_24h_pct(asset.id, now)),
-            "vwap24Hr": _num(model.usd(asset.id, now)),
-            "explorer": None,
+            "marketCapUsd": _num(model.supply(asset.id) * price),
+            "volumeUsd24Hr": _num(model.volume_24h(asset.id, now)),
+            "priceUsd": _num(price),
+            "changePercent24Hr": str((price / state.price(name, asset.id, now - DAY_S) - 1) * 100),
+            "vwap24Hr": str((o + h + low + c) / 4),
+            "explorer": f"https://explorer.example/{nid}",
             "tokens": {},
         }
 
     async def assets(request: Request) -> Response:
         if not request.headers.get("authorization", "").startswith("Bearer "):
-            return json(UNAUTHORIZED, 401)
-        ids = [i for i in request.query_params.get("ids", "").split(",") if i]
-        limit = min(int(request.query_params.get("limit", 100)), 2000)
-        chosen = [i for i in ids if i in listed] if ids else list(listed)[:limit]
-        stamp = int(state.now().timestamp() * 1000)
+            return json(COINCAP_UNAUTHORIZED, 401)
+        ids = csv_param(request, "ids")
+        limit, offset = int_param(request, "limit", 100), int_param(request, "offset", 0)
+        if limit is None or offset is None:
+            return json({"error": "limit and offset must be integers"}, 400)
+        if ids:
+            chosen = [i for i in dict.fromkeys(ids) if i in listed]
+        else:
+            chosen = list(listed)[max(offset, 0) : max(offset, 0) + max(1, min(limit, 2000))]
+        stamp = int(state.now_s() * 1000)
         return json({"data": [row(nid) for nid in chosen], "timestamp": stamp})
 
-    return [Route(f"/{name}/v3/assets", assets)]
+    return [(f"/{name}/v3/assets", assets)]
 
 
-def cryptocompare_routes(state: SimState) -> list[Route]:
-    name = "cryptocompare"
-    model = state.model
-    listed = dict((nid, asset_id) for asset_id, nid in state.listed(name))
-    steps = {
-        "histominute": timedelta(minutes=1),
-        "histohour": timedelta(hours=1),
-        "histoday": timedelta(days=1),
-    }
-
-    async def pricemultifull(request: Request) -> Response:
-        fsyms = [s for s in request.query_params.get("fsyms", "").split(",") if s in listed]
-        if not fsyms:
-            return json(
-                {
-                    "Response": "Error",
-                    "Message": "cccagg_or_exchange market does not exist for this coin pair",
-                    "HasWarning": False,
-                    "Type": 2,
-                    "RateLimit": {},
-                    "Data": {},
-                }
-            )
-        now = state.now()
-        raw = {}
-        for symbol in fsyms:
-            asset_id = listed[symbol]
-            price = state.price(name, asset_id)
-            raw[symbol] = {
-                "USD": {
-                    "TYPE": "5",
-                    "MARKET": "CCCAGG",
-                    "FROMSYMBOL": symbol,
-                    "TOSYMBOL": "USD",
-                    "FLAGS": "2050",
-                    "PRICE": price,
-                    "LASTUPDATE": int(now.timestamp()),
-                    "VOLUME24HOUR": model.volume_24h(asset_id) / price,
-                    "VOLUME24HOURTO": model.volume_24h(asset_id),
-                    "CHANGEPCT24HOUR": model.change_24h_pct(asset_id, now),
-                    "SUPPLY": model.supply(asset_id),
-                    "MKTCAP": model.market_cap(asset_id, now),
-                }
-            }
-        return json({"RAW": raw})
-
-    async def histo(request: Request) -> Response:
-        kind = request.path_params["kind"]
-        q = request.query_params
-        step = steps.get(kind)
-        symbol = q.get("fsym", "")
-        if step is None or symbol not in listed:
-            return json(
-                {
-                    "Response": "Error",
-                    "Message": "fsym param is invalid.",
-                    "HasWarning": False,
-                    "Type": 2,
-                    "RateLimit": {},
-                    "Data": {},
-                }
-            )
-        now = state.now()
-        limit = min(int(q.get("limit", 30)), 2000)
-        to = datetime.fromtimestamp(int(q["toTs"]), tz=UTC) if "toTs" in q else now
-        candles = model.candles(
-            listed[symbol], step, to - step * limit, to, limit=limit + 1, now=now
-        )
-        data = [
-            {
-                "time": int(c.open_time.timestamp()),
-                "high": c.high,
-                "low": c.low,
-                "open": c.open,
-                "volumefrom": c.volume,
-                "volumeto": c.volume * c.close,
-                "close": c.close,
-                "conversionType": "direct",
-                "conversionSymbol": "",
-            }
-            for c in candles
-        ]
-        return json(
-            {
-                "Response": "Success",
-                "Message": "",
-                "HasWarning": False,
-                "Type": 100,
-                "RateLimit": {},
-                "Data": {
-                    "Aggregated": False,
-                    "TimeFrom": data[0]["time"] if data else 0,
-                    "TimeTo": data[-1]["time"] if data else 0,
-                    "Data": data,
-                },
-            }
-        )
-
-    return [
-        Route(f"/{name}/data/pricemultifull", pricemultifull),
-        Route(f"/{name}/data/v2/{{kind}}", histo),
-    ]
-
-
-def messari_routes(state: SimState) -> list[Route]:
+def messari_routes(state: SimState) -> Routes:
     name = "messari"
     model = state.model
-    listed = dict((nid, asset_id) for asset_id, nid in state.listed(name))
+    listed = {nid: asset for asset, nid in state.listed(name)}
 
-    async def details(request: Request) -> Response:
+    def details(slug: str) -> dict[str, object]:
+        asset = listed[slug]
+        now = state.now_s()
+        price = state.price(name, asset.id)
+        hour, day = (
+            state.ohlc(name, asset.id, now - 3600, now),
+            state.ohlc(name, asset.id, now - DAY_S, now),
+        )
+        volume = model.volume_24h(asset.id, now)
+        supply = model.supply(asset.id)
+        total_cap = sum(model.market_cap(a.id, now) for a in model.assets) * 1.15
+
+        def candle(ohlc: tuple[float, float, float, float], vol: float) -> dict[str, float]:
+            return dict(zip(("open", "high", "low", "close"), ohlc, strict=True)) | {"volume": vol}
+
+        return {
+            "id": str(uuid.UUID(int=rng_for(state.seed, slug).getrandbits(128))),
+            "name": asset.name,
+            "slug": slug,
+            "symbol": asset.symbol,
+            "rank": asset.rank,
+            "category": "Cryptocurrency",
+            "sector": "Currency" if asset.symbol not in TOKENS else "Token",
+            "tags": [],
+            "description": f"{asset.name} ({asset.symbol}), simulated.",
+            "links": [],
+            "marketData": {
+                "priceUsd": price,
+                "priceBtc": price / state.price(name, "bitcoin"),
+                "priceEth": price / state.price(name, "ethereum"),
+                "volume24Hour": volume,
+                "ohlcv1HourUsd": candle(hour, volume / 24),
+                "ohlcv24HourUsd": candle(day, volume),
+                "supply": {"circulating": supply, "total": supply, "max": None},
+                "marketcap": {
+                    "circulatingUsd": supply * price,
+                    "fullyDilutedUsd": supply * price * 1.05,
+                    "dominance": supply * price / total_cap * 100,
+                },
+                "price": price,
+                "marketCap": supply * price,
+                "volume24h": volume,
+            },
+            "networkSlugs": [],
+            "protocolSlugs": [],
+            "returnOnInvestment": {},
+            "allTimeHigh": {},
+        }
+
+    async def assets_details(request: Request) -> Response:
         if not request.headers.get("x-messari-api-key"):
-            return json({"error": "Unauthorized: API key required"}, 401)
-        slugs = [s for s in request.query_params.get("slugs", "").split(",") if s in listed]
-        now = state.now()
-        data = []
-        for slug in slugs:
-            asset = model.by_id[listed[slug]]
-            price = state.price(name, asset.id)
-            data.append(
-                {
-                    "id": f"sim-{asset.rank:04d}",
-                    "name": asset.name,
-                    "slug": slug,
-                    "symbol": asset.symbol,
-                    "rank": asset.rank,
-                    "marketData": {
-                        "priceUsd": price,
-                        "priceBtc": price / model.usd("bitcoin", now),
-                        "volume24Hour": model.volume_24h(asset.id),
-                        "marketcap": {
-                            "circulatingUsd": model.market_cap(asset.id, now),
-                            "dominance": None,
-                        },
-                    },
-                }
-            )
-        return json({"data": data})
+            return json({"error": "Unauthorized: missing x-messari-api-key header"}, 401)
+        slugs = csv_param(request, "slugs")
+        return json({"data": [details(s) for s in dict.fromkeys(slugs) if s in listed]})
 
-    return [Route(f"/{name}/metrics/v2/assets/details", details)]
+    return [(f"/{name}/metrics/v2/assets/details", assets_details)]

@@ -1,190 +1,215 @@
-"""Simulated CoinGecko v3 (shapes from the recorded `coingecko/*.json` payloads)."""
+"""Simulated CoinGecko v3 (shapes from the recorded `coingecko/*.json` payloads).
+
+Granularity follows CoinGecko's documentation for the free API:
+- `/coins/{id}/ohlc?days=N`: 1-2 days -> 30-minute candles, 3-30 days -> 4-hour, 31+ -> 4-day;
+  each candle is stamped with its close time (`interval=daily|hourly` forces 1d/1h candles,
+  as the paid plans allow); the last candle is the one in progress, closing at the live price.
+- `/coins/{id}/market_chart?days=N`: 1 day -> 5-minute points, 2-90 days -> hourly, 91+ ->
+  daily at 00:00 UTC; the last point is "now".
+Unknown coin ids answer 404 `{"error": "coin not found"}` like the real API.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import math
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from cryptoagg.sim.market import PriceModel
-from cryptoagg.sim.state import SimState, json
+from cryptoagg.sim.market import DAY_S, EPOCH_S, rng_for, uniform
+from cryptoagg.sim.state import Routes, SimState, from_s, iso_z, json
 
 NAME = "coingecko"
-
-#: extra listed (untracked) coins, recorded from CoinGecko's coin list: two share a ticker
+PREFIX = f"/{NAME}/api/v3"
+NOT_FOUND = {"error": "coin not found"}
+#: extra listed (untracked) coins from CoinGecko's coin list; two share one ticker
 EXTRA_LISTED = (
     {"id": "aave-usdc", "symbol": "ausdc", "name": "Aave v2 USDC"},
     {"id": "aave-usdc-v1", "symbol": "ausdc", "name": "Aave v1 USDC"},
 )
+IMAGE = "https://coin-images.coingecko.com/coins/images/{rank}/{size}/{id}.png"
 
 
-def _ms(model: PriceModel, state: SimState) -> int:
-    return int(state.now().timestamp() * 1000)
+def _days(request: Request) -> float | None:
+    raw = request.query_params.get("days", "1")
+    if raw == "max":
+        return math.inf
+    try:
+        days = float(raw)
+    except ValueError:
+        return None
+    return days if days > 0 else None
 
 
-def routes(state: SimState) -> list[Route]:  # noqa: PLR0915 - one closure per endpoint
+def _ohlc_width(days: float, interval: str | None) -> int:
+    if interval == "hourly":
+        return 3600
+    if interval == "daily":
+        return DAY_S
+    return 1800 if days <= 2 else 14_400 if days <= 30 else 4 * DAY_S
+
+
+def routes(state: SimState) -> Routes:  # noqa: PLR0915 - one closure per endpoint
     model = state.model
+
+    def change(asset_id: str, now: float) -> float:
+        before = state.price(NAME, asset_id, now - DAY_S)
+        return (state.price(NAME, asset_id, now) / before - 1) * 100
 
     async def ping(_request: Request) -> Response:
         return json({"gecko_says": "(V3) To the Moon!"})
 
     async def simple_price(request: Request) -> Response:
-        ids = [i for i in request.query_params.get("ids", "").split(",") if i]
-        now = state.now()
-        body = {}
+        q = request.query_params
+        ids = [i.strip() for i in q.get("ids", "").split(",") if i.strip()]
+        now = state.now_s()
+        body: dict[str, dict[str, float | int]] = {}
         for asset_id in ids:
-            if asset_id not in model.by_id:
-                continue
+            if asset_id not in model.by_id or asset_id in body:
+                continue  # unknown ids are simply absent
             entry: dict[str, float | int] = {"usd": state.price(NAME, asset_id)}
-            if request.query_params.get("include_market_cap") == "true":
+            if q.get("include_market_cap") == "true":
                 entry["usd_market_cap"] = model.market_cap(asset_id, now)
-            if request.query_params.get("include_24hr_vol") == "true":
-                entry["usd_24h_vol"] = model.volume_24h(asset_id)
-            if request.query_params.get("include_24hr_change") == "true":
-                entry["usd_24h_change"] = model.change_24h_pct(asset_id, now)
-            if request.query_params.get("include_last_updated_at") == "true":
-                entry["last_updated_at"] = int(now.timestamp())
+            if q.get("include_24hr_vol") == "true":
+                entry["usd_24h_vol"] = model.volume_24h(asset_id, now)
+            if q.get("include_24hr_change") == "true":
+                entry["usd_24h_change"] = change(asset_id, now)
+            if q.get("include_last_updated_at") == "true":
+                entry["last_updated_at"] = int(now) // 60 * 60
             body[asset_id] = entry
         return json(body)
 
-    async def markets(request: Request) -> Response:
-        per_page = min(int(request.query_params.get("per_page", 100)), 250)
-        page = max(int(request.query_params.get("page", 1)), 1)
-        now = state.now()
-        stamp = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        rows = []
-        for asset in model.assets[(page - 1) * per_page : page * per_page]:
-            price = state.price(NAME, asset.id)
-            day = model.candles(
-                asset.id, timedelta(days=1), now - timedelta(days=1), now, limit=2, now=now
-            )
-            rows.append(
-                {
-                    "id": asset.id,
-                    "symbol": asset.symbol.lower(),
-                    "name": asset.name,
-                    "image": f"https://assets.coingecko.com/coins/images/{asset.rank}/large/{asset.id}.png",
-                    "current_price": price,
-                    "market_cap": model.market_cap(asset.id, now),
-                    "market_cap_rank": asset.rank,
-                    "fully_diluted_valuation": None,
-                    "total_volume": model.volume_24h(asset.id),
-                    "high_24h": max(c.high for c in day),
-                    "low_24h": min(c.low for c in day),
-                    "price_change_24h": price * model.change_24h_pct(asset.id, now) / 100,
-                    "price_change_percentage_24h": model.change_24h_pct(asset.id, now),
-                    "market_cap_change_24h": None,
-                    "market_cap_change_percentage_24h": None,
-                    "circulating_supply": model.supply(asset.id),
-                    "total_supply": model.supply(asset.id),
-                    "max_supply": None,
-                    "ath": None,
-                    "ath_change_percentage": None,
-                    "ath_date": None,
-                    "atl": None,
-                    "atl_change_percentage": None,
-                    "atl_date": None,
-                    "roi": None,
-                    "last_updated": stamp,
-                }
-            )
-        return json(rows)
+    def market_row(asset_id: str, now: float) -> dict[str, object]:
+        asset = model.by_id[asset_id]
+        price = state.price(NAME, asset_id)
+        _, high, low, _ = state.ohlc(NAME, asset_id, now - DAY_S, now)
+        cap = model.market_cap(asset_id, now)
+        cap_before = model.market_cap(asset_id, now - DAY_S)
+        supply = model.supply(asset_id)
+        ath_date = from_s(now - uniform(30, 900, state.seed, asset_id, "ath") * DAY_S)
+        ath = max(high, price * uniform(1.05, 3.0, state.seed, asset_id, "athx"))
+        atl = price * uniform(0.001, 0.3, state.seed, asset_id, "atl")
+        return {
+            "id": asset_id,
+            "symbol": asset.symbol.lower(),
+            "name": asset.name,
+            "image": IMAGE.format(rank=asset.rank, size="large", id=asset_id),
+            "current_price": price,
+            "market_cap": round(cap),
+            "market_cap_rank": asset.rank,
+            "fully_diluted_valuation": round(cap * 1.05),
+            "total_volume": round(model.volume_24h(asset_id, now)),
+            "high_24h": high,
+            "low_24h": low,
+            "price_change_24h": price - state.price(NAME, asset_id, now - DAY_S),
+            "price_change_percentage_24h": change(asset_id, now),
+            "market_cap_change_24h": cap - cap_before,
+            "market_cap_change_percentage_24h": (cap / cap_before - 1) * 100,
+            "circulating_supply": supply,
+            "total_supply": round(supply * 1.05),
+            "max_supply": None,
+            "ath": ath,
+            "ath_change_percentage": (price / ath - 1) * 100,
+            "ath_date": iso_z(ath_date, "milliseconds"),
+            "atl": atl,
+            "atl_change_percentage": (price / atl - 1) * 100,
+            "atl_date": iso_z(from_s(EPOCH_S + 86_400 * 200), "milliseconds"),
+            "roi": None,
+            "last_updated": iso_z(from_s(now), "milliseconds"),
+        }
 
-    def _days(request: Request) -> int:
-        raw = request.query_params.get("days", "1")
-        return 365 if raw == "max" else max(1, min(int(float(raw)), 365))
+    async def markets(request: Request) -> Response:
+        try:
+            per_page = max(1, min(int(request.query_params.get("per_page", 100)), 250))
+            page = max(int(request.query_params.get("page", 1)), 1)
+        except ValueError:
+            return json({"error": "invalid per_page or page"}, 400)
+        now = state.now_s()
+        chosen = model.assets[(page - 1) * per_page : page * per_page]
+        return json([market_row(a.id, now) for a in chosen])
 
     async def ohlc(request: Request) -> Response:
         asset_id = request.path_params["id"]
         if asset_id not in model.by_id:
-            return json({"error": "coin not found"}, 404)
+            return json(NOT_FOUND, 404)
         days = _days(request)
-        # CoinGecko: 1-2 days -> 30 min, 3-30 days -> 4 h, above -> 4 days (stamped at close)
-        step = (
-            timedelta(minutes=30)
-            if days <= 2
-            else timedelta(hours=4)
-            if days <= 30
-            else timedelta(days=4)
-        )
-        now = state.now()
-        candles = model.candles(
-            asset_id, step, now - timedelta(days=days), now, limit=10_000, now=now
-        )
-        return json(
-            [
-                [int((c.open_time + step).timestamp() * 1000), c.open, c.high, c.low, c.close]
-                for c in candles
-            ]
-        )
+        if days is None:
+            return json({"error": "invalid days"}, 400)
+        width = _ohlc_width(days, request.query_params.get("interval"))
+        now = state.now_s()
+        start = max(now - days * DAY_S, EPOCH_S) - width  # the first candle closes after start
+        bars = state.bars(NAME, asset_id, width, start, now, limit=100_000)
+        return json([[(b.open_time + width) * 1000, b.open, b.high, b.low, b.close] for b in bars])
 
     async def market_chart(request: Request) -> Response:
         asset_id = request.path_params["id"]
         if asset_id not in model.by_id:
-            return json({"error": "coin not found"}, 404)
+            return json(NOT_FOUND, 404)
         days = _days(request)
-        step = (
-            timedelta(minutes=5)
-            if days <= 1
-            else timedelta(hours=1)
-            if days <= 90
-            else timedelta(days=1)
-        )
-        now = state.now()
-        candles = model.candles(
-            asset_id, step, now - timedelta(days=days), now, limit=10_000, now=now
-        )
+        if days is None:
+            return json({"error": "invalid days"}, 400)
+        daily = request.query_params.get("interval") == "daily" or days > 90
+        step = DAY_S if daily else 300 if days <= 1 else 3600
+        now = state.now_s()
+        first = math.ceil(max(now - days * DAY_S, EPOCH_S) / step) * step
+        times = [*range(int(first), int(now), step), now]
         supply = model.supply(asset_id)
-        points = [(int(c.open_time.timestamp() * 1000), c.open) for c in candles]
+        prices = [(int(t * 1000), state.price(NAME, asset_id, t)) for t in times]
         return json(
             {
-                "prices": [[t, p] for t, p in points],
-                "market_caps": [[t, p * supply] for t, p in points],
-                "total_volumes": [[t, model.volume_24h(asset_id)] for t, _ in points],
+                "prices": [[t, p] for t, p in prices],
+                "market_caps": [[t, p * supply] for t, p in prices],
+                "total_volumes": [[t, model.volume_24h(asset_id, t / 1000)] for t, _ in prices],
             }
         )
 
     async def trending(_request: Request) -> Response:
-        now = state.now()
-        btc = model.usd("bitcoin", now)
-        start = now.hour % 20
+        now = state.now_s()
+        btc = state.price(NAME, "bitcoin")
+        rng = rng_for(state.seed, "trending", int(now // 3600))
         coins = []
-        for score, asset in enumerate(model.assets[start + 5 : start + 12]):
-            price = model.usd(asset.id, now)
-            coins.append(
-                {
-                    "item": {
-                        "id": asset.id,
-                        "coin_id": asset.rank,
-                        "name": asset.name,
-                        "symbol": asset.symbol,
-                        "market_cap_rank": asset.rank,
-                        "thumb": f"https://coin-images.coingecko.com/coins/images/{asset.rank}/standard/{asset.id}.png",
-                        "small": f"https://coin-images.coingecko.com/coins/images/{asset.rank}/small/{asset.id}.png",
-                        "large": f"https://coin-images.coingecko.com/coins/images/{asset.rank}/large/{asset.id}.png",
-                        "slug": asset.id,
-                        "price_btc": price / btc,
-                        "score": score,
-                        "data": {
-                            "price": price,
-                            "price_btc": f"{price / btc:.20f}",
-                            "price_change_percentage_24h": {
-                                "usd": model.change_24h_pct(asset.id, now)
-                            },
-                            "market_cap": f"${model.market_cap(asset.id, now):,.0f}",
-                            "total_volume": f"${model.volume_24h(asset.id):,.0f}",
-                        },
-                    }
-                }
-            )
+        for score, asset in enumerate(rng.sample(model.assets[5:], 7)):
+            price = state.price(NAME, asset.id)
+            cap, volume = model.market_cap(asset.id, now), model.volume_24h(asset.id, now)
+            item = {
+                "id": asset.id,
+                "coin_id": asset.rank,
+                "name": asset.name,
+                "symbol": asset.symbol,
+                "market_cap_rank": asset.rank,
+                "thumb": IMAGE.format(rank=asset.rank, size="standard", id=asset.id),
+                "small": IMAGE.format(rank=asset.rank, size="small", id=asset.id),
+                "large": IMAGE.format(rank=asset.rank, size="large", id=asset.id),
+                "slug": asset.id,
+                "price_btc": price / btc,
+                "score": score,
+                "data": {
+                    "price": price,
+                    "price_btc": f"{price / btc:.20f}",
+                    "price_change_percentage_24h": {
+                        "usd": change(asset.id, now),
+                        "btc": change(asset.id, now) - change("bitcoin", now),
+                    },
+                    "market_cap": f"${cap:,.0f}",
+                    "market_cap_btc": str(cap / btc),
+                    "total_volume": f"${volume:,.0f}",
+                    "total_volume_btc": str(volume / btc),
+                    "sparkline": f"https://www.coingecko.com/coins/{asset.rank}/sparkline.svg",
+                    "content": None,
+                },
+            }
+            coins.append({"item": item})
         return json({"coins": coins, "nfts": [], "categories": []})
 
     async def global_(_request: Request) -> Response:
-        now = state.now()
+        now = state.now_s()
         caps = {a.id: model.market_cap(a.id, now) for a in model.assets}
+        # the seeded assets are most, not all, of the market
         total = sum(caps.values()) * 1.15
+        before = sum(model.market_cap(a.id, now - DAY_S) for a in model.assets) * 1.15
+        volume = sum(model.volume_24h(a.id, now) for a in model.assets) * 1.3
+        btc, eth = state.price(NAME, "bitcoin"), state.price(NAME, "ethereum")
+        top = sorted(model.assets, key=lambda a: -caps[a.id])[:10]
         return json(
             {
                 "data": {
@@ -193,14 +218,13 @@ def routes(state: SimState) -> list[Route]:  # noqa: PLR0915 - one closure per e
                     "ongoing_icos": 49,
                     "ended_icos": 3376,
                     "markets": 1297,
-                    "total_market_cap": {"usd": total, "btc": total / model.usd("bitcoin", now)},
-                    "total_volume": {"usd": sum(model.volume_24h(a.id) for a in model.assets)},
+                    "total_market_cap": {"btc": total / btc, "eth": total / eth, "usd": total},
+                    "total_volume": {"btc": volume / btc, "eth": volume / eth, "usd": volume},
                     "market_cap_percentage": {
-                        "btc": caps["bitcoin"] / total * 100,
-                        "eth": caps["ethereum"] / total * 100,
+                        a.symbol.lower(): caps[a.id] / total * 100 for a in top
                     },
-                    "market_cap_change_percentage_24h_usd": model.change_24h_pct("bitcoin", now),
-                    "updated_at": int(now.timestamp()),
+                    "market_cap_change_percentage_24h_usd": (total / before - 1) * 100,
+                    "updated_at": int(now),
                 }
             }
         )
@@ -209,14 +233,13 @@ def routes(state: SimState) -> list[Route]:  # noqa: PLR0915 - one closure per e
         rows = [{"id": a.id, "symbol": a.symbol.lower(), "name": a.name} for a in model.assets]
         return json(sorted([*rows, *EXTRA_LISTED], key=lambda r: r["id"]))
 
-    prefix = f"/{NAME}/api/v3"
     return [
-        Route(f"{prefix}/ping", ping),
-        Route(f"{prefix}/simple/price", simple_price),
-        Route(f"{prefix}/coins/markets", markets),
-        Route(f"{prefix}/coins/list", coins_list),
-        Route(f"{prefix}/coins/{{id}}/ohlc", ohlc),
-        Route(f"{prefix}/coins/{{id}}/market_chart", market_chart),
-        Route(f"{prefix}/search/trending", trending),
-        Route(f"{prefix}/global", global_),
+        (f"{PREFIX}/ping", ping),
+        (f"{PREFIX}/simple/price", simple_price),
+        (f"{PREFIX}/coins/markets", markets),
+        (f"{PREFIX}/coins/list", coins_list),
+        (f"{PREFIX}/coins/{{id}}/ohlc", ohlc),
+        (f"{PREFIX}/coins/{{id}}/market_chart", market_chart),
+        (f"{PREFIX}/search/trending", trending),
+        (f"{PREFIX}/global", global_),
     ]

@@ -1,17 +1,25 @@
-"""Fault injection: what `POST /_sim/faults` stores and how a request picks one."""
+"""Fault injection: what `POST /_sim/faults` stores and how a request picks the fault that fires.
+
+Each fault fires with probability `rate`, drawn from one RNG seeded by the simulator's seed, and
+expires `for_s` seconds after it was added (on the injected clock) or when it is deleted.
+"""
 
 from __future__ import annotations
 
 import itertools
 import random
-from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from cryptoagg.sim.stats import PROVIDERS
 
 Kind = Literal["error", "timeout", "slow", "ratelimit", "geoblock", "malformed", "reset", "outlier"]
+#: how long `timeout` holds a request unless told otherwise: far longer than any client waits
+TIMEOUT_HOLD_S = 60.0
+SLOW_DELAY_S = 2.0
 
 
 class FaultSpec(BaseModel):
@@ -19,37 +27,48 @@ class FaultSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    provider: str
+    provider: str = Field(description="a simulated provider, e.g. `coingecko`")
     kind: Kind
-    rate: float = Field(default=1.0, ge=0.0, le=1.0)
-    status: int = Field(default=500, ge=400, le=599)
-    retry_after_s: float = Field(default=60.0, ge=0.0)
-    delay_s: float | None = Field(default=None, ge=0.0, le=600.0)
-    factor: float = Field(default=1.25, gt=0.0)
-    for_s: float | None = Field(default=None, gt=0.0)
+    rate: float = Field(default=1.0, ge=0.0, le=1.0, description="probability per request")
+    status: int = Field(default=500, ge=400, le=599, description="HTTP status of `error`")
+    retry_after_s: float = Field(default=60.0, ge=0.0, description="`Retry-After` of `ratelimit`")
+    delay_s: float | None = Field(
+        default=None, ge=0.0, le=600.0, description="`slow` delay (2 s) / `timeout` hold (60 s)"
+    )
+    factor: float = Field(default=1.25, gt=0.0, description="price multiplier of `outlier`")
+    for_s: float | None = Field(default=None, gt=0.0, description="expiry; none = until deleted")
+
+    @field_validator("provider")
+    @classmethod
+    def _known_provider(cls, value: str) -> str:
+        if value not in PROVIDERS:
+            raise ValueError(f"unknown provider {value!r}; known: {', '.join(PROVIDERS)}")
+        return value
 
 
 class Fault(FaultSpec):
     id: int
+    added_at: datetime
     expires_at: datetime | None = None
 
     @property
     def delay(self) -> float:
         if self.delay_s is not None:
             return self.delay_s
-        return 60.0 if self.kind == "timeout" else 2.0
+        return TIMEOUT_HOLD_S if self.kind == "timeout" else SLOW_DELAY_S
 
 
 class FaultBook:
     def __init__(self, seed: int, clock: Callable[[], datetime]) -> None:
         self._faults: list[Fault] = []
         self._ids = itertools.count(1)
-        self._rng = random.Random(seed)  # noqa: S311 - simulation, not security
+        self._rng = random.Random(f"{seed}|faults")  # noqa: S311 - simulation, not security
         self._clock = clock
 
     def add(self, spec: FaultSpec) -> Fault:
-        expires = self._clock() + timedelta(seconds=spec.for_s) if spec.for_s else None
-        fault = Fault(**spec.model_dump(), id=next(self._ids), expires_at=expires)
+        now = self._clock()
+        expires = now + timedelta(seconds=spec.for_s) if spec.for_s else None
+        fault = Fault(**spec.model_dump(), id=next(self._ids), added_at=now, expires_at=expires)
         self._faults.append(fault)
         return fault
 
@@ -63,28 +82,11 @@ class FaultBook:
         self._faults = [f for f in self._faults if provider is not None and f.provider != provider]
         return before - len(self._faults)
 
-    def pick(self, provider: str, outlier: bool = False) -> Fault | None:
-        """The first matching fault that fires for this request (each fires with its rate)."""
+    def pick(self, provider: str, *, outlier: bool = False) -> Fault | None:
+        """The first of the provider's faults (outliers, or the others) that fires now."""
         for fault in self.active():
             if fault.provider != provider or (fault.kind == "outlier") != outlier:
                 continue
             if fault.rate >= 1.0 or self._rng.random() < fault.rate:
                 return fault
         return None
-
-
-class CallStats:
-    def __init__(self) -> None:
-        self.calls: Counter[tuple[str, str]] = Counter()
-
-    def count(self, provider: str, path: str) -> None:
-        self.calls[(provider, path)] += 1
-
-    def snapshot(self) -> dict[str, object]:
-        by_provider: dict[str, dict[str, int]] = {}
-        for (provider, path), n in sorted(self.calls.items()):
-            by_provider.setdefault(provider, {})[path] = n
-        return {"total": sum(self.calls.values()), "calls": by_provider}
-
-    def reset(self) -> None:
-        self.calls.clear()

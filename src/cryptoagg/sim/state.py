@@ -1,34 +1,32 @@
-"""What every simulated provider shares: the clock, the price model, faults and call counts."""
+"""What every simulated provider shares: the clock, the price model seen through each
+provider's bias, faults, call counts, and small helpers to write provider-style payloads."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import math
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from starlette.requests import Request
 from starlette.responses import Response
 
-from cryptoagg.sim.faults import CallStats, FaultBook
-from cryptoagg.sim.market import PriceModel
+from cryptoagg.core.assets import Asset
+from cryptoagg.sim.faults import FaultBook
+from cryptoagg.sim.market import Bar, Ohlc, PriceModel, rng_for
+from cryptoagg.sim.stats import CallStats
 
-PROVIDERS = (
-    "coingecko",
-    "binance",
-    "kraken",
-    "coinbase",
-    "coinpaprika",
-    "coincap",
-    "cryptocompare",
-    "messari",
-    "alternative_me",
-    "defillama",
-    "coindesk",
-    "cointelegraph",
-    "decrypt",
-    "cryptopanic",
-)
+Handler = Callable[[Request], Awaitable[Response]]
+#: (full path, handler) pairs that `create_sim_app` registers as GET routes
+Routes = list[tuple[str, Handler]]
+
+#: the price multiplier of an `outlier` fault that fired for the request being served
+OUTLIER_FACTOR: ContextVar[float] = ContextVar("sim_outlier_factor", default=1.0)
+#: how far a provider's quotes sit from the walk, at most (3 basis points)
+MAX_BIAS = 3e-4
 
 
 def utcnow() -> datetime:
@@ -42,26 +40,99 @@ class SimState:
     model: PriceModel = field(init=False)
     faults: FaultBook = field(init=False)
     stats: CallStats = field(default_factory=CallStats)
+    #: set when the server shuts down, so held (`timeout`/`slow`) requests let go
+    closing: bool = False
+    _bias: dict[tuple[str, str], float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.model = PriceModel(self.seed)
         self.faults = FaultBook(self.seed, self.clock)
 
+    def close(self) -> None:
+        self.closing = True
+
     def now(self) -> datetime:
         return self.clock()
 
-    def price(self, provider: str, asset_id: str, at: datetime | None = None) -> float:
-        """The price `provider` reports now, with an `outlier` fault applied if one fires."""
-        fault = self.faults.pick(provider, outlier=True)
-        factor = fault.factor if fault else 1.0
-        return self.model.quote(asset_id, provider, at or self.now(), factor)
+    def now_s(self) -> float:
+        return self.clock().timestamp()
 
-    def listed(self, provider: str) -> list[tuple[str, str]]:
-        """(asset id, native id) of every seeded asset the provider lists, by rank."""
+    def scale(self, provider: str, asset_id: str) -> float:
+        """The provider's fixed bias for the asset (a few bps) times any outlier factor."""
+        key = (provider, asset_id)
+        if key not in self._bias:
+            self._bias[key] = 1 + rng_for(self.seed, provider, asset_id, "bias").uniform(
+                -MAX_BIAS, MAX_BIAS
+            )
+        return self._bias[key] * OUTLIER_FACTOR.get()
+
+    def price(self, provider: str, asset_id: str, at: float | None = None) -> float:
+        """The USD price `provider` reports at `at` (default now)."""
+        at = self.now_s() if at is None else at
+        return self.model.usd(asset_id, at) * self.scale(provider, asset_id)
+
+    def ohlc(self, provider: str, asset_id: str, start: float, end: float) -> Ohlc:
+        k = self.scale(provider, asset_id)
+        o, h, low, c = self.model.ohlc(asset_id, start, end)
+        return o * k, h * k, low * k, c * k
+
+    def bars(
+        self, provider: str, asset_id: str, width_s: int, start: float, end: float, *, limit: int
+    ) -> list[Bar]:
+        k = self.scale(provider, asset_id)
+        raw = self.model.bars(asset_id, width_s, start, end, now=self.now_s(), limit=limit)
         return [
-            (a.id, nid) for a in self.model.assets if (nid := a.native_id(provider)) is not None
+            replace(b, open=b.open * k, high=b.high * k, low=b.low * k, close=b.close * k)
+            for b in raw
         ]
+
+    def listed(self, provider: str) -> list[tuple[Asset, str]]:
+        """(asset, native id) of every seeded asset the provider lists, by rank."""
+        return [(a, n) for a in self.model.assets if (n := a.native_id(provider)) is not None]
+
+
+# -- payload helpers -----------------------------------------------------------------------
 
 
 def json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(orjson.dumps(data), status, headers, media_type="application/json")
+
+
+def fixed(value: float, places: int = 8) -> str:
+    """A decimal string with `places` decimals and no exponent, as exchanges print prices."""
+    return f"{value:.{places}f}"
+
+
+def places_for(value: float, minimum: int = 2, significant: int = 6) -> int:
+    """Decimals that keep `significant` digits of a price (SHIB needs more than BTC)."""
+    if value <= 0:
+        return minimum
+    return max(minimum, significant - 1 - math.floor(math.log10(value)))
+
+
+def price_str(value: float, minimum: int = 2) -> str:
+    return fixed(value, places_for(value, minimum))
+
+
+def iso_z(at: datetime, timespec: str = "seconds") -> str:
+    """`2026-11-23T09:00:00Z` (or with fractions, per `timespec`)."""
+    return at.astimezone(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
+
+
+def from_s(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def int_param(request: Request, name: str, default: int) -> int | None:
+    """An integer query parameter, `default` when absent, None when it is not an integer."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        return None
+
+
+def csv_param(request: Request, name: str) -> list[str]:
+    return [p.strip() for p in request.query_params.get(name, "").split(",") if p.strip()]
