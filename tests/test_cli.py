@@ -58,3 +58,11 @@ def test_unknown_provider_in_providers_file(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "unknown provider(s) coingeko" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_db_upgrade_is_idempotent(tmp_path: Path) -> None:
+    first = run(["db", "upgrade"], tmp_path)
+    again = run(["db", "upgrade"], tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "database at revision 0001 (sqlite)" in again.stdout
+    assert (tmp_path / "cryptoagg.db").exists()

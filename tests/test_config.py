@@ -14,7 +14,8 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert settings.port == 7860
     assert settings.host == "0.0.0.0"
     assert settings.use_mock_data is False
-    assert settings.database_url == "sqlite:///./data/cryptoagg.db"
+    assert settings.database_url is None
+    assert settings.db_url == "sqlite:///data/cryptoagg.db"
     assert settings.sentiment_backend == "vader"
 
 

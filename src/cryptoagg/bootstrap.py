@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 import httpx
 import structlog
 from pydantic import SecretStr
+from sqlalchemy import Engine
 
 from cryptoagg import __version__
 from cryptoagg.config import ProviderOverride, Settings, prepare_data_dir
@@ -42,6 +43,8 @@ from cryptoagg.services.market import MarketService
 from cryptoagg.services.prices import PriceService
 from cryptoagg.services.status import StatusService
 from cryptoagg.sim.server import BackgroundSim
+from cryptoagg.storage.db import make_engine, upgrade
+from cryptoagg.storage.repositories import CandleRepository, PriceRepository
 
 log = structlog.get_logger("cryptoagg.bootstrap")
 
@@ -60,6 +63,9 @@ class Container:
     pools: dict[Capability, ProviderPool]
     health: HealthBook
     guards: Guards
+    engine: Engine
+    prices_repo: PriceRepository
+    candles_repo: CandleRepository
     cache: TTLCache
     prices: PriceService
     market: MarketService
@@ -186,6 +192,9 @@ async def build(settings: Settings) -> AsyncIterator[Container]:
             follow_redirects=True,
         )
         stack.push_async_callback(client.aclose)
+        engine = make_engine(settings.db_url)
+        stack.callback(engine.dispose)
+        await asyncio.to_thread(upgrade, engine)
         registry = seeded_registry()
         providers = build_providers(settings, client, registry, upstream, settings.use_mock_data)
         health = HealthBook(clock=utcnow)
@@ -228,6 +237,9 @@ async def build(settings: Settings) -> AsyncIterator[Container]:
             pools=pools,
             health=health,
             guards=guards,
+            engine=engine,
+            prices_repo=PriceRepository(engine),
+            candles_repo=CandleRepository(engine),
             cache=cache,
             prices=PriceService(ctx),
             market=MarketService(ctx),

@@ -11,13 +11,15 @@ import typer
 import uvicorn
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from cryptoagg.api.app import create_app
 from cryptoagg.bootstrap import Container, build, check_settings
-from cryptoagg.config import Settings, load_settings
+from cryptoagg.config import Settings, load_settings, prepare_data_dir
 from cryptoagg.core.errors import ConfigError, CryptoAggError
 from cryptoagg.logging import configure_logging
 from cryptoagg.sim.server import serve_sim
+from cryptoagg.storage.db import current_revision, make_engine, upgrade
 
 app = typer.Typer(
     help="cryptoagg: free public crypto data behind one reliable API.",
@@ -129,6 +131,26 @@ def providers(
             return table
 
     console.print(asyncio.run(run()))
+
+
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema to the latest revision (also done at every start)."""
+    settings = _settings(log_level="WARNING")
+    prepare_data_dir(settings)
+    engine = make_engine(settings.db_url)
+    try:
+        upgrade(engine)
+        console.print(f"database at revision {current_revision(engine)} ({engine.dialect.name})")
+    except SQLAlchemyError as exc:
+        errors.print(f"[red]error:[/red] cannot migrate the database ({type(exc).__name__})")
+        raise SystemExit(1) from None
+    finally:
+        engine.dispose()
 
 
 def main() -> None:

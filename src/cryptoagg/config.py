@@ -66,7 +66,8 @@ class Settings(BaseSettings):
     port: int = Field(default=7860, ge=1, le=65535)
     host: str = "0.0.0.0"
     use_mock_data: bool = False
-    database_url: str = "sqlite:///./data/cryptoagg.db"
+    #: unset: SQLite at DATA_DIR/cryptoagg.db (so the documented default ./data/cryptoagg.db)
+    database_url: str | None = None
     redis_url: str | None = None
     data_dir: Path = Path("./data")
     providers_file: Path | None = None
@@ -105,10 +106,14 @@ class Settings(BaseSettings):
 
     @field_validator("database_url")
     @classmethod
-    def _db_scheme(cls, value: str) -> str:
-        if not value.startswith(("sqlite:///", "postgresql://", "postgresql+")):
+    def _db_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("sqlite:///", "postgresql://", "postgresql+")):
             raise ValueError("must start with sqlite:/// or postgresql://")
-        return value
+        return value or None
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'cryptoagg.db'}"
 
     @field_validator("redis_url")
     @classmethod

@@ -1,0 +1,188 @@
+"""The tables of SPEC §6, with the indexes their queries need."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from cryptoagg.storage.types import Money, UtcDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+prices = Table(
+    "prices",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("asset_id", String(100), nullable=False),
+    Column("price", Money, nullable=False),
+    Column("as_of", UtcDateTime, nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Column("sources", JSON, nullable=False),
+    Column("volume_24h", Money),
+    Column("change_24h", Money),
+    Column("market_cap", Money),
+    Index(None, "asset_id", "as_of"),
+)
+
+candles = Table(
+    "candles",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("asset_id", String(100), nullable=False),
+    Column("interval", String(4), nullable=False),
+    Column("open_time", UtcDateTime, nullable=False),
+    Column("open", Money, nullable=False),
+    Column("high", Money, nullable=False),
+    Column("low", Money, nullable=False),
+    Column("close", Money, nullable=False),
+    Column("volume", Money),
+    Column("source", String(40), nullable=False),
+    UniqueConstraint("asset_id", "interval", "open_time"),
+)
+
+news = Table(
+    "news",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", String(1000), nullable=False, unique=True),
+    Column("title", Text, nullable=False),
+    Column("source", String(100), nullable=False),
+    Column("provider", String(40), nullable=False),
+    Column("published_at", UtcDateTime, nullable=False),
+    Column("summary", Text),
+    Column("currencies", JSON, nullable=False),
+    Column("sentiment_label", String(20)),
+    Column("sentiment_score", Float),
+    Index(None, "published_at"),
+)
+
+market_analysis = Table(
+    "market_analysis",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("asset_id", String(100), nullable=False),
+    Column("interval", String(4), nullable=False),
+    Column("window", Integer, nullable=False),
+    Column("computed_at", UtcDateTime, nullable=False),
+    Column("method", String(200), nullable=False),
+    Column("result", JSON, nullable=False),
+    Index(None, "asset_id", "interval", "computed_at"),
+)
+
+user_queries = Table(
+    "user_queries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("endpoint", String(200), nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("duration_ms", Float, nullable=False),
+    Index(None, "at"),
+)
+
+status_log = Table(
+    "status_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("provider", String(40), nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("reason", Text),
+    Column("latency_ms", Float),
+    Index(None, "provider", "at"),
+)
+
+response_times = Table(
+    "response_times",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("provider", String(40), nullable=False),
+    Column("endpoint", String(200), nullable=False),
+    Column("latency_ms", Float, nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Index(None, "provider", "at"),
+)
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("provider", String(40), nullable=False),
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("resolved_at", UtcDateTime),
+    Column("reason", Text, nullable=False),
+    Column("failed_checks", Integer, nullable=False),
+    Index(None, "provider", "resolved_at"),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("incident_id", Integer, ForeignKey("incidents.id", ondelete="CASCADE")),
+    Column("at", UtcDateTime, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("delivered", Boolean, nullable=False, default=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Index(None, "at"),
+)
+
+configuration = Table(
+    "configuration",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("value", JSON, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+pools = Table(
+    "pools",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("strategy", String(40), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+pool_members = Table(
+    "pool_members",
+    metadata,
+    Column("pool_id", String(40), ForeignKey("pools.id", ondelete="CASCADE"), primary_key=True),
+    Column("provider", String(40), primary_key=True),
+    Column("priority", Integer, nullable=False),
+    Column("weight", Float, nullable=False, default=1.0),
+)
+
+pool_rotations = Table(
+    "pool_rotations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("pool_id", String(40), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("from_provider", String(40)),
+    Column("to_provider", String(40), nullable=False),
+    Column("reason", Text, nullable=False),
+    Index(None, "pool_id", "at"),
+)
