@@ -41,10 +41,11 @@ from cryptoagg.services.assets import AssetService
 from cryptoagg.services.context import ServiceContext, Ttls
 from cryptoagg.services.market import MarketService
 from cryptoagg.services.prices import PriceService
+from cryptoagg.services.recorder import Recorder
 from cryptoagg.services.status import StatusService
 from cryptoagg.sim.server import BackgroundSim
 from cryptoagg.storage.db import make_engine, upgrade
-from cryptoagg.storage.repositories import CandleRepository, PriceRepository
+from cryptoagg.storage.repositories import CandleRepository, PriceRepository, QueryRepository
 
 log = structlog.get_logger("cryptoagg.bootstrap")
 
@@ -66,6 +67,7 @@ class Container:
     engine: Engine
     prices_repo: PriceRepository
     candles_repo: CandleRepository
+    recorder: Recorder
     cache: TTLCache
     prices: PriceService
     market: MarketService
@@ -224,6 +226,9 @@ async def build(settings: Settings) -> AsyncIterator[Container]:
             ),
             clock=utcnow,
         )
+        recorder = Recorder(PriceRepository(engine), QueryRepository(engine))
+        recorder.start()
+        stack.push_async_callback(recorder.aclose)
         assets = AssetService(ctx)
         if settings.enable_auto_discovery:
             task = asyncio.create_task(
@@ -240,6 +245,7 @@ async def build(settings: Settings) -> AsyncIterator[Container]:
             engine=engine,
             prices_repo=PriceRepository(engine),
             candles_repo=CandleRepository(engine),
+            recorder=recorder,
             cache=cache,
             prices=PriceService(ctx),
             market=MarketService(ctx),

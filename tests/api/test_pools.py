@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+
 from tests.api.conftest import AppClient
 
 
@@ -70,3 +72,20 @@ async def test_batch_prices_share_one_call_per_provider(app_client: AppClient) -
     assert again.json()["prices"][2]["price"] == body["prices"][0]["price"]
     assert rows["kraken"]["quota"]["used_this_month"] == 1  # one Ticker call for all three
     assert bad.status_code == 422
+
+
+async def test_market_requests_are_recorded_and_served_as_history(app_client: AppClient) -> None:
+    async with app_client() as client:
+        for _ in range(3):
+            assert (await client.get("/api/market", params={"limit": 5})).status_code == 200
+        for _ in range(100):
+            history = (await client.get("/api/market/history", params={"symbol": "BTC"})).json()
+            if history["count"]:
+                break
+            await asyncio.sleep(0.05)
+        unknown = await client.get("/api/market/history", params={"symbol": "NOPECOINXYZ"})
+    assert history["asset_id"] == "bitcoin"
+    assert history["count"] == 1  # three requests, one upstream listing, one record
+    assert history["history"][0]["sources"] == ["coingecko"]
+    assert history["history"][0]["price"] > 0
+    assert unknown.status_code == 404

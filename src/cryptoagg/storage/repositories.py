@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Engine, Insert, Table, select
+from sqlalchemy import Engine, Insert, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cryptoagg.core.models import Candle, Interval
-from cryptoagg.storage.tables import candles, prices
+from cryptoagg.storage.tables import candles, prices, user_queries
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,3 +138,40 @@ class CandleRepository:
             )
             for r in rows
         ]
+
+
+@dataclass(frozen=True, slots=True)
+class QueryRecord:
+    at: datetime
+    endpoint: str
+    params: dict[str, str]
+    status: int
+    duration_ms: float
+
+
+class QueryRepository:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def add_many(self, records: Sequence[QueryRecord]) -> int:
+        if not records:
+            return 0
+        rows = [
+            {
+                "at": r.at,
+                "endpoint": r.endpoint,
+                "params": r.params,
+                "status": r.status,
+                "duration_ms": r.duration_ms,
+            }
+            for r in records
+        ]
+        with self.engine.begin() as connection:
+            connection.execute(user_queries.insert(), rows)
+        return len(rows)
+
+    def count(self) -> int:
+        with self.engine.connect() as connection:
+            return int(
+                connection.execute(select(func.count()).select_from(user_queries)).scalar_one()
+            )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
@@ -13,6 +15,7 @@ from cryptoagg.core.errors import InvalidInput
 from cryptoagg.core.models import Quote
 from cryptoagg.services.context import ServiceContext
 from cryptoagg.services.prices import PriceReport
+from cryptoagg.storage.repositories import QueryRecord
 
 router = APIRouter(prefix="/api", tags=["market"])
 
@@ -38,8 +41,14 @@ async def market(
     symbols: Annotated[str | None, Query(max_length=2000)] = None,
     limit: Annotated[int, Query(ge=1, le=250)] = 100,
 ) -> Response:
+    started = time.perf_counter()
     report = await container.market.market(parse_symbols(symbols), limit)
     ctx = container.market.ctx
+    now = ctx.clock()
+    container.recorder.market(report.entries, now)
+    params = {"limit": str(limit), **({"symbols": symbols} if symbols else {})}
+    duration_ms = (time.perf_counter() - started) * 1000
+    container.recorder.query(QueryRecord(now, "/api/market", params, 200, duration_ms))
     rows = [
         {
             "rank": e.rank,
@@ -63,6 +72,35 @@ async def market(
             "provider": report.provider,
             "stale": report.stale,
             "timestamp": iso(ctx.clock()),
+        }
+    )
+
+
+@router.get("/market/history", summary="Stored price records of an asset, newest first")
+async def market_history(
+    container: ContainerDep,
+    symbol: Annotated[str, Query(pattern=SYMBOL_PATTERN)],
+    limit: Annotated[int, Query(ge=1, le=1000)] = 10,
+) -> Response:
+    asset = container.assets.resolve(symbol).asset
+    records = await asyncio.to_thread(container.prices_repo.latest, asset.id, limit)
+    return render(
+        {
+            "symbol": asset.symbol,
+            "asset_id": asset.id,
+            "count": len(records),
+            "history": [
+                {
+                    "price": r.price,
+                    "as_of": iso(r.as_of),
+                    "recorded_at": iso(r.recorded_at),
+                    "sources": r.sources,
+                    "volume_24h": r.volume_24h,
+                    "change_24h": r.change_24h,
+                    "market_cap": r.market_cap,
+                }
+                for r in records
+            ],
         }
     )
 

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from cryptoagg.core.models import MarketEntry
+from cryptoagg.services.recorder import Recorder
+from cryptoagg.storage.db import make_engine, upgrade
+from cryptoagg.storage.repositories import PriceRepository, QueryRecord, QueryRepository
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def entry(asset: str, minute: int, price: str = "10") -> MarketEntry:
+    return MarketEntry(
+        asset_id=asset,
+        symbol=asset[:3].upper(),
+        name=asset,
+        rank=1,
+        price=Decimal(price),
+        as_of=T0 + timedelta(minutes=minute),
+        provider="coingecko",
+    )
+
+
+@pytest.fixture
+def recorder(tmp_path: Path) -> Recorder:
+    engine = make_engine(f"sqlite:///{tmp_path / 'r.db'}")
+    upgrade(engine)
+    return Recorder(PriceRepository(engine), QueryRepository(engine), flush_s=0.05)
+
+
+async def test_market_is_recorded_once_per_refresh_and_flushed_on_close(
+    recorder: Recorder,
+) -> None:
+    recorder.start()
+    for _ in range(50):  # fifty requests served from one cached listing
+        recorder.market([entry("bitcoin", 0), entry("ethereum", 0)], T0)
+        recorder.query(QueryRecord(T0, "/api/market", {"limit": "2"}, 200, 1.5))
+    recorder.market([entry("bitcoin", 1, "11"), entry("ethereum", 0)], T0)  # a refresh
+    await recorder.aclose()
+    history = recorder.prices.latest("bitcoin", 10)
+    assert [r.price for r in history] == [Decimal(11), Decimal(10)]
+    assert len(recorder.prices.latest("ethereum", 10)) == 1
+    assert recorder.queries.count() == 50
+    assert recorder.written == 53 and recorder.dropped == 0
+
+
+async def test_writes_happen_in_the_background(recorder: Recorder) -> None:
+    recorder.start()
+    recorder.market([entry("bitcoin", 0)], T0)
+    for _ in range(50):
+        if recorder.prices.latest("bitcoin", 1):
+            break
+        await asyncio.sleep(0.02)
+    assert len(recorder.prices.latest("bitcoin", 1)) == 1
+    await recorder.aclose()
+
+
+async def test_a_full_queue_drops_instead_of_blocking(recorder: Recorder) -> None:
+    small = Recorder(recorder.prices, recorder.queries, max_queue=3)
+    for i in range(5):
+        small.query(QueryRecord(T0, "/api/market", {"i": str(i)}, 200, 1.0))
+    assert small.dropped == 2
+    small.start()
+    await small.aclose()
+    assert small.queries.count() == 3
