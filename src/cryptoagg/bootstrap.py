@@ -19,6 +19,10 @@ from pydantic import SecretStr
 from sqlalchemy import Engine
 
 from cryptoagg import __version__
+from cryptoagg.collectors.leader import leader_lock
+from cryptoagg.collectors.prices import PriceTicks
+from cryptoagg.collectors.runner import Collectors
+from cryptoagg.collectors.supervisor import Supervisor
 from cryptoagg.config import ProviderOverride, Settings, prepare_data_dir
 from cryptoagg.core.asset_seed import seeded_registry
 from cryptoagg.core.assets import AssetRegistry
@@ -68,6 +72,7 @@ class Container:
     prices_repo: PriceRepository
     candles_repo: CandleRepository
     recorder: Recorder
+    collectors: Collectors | None
     cache: TTLCache
     prices: PriceService
     market: MarketService
@@ -229,6 +234,24 @@ async def build(settings: Settings) -> AsyncIterator[Container]:
         recorder = Recorder(PriceRepository(engine), QueryRepository(engine))
         recorder.start()
         stack.push_async_callback(recorder.aclose)
+        prices = PriceService(ctx)
+        collectors: Collectors | None = None
+        if settings.collectors:
+            collectors = Collectors(
+                leader_lock(engine, settings.data_dir),
+                Supervisor(clock=utcnow),
+                [
+                    (
+                        "prices",
+                        settings.collect_prices_s,
+                        PriceTicks(
+                            prices, PriceRepository(engine), registry, settings.collect_assets
+                        ),
+                    )
+                ],
+            )
+            collectors.start()
+            stack.push_async_callback(collectors.stop)
         assets = AssetService(ctx)
         if settings.enable_auto_discovery:
             task = asyncio.create_task(
@@ -246,8 +269,9 @@ async def build(settings: Settings) -> AsyncIterator[Container]:
             prices_repo=PriceRepository(engine),
             candles_repo=CandleRepository(engine),
             recorder=recorder,
+            collectors=collectors,
             cache=cache,
-            prices=PriceService(ctx),
+            prices=prices,
             market=MarketService(ctx),
             status=StatusService(providers, health, guards, pools),
             assets=assets,

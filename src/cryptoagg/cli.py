@@ -103,7 +103,9 @@ def price(
     mock: Annotated[bool, typer.Option("--mock", help="Ask the built-in simulator")] = False,
 ) -> None:
     """Show consensus prices with their confidence band and sources."""
-    settings = _settings(use_mock_data=True if mock else None, log_level="WARNING")
+    settings = _settings(
+        use_mock_data=True if mock else None, log_level="WARNING", collectors=False
+    )
 
     async def run() -> Table:
         async with build(settings) as container:
@@ -117,7 +119,9 @@ def providers(
     mock: Annotated[bool, typer.Option("--mock", help="Use the built-in simulator")] = False,
 ) -> None:
     """List providers, their capabilities and whether they are enabled."""
-    settings = _settings(use_mock_data=True if mock else None, log_level="WARNING")
+    settings = _settings(
+        use_mock_data=True if mock else None, log_level="WARNING", collectors=False
+    )
 
     async def run() -> Table:
         async with build(settings) as container:

@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     stale_if_error_s: float = Field(default=3600.0, ge=0)
     discovery_interval_s: float = Field(default=6 * 3600.0, ge=60)
     request_deadline_s: float = Field(default=10.0, gt=0, le=120)
+    collectors: bool = True
+    collect_prices_s: float = Field(default=60.0, ge=5)
+    collect_assets: int = Field(default=20, ge=1, le=250)
     retry_attempts: int = Field(default=2, ge=1, le=5)
     breaker_failures: int = Field(default=5, ge=1, le=100)
     breaker_cooldown_s: float = Field(default=30.0, gt=0, le=3600)

@@ -24,7 +24,8 @@ def app_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppClient:
 
     @asynccontextmanager
     async def client(**settings: Any) -> AsyncIterator[httpx.AsyncClient]:
-        app = create_app(load_settings(use_mock_data=True, data_dir=tmp_path, **settings))
+        options = {"collectors": False, **settings}
+        app = create_app(load_settings(use_mock_data=True, data_dir=tmp_path, **options))
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://app") as c:

@@ -93,6 +93,13 @@ def simulator(seed: int = 1) -> Iterator[str]:
 @contextmanager
 def server(data_dir: Path, env: Mapping[str, str]) -> Iterator[str]:
     port = free_port()
-    full = {"DATA_DIR": str(data_dir), "HOST": "127.0.0.1", "PORT": str(port), **env}
+    # collectors off unless a test asks: their background calls would blur call counts
+    full = {
+        "DATA_DIR": str(data_dir),
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "COLLECTORS": "false",
+        **env,
+    }
     with cryptoagg(["serve"], "/health", port, full) as url:
         yield url

@@ -195,3 +195,15 @@ def test_mock_mode_marks_every_body(tmp_path: Path) -> None:
         assert len(price["sources"]) >= 3
         assert httpx.get(f"{url}/api/price/NOPECOINXYZ").json()["_mock"] is True
         assert httpx.get(f"{url}/health").json()["mock"] is True
+
+
+def test_collector_records_prices_nobody_asked_for(sim: str, tmp_path: Path) -> None:
+    env = {"UPSTREAM_BASE_URL": sim, "COLLECTORS": "true", "COLLECT_ASSETS": "5"}
+    with server(tmp_path, env) as url:
+        for _ in range(100):
+            body = httpx.get(f"{url}/api/market/history", params={"symbol": "ETH"}).json()
+            if body["count"]:
+                break
+            time.sleep(0.1)
+    assert body["count"] == 1
+    assert len(body["history"][0]["sources"]) >= 3

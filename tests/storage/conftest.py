@@ -21,17 +21,25 @@ from cryptoagg.storage.db import make_engine
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-def _postgres(schema: str) -> Engine:
+def postgres_admin() -> Engine:
+    """An engine on the test server; skips (fails with CI=true) when it is not reachable."""
     admin = make_engine(POSTGRES_URL)
     try:
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        with admin.connect() as connection:
+            connection.execute(text("SELECT 1"))
     except OperationalError as exc:
         admin.dispose()
         reason = f"PostgreSQL not reachable at {POSTGRES_URL}: {type(exc.orig).__name__}"
         if os.environ.get("CI") == "true":
             pytest.fail(reason)
         pytest.skip(reason)
+    return admin
+
+
+def _postgres(schema: str) -> Engine:
+    admin = postgres_admin()
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     admin.dispose()
     return make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
 

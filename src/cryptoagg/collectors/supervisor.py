@@ -1,0 +1,75 @@
+"""Supervised background jobs: tracked tasks, restarted with backoff, cancelled at shutdown.
+
+A job is an async callable run every `interval_s`. A failure is logged and the job retries
+after an exponential backoff (capped at its interval); it never kills the process, and no
+task is ever fire-and-forget: `stop()` cancels and awaits every one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import structlog
+
+log = structlog.get_logger("cryptoagg.collectors")
+
+Job = Callable[[], Awaitable[object]]
+
+
+@dataclass(slots=True)
+class JobState:
+    name: str
+    interval_s: float
+    runs: int = 0
+    failures: int = 0
+    last_run: datetime | None = None
+    last_error: str | None = None
+
+
+@dataclass
+class Supervisor:
+    clock: Callable[[], datetime]
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    max_backoff_s: float = 300.0
+    jobs: dict[str, JobState] = field(default_factory=dict)
+    _tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+
+    def start(self, name: str, interval_s: float, job: Job) -> None:
+        state = self.jobs.setdefault(name, JobState(name, interval_s))
+        self._tasks[name] = asyncio.create_task(self._loop(state, job), name=f"job:{name}")
+
+    async def _loop(self, state: JobState, job: Job) -> None:
+        backoff = 1.0
+        while True:
+            try:
+                await job()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                state.failures += 1
+                state.last_error = f"{type(exc).__name__}: {exc}"[:300]
+                log.warning("job_failed", job=state.name, error=state.last_error, retry_s=backoff)
+                await self.sleep(min(backoff, state.interval_s, self.max_backoff_s))
+                backoff *= 2
+                continue
+            backoff = 1.0
+            state.runs += 1
+            state.last_run = self.clock()
+            await self.sleep(state.interval_s)
+
+    @property
+    def running(self) -> bool:
+        return any(not t.done() for t in self._tasks.values())
+
+    async def stop(self) -> None:
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from cryptoagg.bootstrap import build
+from cryptoagg.collectors.leader import AdvisoryLock, FileLock
+from cryptoagg.collectors.supervisor import Supervisor
+from cryptoagg.config import load_settings
+from tests.storage.conftest import postgres_admin
+
+
+def now() -> datetime:
+    return datetime(2026, 1, 1, tzinfo=UTC)
+
+
+async def test_supervisor_restarts_a_failing_job_with_backoff() -> None:
+    sleeps: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        await asyncio.sleep(0)
+
+    outcomes = iter([RuntimeError("boom"), RuntimeError("boom"), None, None])
+    calls = 0
+
+    async def job() -> None:
+        nonlocal calls
+        calls += 1
+        outcome = next(outcomes, None)
+        if outcome is not None:
+            raise outcome
+
+    supervisor = Supervisor(clock=now, sleep=fake_sleep)
+    supervisor.start("j", 60.0, job)
+    for _ in range(20):
+        await asyncio.sleep(0)
+    await supervisor.stop()
+    state = supervisor.jobs["j"]
+    assert state.failures == 2 and state.runs >= 2
+    assert sleeps[:4] == [1.0, 2.0, 60.0, 60.0]
+    assert state.last_error == "RuntimeError: boom"
+    assert not supervisor.running
+
+
+def test_file_lock_admits_one_leader(tmp_path: Path) -> None:
+    first, second = FileLock(tmp_path / "l"), FileLock(tmp_path / "l")
+    assert first.try_acquire()
+    assert not second.try_acquire()
+    first.release()
+    assert second.try_acquire()
+    second.release()
+
+
+def test_advisory_lock_admits_one_leader() -> None:
+    one, two = postgres_admin(), postgres_admin()
+    first, second = AdvisoryLock(one, key=4242), AdvisoryLock(two, key=4242)
+    try:
+        assert first.try_acquire()
+        assert not second.try_acquire()
+        first.release()
+        assert second.try_acquire()
+    finally:
+        first.release()
+        second.release()
+        one.dispose()
+        two.dispose()
+
+
+async def test_two_processes_sharing_a_database_elect_one_collector(tmp_path: Path) -> None:
+    settings = load_settings(use_mock_data=True, data_dir=tmp_path, collect_prices_s=3600)
+    async with build(settings) as a, build(settings) as b:
+        await asyncio.sleep(0.2)
+        leaders = [c.collectors.is_leader for c in (a, b) if c.collectors is not None]
+        assert sorted(leaders) == [False, True]
+        for _ in range(100):
+            if a.prices_repo.latest("bitcoin", 5):
+                break
+            await asyncio.sleep(0.05)
+        stored = a.prices_repo.latest("bitcoin", 5)
+    assert len(stored) == 1  # one tick, from whichever process leads
+    assert len(stored[0].sources) >= 3
+
+
+@pytest.mark.parametrize("enabled", [False])
+async def test_collectors_can_be_switched_off(tmp_path: Path, enabled: bool) -> None:
+    settings = load_settings(use_mock_data=True, data_dir=tmp_path, collectors=enabled)
+    async with build(settings) as container:
+        await asyncio.sleep(0.3)
+        assert container.prices_repo.latest("bitcoin", 5) == []
