@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -39,11 +40,13 @@ def free_port() -> int:
         return port
 
 
-def wait_until_up(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 30.0) -> None:
+def wait_until_up(
+    url: str, proc: subprocess.Popen[bytes], log: Path, timeout_s: float = 30.0
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+            out = log.read_text(errors="replace")
             raise RuntimeError(f"process exited with {proc.returncode}:\n{out[-3000:]}")
         try:
             httpx.get(url, timeout=1.0)
@@ -62,15 +65,18 @@ def cryptoagg(
         k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k != "USE_MOCK_DATA"
     }
     full_env.update({"LOG_LEVEL": "WARNING", **(env or {})})
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cryptoagg", *args],
-        env=full_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    # output goes to a file: an unread pipe fills up and blocks the child on its next log line
+    log = Path(tempfile.mkstemp(prefix="cryptoagg-", suffix=".log")[1])
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cryptoagg", *args],
+            env=full_env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until_up(base + probe_path, proc)
+        wait_until_up(base + probe_path, proc, log)
         yield base
     finally:
         proc.terminate()
@@ -79,6 +85,7 @@ def cryptoagg(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        log.unlink(missing_ok=True)
 
 
 @contextmanager

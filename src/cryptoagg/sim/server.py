@@ -36,9 +36,10 @@ def build_server(
     return SimServer(app, config)
 
 
-async def serve_sim(host: str, port: int, seed: int) -> None:
-    """Serve the simulator until cancelled or interrupted."""
-    await build_server(host, port, seed, log_level="info").serve()
+async def serve_sim(host: str, port: int, seed: int, log_level: str = "warning") -> None:
+    """Serve the simulator until cancelled or interrupted (no access log by default: it
+    answers thousands of calls a minute under load)."""
+    await build_server(host, port, seed, log_level=log_level).serve()
 
 
 class BackgroundSim:
