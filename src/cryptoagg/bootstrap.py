@@ -11,7 +11,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import structlog
@@ -19,7 +19,10 @@ from pydantic import SecretStr
 from sqlalchemy import Engine
 
 from cryptoagg import __version__
+from cryptoagg.collectors.candles import CandleCollector
+from cryptoagg.collectors.health import HealthChecks
 from cryptoagg.collectors.leader import leader_lock
+from cryptoagg.collectors.news import NewsCollector
 from cryptoagg.collectors.prices import PriceTicks
 from cryptoagg.collectors.runner import Collectors
 from cryptoagg.collectors.supervisor import Supervisor
@@ -43,13 +46,26 @@ from cryptoagg.resilience.retry import RetryPolicy
 from cryptoagg.resilience.strategy import Strategy
 from cryptoagg.services.assets import AssetService
 from cryptoagg.services.context import ServiceContext, Ttls
+from cryptoagg.services.history import HistoryService, Retention
+from cryptoagg.services.incidents import IncidentService
 from cryptoagg.services.market import MarketService
+from cryptoagg.services.news import NewsService
 from cryptoagg.services.prices import PriceService
 from cryptoagg.services.recorder import Recorder
 from cryptoagg.services.status import StatusService
+from cryptoagg.services.webhooks import AlertRule, WebhookNotifier, check_rules
 from cryptoagg.sim.server import BackgroundSim
+from cryptoagg.storage.candles import CandleRepository
+from cryptoagg.storage.configuration import ConfigurationRepository
 from cryptoagg.storage.db import make_engine, upgrade
-from cryptoagg.storage.repositories import CandleRepository, PriceRepository, QueryRepository
+from cryptoagg.storage.monitoring import (
+    AlertRepository,
+    IncidentRepository,
+    ResponseTimeRepository,
+    StatusLogRepository,
+)
+from cryptoagg.storage.news import NewsRepository
+from cryptoagg.storage.repositories import PriceRepository, QueryRepository
 
 log = structlog.get_logger("cryptoagg.bootstrap")
 
@@ -71,6 +87,7 @@ class Container:
     engine: Engine
     prices_repo: PriceRepository
     candles_repo: CandleRepository
+    history: HistoryService
     recorder: Recorder
     collectors: Collectors | None
     cache: TTLCache
@@ -108,6 +125,53 @@ def check_known_providers(settings: Settings) -> None:
     bad_pools = sorted(set(config.pools) - {c.value for c in Capability})
     if bad_pools:
         raise ConfigError(f"PROVIDERS_FILE: unknown pool(s) {', '.join(bad_pools)}")
+
+
+def alert_rules(settings: Settings) -> list[AlertRule]:
+    """ALERT_WEBHOOK_URL (every alert) and the `alerts:` of PROVIDERS_FILE."""
+    rules = []
+    if settings.alert_webhook_url is not None:
+        url = settings.alert_webhook_url.get_secret_value()
+        rules.append(AlertRule(url, "ALERT_WEBHOOK_URL"))
+    known = {cls.name for cls in PROVIDERS}
+    for i, rule in enumerate(settings.providers_config().alerts):
+        source = f"PROVIDERS_FILE: alerts.{i}"
+        unknown = sorted(set(rule.providers or ()) - known)
+        if unknown:
+            raise ConfigError(f"{source}.providers: unknown provider(s) {', '.join(unknown)}")
+        rules.append(
+            AlertRule(
+                rule.webhook_url,
+                source,
+                frozenset(rule.providers) if rule.providers is not None else None,
+                frozenset(rule.events) if rule.events is not None else None,
+            )
+        )
+    return rules
+
+
+def health_checks(
+    settings: Settings,
+    engine: Engine,
+    providers: list[Provider],
+    *,
+    registry: AssetRegistry,
+    guards: Guards,
+    health: HealthBook,
+    notifier: WebhookNotifier,
+) -> HealthChecks:
+    incidents = IncidentService(IncidentRepository(engine), AlertRepository(engine), notifier)
+    return HealthChecks(
+        providers,
+        registry=registry,
+        guards=guards,
+        health=health,
+        status_log=StatusLogRepository(engine),
+        response_times=ResponseTimeRepository(engine),
+        incidents=incidents,
+        clock=utcnow,
+        timeout_s=settings.request_deadline_s,
+    )
 
 
 def limits_for(name: str, override: ProviderOverride | None) -> Limits:
@@ -152,6 +216,7 @@ def check_settings(settings: Settings) -> None:
     """Everything start-up would refuse, checked before a server binds its port."""
     prepare_data_dir(settings)
     check_known_providers(settings)
+    check_rules(alert_rules(settings), allow_private=settings.webhook_allow_private)
 
 
 def build_providers(
@@ -183,7 +248,7 @@ def build_providers(
 @contextlib.asynccontextmanager
 async def build(settings: Settings) -> AsyncIterator[Container]:
     """Build the application's objects; close everything on exit."""
-    check_settings(settings)
+    await asyncio.to_thread(check_settings, settings)  # resolves webhook hosts: off the loop
     async with contextlib.AsyncExitStack() as stack:
         upstream = settings.upstream_base_url
         if settings.use_mock_data:
@@ -235,8 +300,23 @@ async def build(settings: Settings) -> AsyncIterator[Container]:
         recorder.start()
         stack.push_async_callback(recorder.aclose)
         prices = PriceService(ctx)
+        history = HistoryService(
+            ctx,
+            CandleRepository(engine),
+            ConfigurationRepository(engine, utcnow),
+            Retention(
+                minute_days=settings.retention_1m_days,
+                hour_days=settings.retention_1h_days,
+                day_days=settings.retention_1d_days,
+            ),
+        )
         collectors: Collectors | None = None
         if settings.collectors:
+            notifier = WebhookNotifier(
+                alert_rules(settings), AlertRepository(engine), settings.webhook_allow_private
+            )
+            notifier.start()
+            stack.push_async_callback(notifier.aclose)
             collectors = Collectors(
                 leader_lock(engine, settings.data_dir),
                 Supervisor(clock=utcnow),
@@ -247,7 +327,35 @@ async def build(settings: Settings) -> AsyncIterator[Container]:
                         PriceTicks(
                             prices, PriceRepository(engine), registry, settings.collect_assets
                         ),
-                    )
+                    ),
+                    (
+                        "health",
+                        settings.collect_health_s,
+                        health_checks(
+                            settings,
+                            engine,
+                            providers,
+                            registry=registry,
+                            guards=guards,
+                            health=health,
+                            notifier=notifier,
+                        ),
+                    ),
+                    (
+                        "candles",
+                        settings.collect_candles_s,
+                        CandleCollector(
+                            history,
+                            registry,
+                            settings.collect_assets,
+                            lookback=timedelta(hours=settings.collect_candles_lookback_h),
+                        ),
+                    ),
+                    (
+                        "news",
+                        settings.collect_news_s,
+                        NewsCollector(NewsService(ctx), NewsRepository(engine)),
+                    ),
                 ],
             )
             collectors.start()
@@ -268,6 +376,7 @@ async def build(settings: Settings) -> AsyncIterator[Container]:
             engine=engine,
             prices_repo=PriceRepository(engine),
             candles_repo=CandleRepository(engine),
+            history=history,
             recorder=recorder,
             collectors=collectors,
             cache=cache,

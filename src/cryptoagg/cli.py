@@ -4,22 +4,54 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, NoReturn
 
 import typer
 import uvicorn
 from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from cryptoagg.api.app import create_app
 from cryptoagg.bootstrap import Container, build, check_settings
 from cryptoagg.config import Settings, load_settings, prepare_data_dir
-from cryptoagg.core.errors import ConfigError, CryptoAggError
+from cryptoagg.core.asset_seed import seeded_registry
+from cryptoagg.core.errors import (
+    AmbiguousSymbol,
+    ConfigError,
+    CryptoAggError,
+    InvalidInput,
+    UnknownAsset,
+)
+from cryptoagg.core.models import Interval
 from cryptoagg.logging import configure_logging
+from cryptoagg.services.history import FillReport, Retention, plan_backfill
 from cryptoagg.sim.server import serve_sim
+from cryptoagg.storage.backup import backup as backup_database
+from cryptoagg.storage.backup import restore as restore_database
+from cryptoagg.storage.backup import sqlite_path, validate_backup
 from cryptoagg.storage.db import current_revision, make_engine, upgrade
+from cryptoagg.storage.export import (
+    FORMATS,
+    ExportFilter,
+    Format,
+    count_rows,
+    default_path,
+    export_table,
+    get_table,
+)
 
 app = typer.Typer(
     help="cryptoagg: free public crypto data behind one reliable API.",
@@ -137,6 +169,75 @@ def providers(
     console.print(asyncio.run(run()))
 
 
+async def _backfill(
+    container: Container, symbol: str, plan: list[tuple[Interval, int]], progress: Progress
+) -> list[FillReport]:
+    history = container.history
+    asset = container.assets.resolve(symbol).asset
+    now = history.ctx.clock()
+    tiers = []
+    for interval, days in plan:
+        spans = await history.missing(asset, interval, now - timedelta(days=days), now)
+        total = sum(s.count for s in spans)
+        label = f"{asset.symbol} {interval.value} ({days} d)"
+        tiers.append((interval, days, progress.add_task(label, total=total or 1)))
+    reports = []
+    for interval, days, task in tiers:
+
+        def advance(covered: int, added: int, task: TaskID = task) -> None:
+            progress.advance(task, covered)
+
+        report = await history.fill(
+            asset, interval, now - timedelta(days=days), now, progress=advance
+        )
+        progress.update(task, completed=progress.tasks[task].total)
+        reports.append(report)
+    return reports
+
+
+@app.command()
+def backfill(
+    symbol: Annotated[str, typer.Option("--symbol", help="Ticker or asset id, e.g. BTC")],
+    days: Annotated[int, typer.Option(min=1, max=3650, help="How far back")] = 365,
+    interval: Annotated[
+        Interval | None, typer.Option(help="Only this tier (default: 1d, 1h and 1m)")
+    ] = None,
+    mock: Annotated[bool, typer.Option("--mock", help="Fetch from the built-in simulator")] = False,
+) -> None:
+    """Fill missing candles from the providers, in chunks each accepts (resumable: only what
+    is still missing is fetched). Each tier is filled within its retention."""
+    settings = _settings(
+        use_mock_data=True if mock else None, log_level="WARNING", collectors=False
+    )
+    retention = Retention(
+        settings.retention_1m_days, settings.retention_1h_days, settings.retention_1d_days
+    )
+    plan = [
+        (tier, tier_days)
+        for tier, tier_days in plan_backfill(days, retention)
+        if interval is None or tier is interval
+    ]
+
+    async def run() -> list[FillReport]:
+        async with build(settings) as container:
+            columns = (*Progress.get_default_columns(), MofNCompleteColumn())
+            with Progress(*columns, console=console) as progress:
+                return await _backfill(container, symbol, plan, progress)
+
+    try:
+        reports = asyncio.run(run())
+    except CryptoAggError as exc:
+        errors.print(f"[red]error:[/red] {exc.message}")
+        raise SystemExit(1) from None
+    table = Table(title=f"Backfill {symbol}")
+    for column in ("interval", "missing", "added", "calls", "still missing"):
+        table.add_column(column)
+    for r in reports:
+        left = sum(s.count for s in r.unfilled)
+        table.add_row(r.interval.value, str(r.missing), str(r.added), str(r.calls), str(left))
+    console.print(table)
+
+
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
@@ -155,6 +256,180 @@ def db_upgrade() -> None:
         raise SystemExit(1) from None
     finally:
         engine.dispose()
+
+
+# --- export, backup and restore (storage) ----------------------------------------------------
+
+
+def _fail_storage(message: str, code: int = 1) -> NoReturn:
+    errors.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
+    raise SystemExit(code)
+
+
+def _export_format(fmt: str | None, out: Path | None) -> Format:
+    wanted = (fmt or (out.suffix.lstrip(".") if out is not None else "") or "csv").lower()
+    for known in FORMATS:
+        if wanted == known:
+            return known
+    if fmt is None:
+        return "csv"
+    raise InvalidInput(f"unknown format {fmt!r}; valid formats: {', '.join(FORMATS)}")
+
+
+def _since_arg(since: str | None) -> datetime | None:
+    if since is None:
+        return None
+    try:
+        when = datetime.fromisoformat(since)
+    except ValueError:
+        raise InvalidInput(f"--since: not an ISO-8601 date or time: {since!r}") from None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def _asset_arg(asset: str | None) -> str | None:
+    """A ticker or name becomes its canonical id; anything unknown is taken as an id."""
+    if asset is None:
+        return None
+    try:
+        return seeded_registry().resolve(asset).asset.id
+    except UnknownAsset:
+        return asset.strip()
+    except AmbiguousSymbol as exc:
+        raise InvalidInput(exc.message) from None
+
+
+@app.command("export")
+def export_command(
+    *,
+    table: Annotated[str, typer.Option(help="Table to export, e.g. candles or prices")],
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="csv or parquet (default: from --out, or csv)")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output file (default DATA_DIR/exports/<table>-<time>)")
+    ] = None,
+    asset: Annotated[str | None, typer.Option(help="Only this asset (id or ticker)")] = None,
+    interval: Annotated[str | None, typer.Option(help="Only this interval: 1m, 1h, 1d")] = None,
+    since: Annotated[str | None, typer.Option(help="Only rows at or after (ISO-8601, UTC)")] = None,
+) -> None:
+    """Export a table to CSV or Parquet, streamed (constant memory)."""
+    settings = _settings(log_level="WARNING")
+    prepare_data_dir(settings)
+    try:
+        get_table(table)
+        kind = _export_format(fmt, out)
+        filters = ExportFilter(
+            asset_id=_asset_arg(asset), interval=interval, since=_since_arg(since)
+        )
+    except InvalidInput as exc:
+        _fail_storage(exc.message, 2)
+    target = out or default_path(settings.data_dir / "exports", table, kind)
+    engine = make_engine(settings.db_url)
+    try:
+        upgrade(engine)
+        total = count_rows(engine, table, filters)
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+        with Progress(*columns, TimeElapsedColumn(), console=errors, transient=True) as bar:
+            task = bar.add_task(f"{table} -> {target.name}", total=total)
+            rows = export_table(
+                engine,
+                table,
+                kind,
+                target,
+                filters=filters,
+                on_chunk=lambda n: bar.advance(task, n),
+            )
+    except InvalidInput as exc:
+        _fail_storage(exc.message, 2)
+    except CryptoAggError as exc:
+        _fail_storage(exc.message)
+    except SQLAlchemyError as exc:
+        _fail_storage(f"export failed: database error ({type(exc).__name__})")
+    finally:
+        engine.dispose()
+    console.print(f"exported {rows} rows from {table} to {target}", soft_wrap=True)
+
+
+def _sqlite_file(settings: Settings, action: str) -> Path:
+    try:
+        path = sqlite_path(settings.db_url)
+    except CryptoAggError as exc:
+        _fail_storage(exc.message)
+    if path is None:
+        _fail_storage(
+            f"{action}: DATABASE_URL is PostgreSQL; use its own tools: "
+            'pg_dump -Fc -f cryptoagg.dump "$DATABASE_URL" to back up, '
+            'pg_restore --clean --if-exists -d "$DATABASE_URL" cryptoagg.dump to restore'
+        )
+    return path
+
+
+@app.command("backup")
+def backup_command() -> None:
+    """Back up the SQLite database online into DATA_DIR/backups (keeps the newest BACKUP_KEEP)."""
+    settings = _settings(log_level="WARNING")
+    prepare_data_dir(settings)
+    db_path = _sqlite_file(settings, "backup")
+    try:
+        result = backup_database(db_path, settings.data_dir / "backups", settings.backup_keep)
+    except CryptoAggError as exc:
+        _fail_storage(exc.message)
+    made = result.backup
+    console.print(
+        f"backed up {db_path} to {made.path} "
+        f"(revision {made.revision}, {made.total_rows} rows, integrity ok)",
+        soft_wrap=True,
+    )
+    for old in result.removed:
+        console.print(f"removed old backup {old.name} (BACKUP_KEEP={settings.backup_keep})")
+
+
+@app.command("restore")
+def restore_command(
+    file: Annotated[Path, typer.Argument(help="A backup made by `cryptoagg backup`")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation")] = False,
+) -> None:
+    """Replace the SQLite database with a validated backup (the current one is saved first)."""
+    settings = _settings(log_level="WARNING")
+    prepare_data_dir(settings)
+    db_path = _sqlite_file(settings, "restore")
+    try:
+        offered = validate_backup(file, "restore refused")
+    except CryptoAggError as exc:
+        _fail_storage(exc.message)
+    console.print(
+        f"{file}: revision {offered.revision}, {offered.total_rows} rows, integrity ok",
+        soft_wrap=True,
+    )
+    question = f"Replace the database at {db_path} with this backup?"
+    try:
+        confirmed = yes or typer.confirm(question, default=False)
+    except typer.Abort:
+        confirmed = False
+    if not confirmed:
+        _fail_storage("restore cancelled: not confirmed (pass --yes to skip the question)")
+    try:
+        result = restore_database(file, db_path, settings.data_dir / "backups")
+    except CryptoAggError as exc:
+        _fail_storage(exc.message)
+    engine = make_engine(settings.db_url)
+    try:
+        upgrade(engine)
+        now_at = current_revision(engine)
+    except SQLAlchemyError as exc:
+        _fail_storage(f"restored, but cannot migrate the database ({type(exc).__name__})")
+    finally:
+        engine.dispose()
+    done = result.restored
+    tables = ", ".join(f"{name} {count}" for name, count in done.rows.items() if count)
+    migrated = f", migrated to {now_at}" if now_at != done.revision else ""
+    console.print(
+        f"restored {file} into {db_path}: revision {done.revision}{migrated}, "
+        f"{done.total_rows} rows ({tables or 'all tables empty'})",
+        soft_wrap=True,
+    )
+    if result.safety_backup is not None:
+        console.print(f"the previous database is saved as {result.safety_backup}", soft_wrap=True)
 
 
 def main() -> None:

@@ -51,11 +51,24 @@ class PoolOverride(BaseModel):
     weights: dict[str, float] = {}
 
 
+class AlertRuleConfig(BaseModel):
+    """One entry of `alerts:` in PROVIDERS_FILE: where incident alerts are POSTed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    webhook_url: str = Field(pattern=r"^https?://")
+    #: only these providers' incidents (default: every provider)
+    providers: list[str] | None = None
+    #: only these events (default: both)
+    events: list[Literal["opened", "resolved"]] | None = None
+
+
 class ProvidersFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     providers: dict[str, ProviderOverride] = {}
     pools: dict[str, PoolOverride] = {}
+    alerts: list[AlertRuleConfig] = []
 
 
 class Settings(BaseSettings):
@@ -98,9 +111,28 @@ class Settings(BaseSettings):
     collectors: bool = True
     collect_prices_s: float = Field(default=60.0, ge=5)
     collect_assets: int = Field(default=20, ge=1, le=250)
+    #: seconds between 1-minute candle runs (each fetches only the minutes still missing)
+    collect_candles_s: float = Field(default=300.0, ge=10)
+    #: hours of 1-minute candles each candle run keeps complete
+    collect_candles_lookback_h: float = Field(default=6.0, gt=0, le=168)
+    collect_news_s: float = Field(default=900.0, ge=60)
+    #: days each candle tier is kept (0: forever); coarser tiers are rolled up first
+    retention_1m_days: int = Field(default=7, ge=1)
+    retention_1h_days: int = Field(default=365, ge=1)
+    retention_1d_days: int = Field(default=0, ge=0)
+    #: upstream calls one /api/crypto/history request may spend filling a gap (0: none)
+    history_backfill_calls: int = Field(default=3, ge=0, le=50)
+    #: seconds between provider health checks (incidents, alerts)
+    collect_health_s: float = Field(default=60.0, ge=5)
+    #: a catch-all alert rule (a secret: webhook URLs often carry a token)
+    alert_webhook_url: SecretStr | None = None
+    #: allow webhook URLs that resolve to loopback, private or other non-global addresses
+    webhook_allow_private: bool = False
     retry_attempts: int = Field(default=2, ge=1, le=5)
     breaker_failures: int = Field(default=5, ge=1, le=100)
     breaker_cooldown_s: float = Field(default=30.0, gt=0, le=3600)
+    #: how many backups `cryptoagg backup` keeps in DATA_DIR/backups (oldest removed first)
+    backup_keep: int = Field(default=7, ge=1)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -132,6 +164,15 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/") if value else None
 
+    @field_validator("alert_webhook_url")
+    @classmethod
+    def _webhook_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not value.get_secret_value().startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
     @field_validator("providers_file")
     @classmethod
     def _exists(cls, value: Path | None) -> Path | None:
@@ -145,7 +186,10 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Every configured secret value, for log masking and leak tests."""
-        values = [self.api_key(p) for p in KEYED_PROVIDERS] + [self.admin_token]
+        values = [self.api_key(p) for p in KEYED_PROVIDERS] + [
+            self.admin_token,
+            self.alert_webhook_url,
+        ]
         return [v.get_secret_value() for v in values if v is not None]
 
     def provider_overrides(self) -> dict[str, ProviderOverride]:

@@ -56,16 +56,15 @@ def wait_until_up(
     raise TimeoutError(f"{url} did not come up within {timeout_s} s")
 
 
-@contextmanager
-def cryptoagg(
-    args: list[str], probe_path: str, port: int, env: Mapping[str, str] | None = None
-) -> Iterator[str]:
-    """Run `python -m cryptoagg ARGS` until the block ends; yields its base URL."""
+def spawn(
+    args: list[str], env: Mapping[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], Path]:
+    """Start `python -m cryptoagg ARGS`; its output goes to the returned log file (an unread
+    pipe would fill up and block the child on its next log line)."""
     full_env = {
         k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k != "USE_MOCK_DATA"
     }
     full_env.update({"LOG_LEVEL": "WARNING", **(env or {})})
-    # output goes to a file: an unread pipe fills up and blocks the child on its next log line
     log = Path(tempfile.mkstemp(prefix="cryptoagg-", suffix=".log")[1])
     with log.open("wb") as sink:
         proc = subprocess.Popen(
@@ -74,6 +73,15 @@ def cryptoagg(
             stdout=sink,
             stderr=subprocess.STDOUT,
         )
+    return proc, log
+
+
+@contextmanager
+def cryptoagg(
+    args: list[str], probe_path: str, port: int, env: Mapping[str, str] | None = None
+) -> Iterator[str]:
+    """Run `python -m cryptoagg ARGS` until the block ends; yields its base URL."""
+    proc, log = spawn(args, env)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(base + probe_path, proc, log)
@@ -97,16 +105,19 @@ def simulator(seed: int = 1) -> Iterator[str]:
         yield url
 
 
-@contextmanager
-def server(data_dir: Path, env: Mapping[str, str]) -> Iterator[str]:
-    port = free_port()
+def server_env(data_dir: Path, port: int, env: Mapping[str, str]) -> dict[str, str]:
     # collectors off unless a test asks: their background calls would blur call counts
-    full = {
+    return {
         "DATA_DIR": str(data_dir),
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "COLLECTORS": "false",
         **env,
     }
-    with cryptoagg(["serve"], "/health", port, full) as url:
+
+
+@contextmanager
+def server(data_dir: Path, env: Mapping[str, str]) -> Iterator[str]:
+    port = free_port()
+    with cryptoagg(["serve"], "/health", port, server_env(data_dir, port, env)) as url:
         yield url

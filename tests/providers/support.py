@@ -50,6 +50,7 @@ def make(
     cls: type[HttpProvider],
     handler: Handler,
     api_key: str | None = None,
+    clock: Callable[[], datetime] = lambda: NOW,
     **ctx: Any,
 ) -> HttpProvider:
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
@@ -57,7 +58,7 @@ def make(
         client=client,
         registry=seeded_registry(),
         api_key=SecretStr(api_key) if api_key else None,
-        clock=lambda: NOW,
+        clock=clock,
         **ctx,
     )
     return cls(context)

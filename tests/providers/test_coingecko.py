@@ -89,6 +89,15 @@ async def test_daily_candles_are_not_offered() -> None:
         await provider.ohlcv(btc, Interval.D1, NOW - timedelta(days=30), NOW)
 
 
+async def test_hourly_candles_older_than_the_free_window_are_not_asked_for() -> None:
+    rec = Recorder(replay("coingecko/coins_ohlc.json"))
+    provider = make(CoinGeckoProvider, rec)
+    btc = provider.ctx.registry.get("bitcoin")
+    with pytest.raises(NotSupported, match="2 days"):
+        await provider.ohlcv(btc, Interval.H1, NOW - timedelta(days=3), NOW)
+    assert rec.requests == []
+
+
 def test_parse_global() -> None:
     data = parse_global(load("global.json"))
     assert data.total_market_cap_usd == Decimal("2515268352188.766")

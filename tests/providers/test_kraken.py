@@ -7,6 +7,7 @@ from decimal import Decimal
 import orjson
 import pytest
 
+from cryptoagg.core.asset_seed import seeded_registry
 from cryptoagg.core.errors import (
     BadResponse,
     NotSupported,
@@ -18,9 +19,11 @@ from cryptoagg.core.errors import (
 from cryptoagg.core.models import Interval
 from cryptoagg.providers.base import HttpProvider
 from cryptoagg.providers.kraken import KrakenProvider, parse_ticker, result_of
-from tests.providers.support import NOW, Recorder, fixture_bytes, make, replay, respond
+from tests.providers.support import Recorder, fixture_bytes, make, replay, respond
 
 CANDLE_0 = datetime(2023, 7, 6, 19, 20, tzinfo=UTC)  # first `time` of kraken/ohlc.json
+#: the provider's clock: an hour after the recording's first candle, inside OHLC's window
+CLOCK = CANDLE_0 + timedelta(hours=1)
 
 
 def load(name: str) -> object:
@@ -28,7 +31,7 @@ def load(name: str) -> object:
 
 
 def provider_with(rec: Recorder) -> HttpProvider:
-    return make(KrakenProvider, rec)
+    return make(KrakenProvider, rec, clock=lambda: CLOCK)
 
 
 async def test_spot_prices_requests_pairs_and_maps_prefixed_keys() -> None:
@@ -50,7 +53,7 @@ async def test_spot_prices_requests_pairs_and_maps_prefixed_keys() -> None:
     assert q.volume_24h == Decimal("135423038.3578862855795")
     assert q.change_24h_pct is not None
     assert round(q.change_24h_pct, 6) == Decimal("-0.654366")  # c[0] vs o 30502.80000
-    assert q.as_of == NOW  # the payload has no time
+    assert q.as_of == CLOCK  # the payload has no time
 
 
 def test_parse_ticker_maps_unprefixed_keys_of_newer_assets() -> None:
@@ -58,7 +61,7 @@ def test_parse_ticker_maps_unprefixed_keys_of_newer_assets() -> None:
     body = orjson.loads(fixture_bytes("kraken/ticker.json").replace(b"XXBTZUSD", b"SOLUSD"))
     registry = make(KrakenProvider, replay("kraken/ticker.json")).ctx.registry
     by_code = {"SOL": registry.get("solana"), "XBT": registry.get("bitcoin")}
-    [q] = parse_ticker(body, by_code, NOW)
+    [q] = parse_ticker(body, by_code, CLOCK)
     assert (q.asset_id, q.price) == ("solana", Decimal("30303.20000"))
 
 
@@ -167,3 +170,13 @@ async def test_body_without_result_is_bad_response_through_the_provider() -> Non
     provider = provider_with(Recorder(respond(b'{"error": []}')))
     with pytest.raises(BadResponse):
         await provider.listing()
+
+
+async def test_ohlcv_refuses_ranges_older_than_the_newest_720_candles() -> None:
+    rec = Recorder(replay("kraken/ohlc.json"))
+    provider = provider_with(rec)
+    btc = seeded_registry().get("bitcoin")
+    too_old = CLOCK - timedelta(minutes=721)
+    with pytest.raises(NotSupported, match="720"):
+        await provider.ohlcv(btc, Interval.M1, too_old, CLOCK)
+    assert rec.requests == []  # no quota spent on an answer that cannot cover the range

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from cryptoagg import __version__
 from cryptoagg.api.errors import install_error_handlers
 from cryptoagg.api.mock import MockMarker
-from cryptoagg.api.routes import health, info, market, providers
+from cryptoagg.api.routes import health, history, info, market, monitoring, providers
 from cryptoagg.bootstrap import build
 from cryptoagg.config import Settings
 
@@ -29,7 +29,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (health, market, info, providers):
+    for module in (health, market, history, info, providers, monitoring):
         app.include_router(module.router)
     if settings.use_mock_data:
         app.add_middleware(MockMarker)

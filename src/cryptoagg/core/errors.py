@@ -152,6 +152,21 @@ class BadResponse(ProviderError):
     reason = "bad_response"
 
 
+# --- storage errors ------------------------------------------------------------------------
+
+
+class StorageError(CryptoAggError):
+    """An export, backup or restore could not be done; the message says why."""
+
+    code = "storage_error"
+
+
+class BackupRefused(StorageError):
+    """A file offered for restore is not a sound cryptoagg backup; nothing was changed."""
+
+    code = "backup_refused"
+
+
 # --- aggregate outcomes --------------------------------------------------------------------
 
 

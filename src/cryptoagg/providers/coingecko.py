@@ -228,6 +228,8 @@ def parse_coins_list(payload: Any) -> list[ListedAsset]:
 # -- symbol mapping ------------------------------------------------------------------------
 
 HALF_HOUR = timedelta(minutes=30)
+#: the free plan's 30-minute OHLC (days=1..2), which makes our hourly candles
+OHLC_WINDOW = timedelta(days=2)
 
 
 class CoinGeckoProvider(HttpProvider):
@@ -288,8 +290,11 @@ class CoinGeckoProvider(HttpProvider):
         # which make hours; 4-hour and 4-day widths fit none of our intervals
         if cg_id is None or interval is not Interval.H1:
             raise NotSupported(NAME, f"no {interval.value} candles for {asset.id}")
+        if start < self.now() - OHLC_WINDOW:
+            # asking would spend quota on a window that cannot cover the range
+            raise NotSupported(NAME, "hourly candles cover only the last 2 days")
         payload = await self.get_json(
-            f"/api/v3/coins/{cg_id}/ohlc", params={"vs_currency": "usd", "days": 2}
+            f"/api/v3/coins/{cg_id}/ohlc", params={"vs_currency": "usd", "days": OHLC_WINDOW.days}
         )
         with self.parsing("ohlc"):
             candles = hourly(parse_ohlc(payload), asset)

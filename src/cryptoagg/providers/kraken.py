@@ -193,6 +193,9 @@ class KrakenProvider(HttpProvider):
         code = asset.native_id(NAME)
         if code is None:
             raise NotSupported(NAME, f"{asset.id} is not listed")
+        if start < self.now() - interval.delta * MAX_CANDLES:
+            # OHLC answers only the newest 720 candles, whatever `since` says
+            raise NotSupported(NAME, f"only the last {MAX_CANDLES} {interval.value} candles")
         payload = await self.get_json(
             "/0/public/OHLC",
             params={

@@ -1,0 +1,219 @@
+"""Provider health checks: one cheap real call per enabled provider every `COLLECT_HEALTH_S`.
+
+A check goes through the provider's own guard, like a pool's call: it spends the provider's
+budget, and its outcome feeds the breaker and the health book. When the budget says no, the
+check is recorded as `skipped` (not a failure); when the breaker holds the provider back
+(open, or disabled after an auth failure or geo-block), no call goes out and the check counts
+as failed (`held_back`) — a half-open breaker lets the check through as its probe. Providers
+disabled by configuration or lacking a key are not checked. Each check writes a `status_log`
+row, a `response_times` row when a call went out, and feeds the incident state machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+import structlog
+
+from cryptoagg.core.assets import AssetRegistry
+from cryptoagg.core.errors import BudgetExhausted, ProviderError, UpstreamTimeout
+from cryptoagg.core.models import Capability
+from cryptoagg.core.ports import Provider
+from cryptoagg.resilience.guard import Guards
+from cryptoagg.resilience.health import HealthBook
+from cryptoagg.services.incidents import Check, IncidentService
+from cryptoagg.storage.monitoring import (
+    CheckRecord,
+    CheckState,
+    ResponseTimeRecord,
+    ResponseTimeRepository,
+    StatusLogRepository,
+)
+
+log = structlog.get_logger("cryptoagg.collectors")
+
+PROBE_ASSET = "bitcoin"
+#: capabilities in order of how cheap their call is; a provider is checked through the first
+#: one it has (coinpaprika's spot price reads its whole ticker list, still its cheapest call)
+PROBE_ORDER = (
+    Capability.SPOT_PRICE,
+    Capability.FEAR_GREED,
+    Capability.GLOBAL,
+    Capability.TRENDING,
+    Capability.MARKETS,
+    Capability.NEWS,
+    Capability.TVL,
+    Capability.LISTING,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    endpoint: str
+    call: Callable[[], Awaitable[object]]
+
+
+def _spot_probe(provider: Provider, registry: AssetRegistry) -> Probe | None:
+    if PROBE_ASSET not in registry:
+        return None
+    asset = registry.get(PROBE_ASSET)
+    if not provider.supports(asset):
+        return None
+    return Probe(f"spot_price:{PROBE_ASSET}", lambda: provider.spot_prices([asset]))
+
+
+#: the argument-less method behind each capability other than spot prices and markets
+METHODS = {
+    Capability.FEAR_GREED: "fear_greed",
+    Capability.GLOBAL: "global_market",
+    Capability.TRENDING: "trending",
+    Capability.NEWS: "news",
+    Capability.TVL: "defi",
+    Capability.LISTING: "listing",
+}
+
+
+def probe_for(provider: Provider, registry: AssetRegistry) -> Probe | None:
+    """The cheapest call that shows whether the provider answers."""
+    for capability in PROBE_ORDER:
+        if capability not in provider.capabilities:
+            continue
+        if capability is Capability.SPOT_PRICE:
+            spot = _spot_probe(provider, registry)
+            if spot is not None:
+                return spot
+        elif capability is Capability.MARKETS:
+            return Probe(capability.value, lambda: provider.markets(1))
+        else:
+            method: Callable[[], Awaitable[object]] = getattr(provider, METHODS[capability])
+            return Probe(capability.value, method)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    record: CheckRecord
+    timing: ResponseTimeRecord | None
+
+
+class HealthChecks:
+    """The `health` collector job; returns how many providers were checked."""
+
+    def __init__(
+        self,
+        providers: Sequence[Provider],
+        *,
+        registry: AssetRegistry,
+        guards: Guards,
+        health: HealthBook,
+        status_log: StatusLogRepository,
+        response_times: ResponseTimeRepository,
+        incidents: IncidentService,
+        clock: Callable[[], datetime],
+        timeout_s: float = 10.0,
+    ) -> None:
+        self.providers = providers
+        self.registry = registry
+        self.guards = guards
+        self.health = health
+        self.status_log = status_log
+        self.response_times = response_times
+        self.incidents = incidents
+        self.clock = clock
+        self.timeout_s = timeout_s
+
+    async def __call__(self) -> int:
+        if not self.incidents.restored:
+            await self.incidents.restore()
+        checked = [p for p in self.providers if p.disabled_reason is None]
+        outcomes = await asyncio.gather(*(self.check(p) for p in checked))
+        done = [o for o in outcomes if o is not None]
+        await asyncio.to_thread(self.status_log.add_many, [o.record for o in done])
+        timings = [o.timing for o in done if o.timing is not None]
+        await asyncio.to_thread(self.response_times.add_many, timings)
+        for o in done:
+            if o.record.state is not CheckState.SKIPPED:
+                r = o.record
+                try:
+                    await self.incidents.record(Check(r.provider, r.ok, r.at, r.reason))
+                except Exception as exc:
+                    # the machine rolled back; the next check decides again
+                    error = f"{type(exc).__name__}: {exc}"[:300]
+                    log.warning("incident_record_failed", provider=r.provider, error=error)
+        by_state: dict[str, list[str]] = {}
+        for o in done:
+            by_state.setdefault(o.record.state.value, []).append(o.record.provider)
+        log.info(
+            "health_checked",
+            checked=len(done),
+            down=by_state.get(CheckState.DOWN.value, []),
+            held_back=by_state.get(CheckState.HELD_BACK.value, []),
+            skipped=by_state.get(CheckState.SKIPPED.value, []),
+        )
+        return len(done)
+
+    async def check(self, provider: Provider) -> Outcome | None:
+        probe = probe_for(provider, self.registry)
+        if probe is None or provider.name not in self.guards:
+            return None
+        guard = self.guards[provider.name]
+        at = self.clock()
+        refusal = guard.admit()
+        if isinstance(refusal, BudgetExhausted):
+            return Outcome(self._row(at, provider, CheckState.SKIPPED, refusal), None)
+        if refusal is not None:
+            row = self._row(at, provider, CheckState.HELD_BACK, refusal)
+            last = self.health.get(provider.name)
+            if last.last_error_reason is not None and row.reason is not None:
+                # say why the breaker is open, not only that it is
+                why = f"{row.reason}; last error {last.last_error_reason}: {last.last_error}"
+                row = replace(row, reason=why[:500])
+            return Outcome(row, None)
+        guard.budget.spend()
+        started = time.perf_counter()
+        error: ProviderError | None = None
+        crashed = False
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                await probe.call()
+        except ProviderError as exc:
+            error = exc
+        except TimeoutError:
+            error = UpstreamTimeout(provider.name, "health check timed out")
+        except asyncio.CancelledError:
+            guard.breaker.record_cancelled()
+            raise
+        except Exception as exc:
+            # an adapter bug, not an upstream verdict: free a half-open probe slot, count it
+            guard.breaker.record_cancelled()
+            log.exception("health_check_crashed", provider=provider.name)
+            crashed = True
+            error = ProviderError(provider.name, f"internal: {type(exc).__name__}")
+        latency_ms = round((time.perf_counter() - started) * 1000, 1)
+        if error is None:
+            guard.breaker.record_success()
+            self.health.success(provider.name, latency_ms)
+        elif not crashed:
+            guard.breaker.record_failure(error)
+            self.health.failure(provider.name, error)
+        # a caller-side answer (e.g. 404 for the probe asset) still shows the provider is up
+        ok = error is None or not error.counts_as_failure
+        state = CheckState.UP if ok else CheckState.DOWN
+        record = self._row(at, provider, state, None if ok else error, latency_ms)
+        timing = ResponseTimeRecord(at, provider.name, probe.endpoint, latency_ms, ok)
+        return Outcome(record, timing)
+
+    @staticmethod
+    def _row(
+        at: datetime,
+        provider: Provider,
+        state: CheckState,
+        error: ProviderError | None,
+        latency_ms: float | None = None,
+    ) -> CheckRecord:
+        reason = f"{error.reason}: {error.detail}"[:500] if error is not None else None
+        return CheckRecord(at, provider.name, state is CheckState.UP, state, reason, latency_ms)

@@ -1,0 +1,287 @@
+"""HistoryService on a real database (SQLite and PostgreSQL) with scripted OHLCV providers."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import Engine
+
+from cryptoagg.core.asset_seed import seeded_registry
+from cryptoagg.core.assets import Asset
+from cryptoagg.core.errors import Unavailable
+from cryptoagg.core.limits import Limits
+from cryptoagg.core.models import Candle, Capability, Interval
+from cryptoagg.resilience.budget import MemoryQuotaStore, QuotaLedger
+from cryptoagg.resilience.cache import TTLCache
+from cryptoagg.resilience.guard import Guards
+from cryptoagg.resilience.health import HealthBook
+from cryptoagg.resilience.pool import PoolConfig, ProviderPool
+from cryptoagg.resilience.retry import RetryPolicy
+from cryptoagg.services.context import ServiceContext, Ttls
+from cryptoagg.services.history import HistoryService, Retention
+from cryptoagg.storage.candles import CandleRepository
+from cryptoagg.storage.configuration import ConfigurationRepository
+
+NOW = datetime(2026, 3, 3, 12, 30, 15, tzinfo=UTC)
+MINUTE = timedelta(minutes=1)
+
+
+def price(asset_id: str, at: datetime, interval: Interval) -> tuple[Decimal, ...]:
+    """A deterministic, irregular OHLC for each period."""
+    n = int(at.timestamp()) // interval.seconds
+    base = Decimal(1000 + (n * 37) % 101) + Decimal(n % 7) / 8
+    return base, base + Decimal(n % 5), base - Decimal(n % 3) - Decimal("0.125"), base + 1
+
+
+class FakeOhlcv:
+    """Answers any range with one candle per period, from `listed` on, at most `cap` per
+    call and no further back than `window` (like Kraken's last-720 rule)."""
+
+    requires_key = False
+    capabilities = frozenset({Capability.OHLCV})
+    disabled_reason: str | None = None
+
+    def __init__(
+        self,
+        name: str,
+        cap: int = 1000,
+        listed: datetime | None = None,
+        window: timedelta | None = None,
+        fail: bool = False,
+    ) -> None:
+        self.name = name
+        self.cap = cap
+        self.listed = listed
+        self.window = window
+        self.fail = fail
+        self.asked: list[tuple[datetime, datetime]] = []
+
+    async def ohlcv(
+        self, asset: Asset, interval: Interval, start: datetime, end: datetime
+    ) -> list[Candle]:
+        self.asked.append((start, end))
+        if self.fail:
+            raise Unavailable(self.name, "HTTP 503")
+        out = []
+        at = start
+        while at <= end and len(out) < self.cap:
+            if (self.listed is None or at >= self.listed) and (
+                self.window is None or at >= NOW - self.window
+            ):
+                o, h, lo, c = price(asset.id, at, interval)
+                out.append(
+                    Candle(
+                        asset_id=asset.id,
+                        interval=interval,
+                        open_time=at,
+                        open=o,
+                        high=h,
+                        low=lo,
+                        close=c,
+                        volume=Decimal("1.5"),
+                        provider=self.name,
+                    )
+                )
+            at += interval.delta
+        return out
+
+
+def service(
+    engine: Engine, providers: Sequence[FakeOhlcv], chunk: int = 60, **retention: int
+) -> HistoryService:
+    guards = Guards(lambda: 0.0, lambda: NOW, QuotaLedger(MemoryQuotaStore()))
+    for p in providers:
+        guards.add(p.name, Limits())
+    pool = ProviderPool(
+        Capability.OHLCV,
+        providers,  # type: ignore[arg-type]
+        health=HealthBook(clock=lambda: NOW),
+        guards=guards,
+        config=PoolConfig(retry=RetryPolicy(attempts=1)),
+    )
+    ctx = ServiceContext(
+        registry=seeded_registry(),
+        pools={Capability.OHLCV: pool},
+        cache=TTLCache(),
+        ttls=Ttls(),
+        clock=lambda: NOW,
+    )
+    return HistoryService(
+        ctx,
+        CandleRepository(engine),
+        ConfigurationRepository(engine, lambda: NOW),
+        Retention(**retention) if retention else Retention(),
+        chunk_candles=chunk,
+    )
+
+
+@pytest.fixture
+def btc() -> Asset:
+    return seeded_registry().get("bitcoin")
+
+
+async def test_backfill_fills_a_gap_across_chunk_boundaries_without_duplicates(
+    migrated: Engine, btc: Asset
+) -> None:
+    provider = FakeOhlcv("binance")
+    history = service(migrated, [provider], chunk=60)
+    repo = history.candles
+    start = datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
+    end = datetime(2026, 3, 3, 11, 59, tzinfo=UTC)  # 240 closed minutes
+    # stored already: 08:00-08:29 and 10:45-11:59; the gap 08:30-10:44 spans chunk edges
+    pre = FakeOhlcv("kraken")
+    stored = await pre.ohlcv(btc, Interval.M1, start, start + 29 * MINUTE)
+    stored += await pre.ohlcv(btc, Interval.M1, datetime(2026, 3, 3, 10, 45, tzinfo=UTC), end)
+    assert repo.add_many(stored) == 105
+
+    report = await history.fill(btc, Interval.M1, start, end)
+
+    assert report.missing == 135 and report.added == 135 and report.unfilled == []
+    # 135 minutes in chunks of 60: three calls, none of them for a stored minute
+    assert provider.asked == [
+        (datetime(2026, 3, 3, 10, 30, tzinfo=UTC), datetime(2026, 3, 3, 10, 44, tzinfo=UTC)),
+        (datetime(2026, 3, 3, 9, 30, tzinfo=UTC), datetime(2026, 3, 3, 10, 29, tzinfo=UTC)),
+        (datetime(2026, 3, 3, 8, 30, tzinfo=UTC), datetime(2026, 3, 3, 9, 29, tzinfo=UTC)),
+    ]
+    rows = repo.between(btc.id, Interval.M1, start, end)
+    assert [c.open_time for c in rows] == [start + i * MINUTE for i in range(240)]
+    assert {c.provider for c in rows[:30]} == {"kraken"}
+    assert {c.provider for c in rows[30:135]} == {"binance"}
+    # a second fill finds nothing to do and spends nothing
+    again = await history.fill(btc, Interval.M1, start, end)
+    assert again.missing == 0 and again.calls == 0 and len(provider.asked) == 3
+
+
+async def test_an_interrupted_backfill_resumes_where_it_stopped(
+    migrated: Engine, btc: Asset
+) -> None:
+    provider = FakeOhlcv("binance")
+    history = service(migrated, [provider], chunk=60)
+    start, end = NOW - timedelta(hours=5), NOW
+    first = await history.fill(btc, Interval.M1, start, end, max_calls=2)
+    assert first.calls == 2 and first.added == 120
+    assert sum(s.count for s in first.unfilled) == first.missing - 120
+    second = await history.fill(btc, Interval.M1, start, end)
+    assert second.missing == first.missing - 120 and second.unfilled == []
+    assert history.candles.count(btc.id, Interval.M1) == first.missing
+    asked = sorted(provider.asked)
+    for (_, a_end), (b_start, _) in itertools.pairwise(asked):
+        assert b_start > a_end  # no range asked twice
+
+
+async def test_rollups_equal_the_aggregate_of_their_minutes(migrated: Engine, btc: Asset) -> None:
+    history = service(migrated, [FakeOhlcv("binance")], chunk=720)
+    start = datetime(2026, 3, 1, 22, 17, tzinfo=UTC)  # starts and ends inside an hour and a day
+    await history.fill(btc, Interval.M1, start, NOW)
+    minutes = history.candles.between(btc.id, Interval.M1, start, NOW)
+    assert minutes[-1].open_time == datetime(2026, 3, 3, 12, 29, tzinfo=UTC)
+
+    def expected(width: timedelta) -> list[tuple[object, ...]]:
+        groups: dict[int, list[Candle]] = {}
+        for m in minutes:
+            key = int(m.open_time.timestamp()) // int(width.total_seconds())
+            groups.setdefault(key, []).append(m)
+        return [
+            (
+                g[0].open,
+                max(c.high for c in g),
+                min(c.low for c in g),
+                g[-1].close,
+                sum((c.volume or Decimal(0) for c in g), Decimal(0)),
+            )
+            for _, g in sorted(groups.items())
+        ]
+
+    for interval in (Interval.H1, Interval.D1):
+        got = history.candles.between(btc.id, interval, start - timedelta(days=1), NOW)
+        assert [(c.open, c.high, c.low, c.close, c.volume) for c in got] == expected(interval.delta)
+        assert {c.provider for c in got} == {"rollup"}
+    hours = history.candles.between(btc.id, Interval.H1, start - timedelta(days=1), NOW)
+    assert hours[0].open_time == datetime(2026, 3, 1, 22, tzinfo=UTC)  # the partial first hour
+    assert hours[-1].open_time == datetime(2026, 3, 3, 12, tzinfo=UTC)  # and the current one
+
+
+async def test_partial_answers_fall_through_to_a_provider_that_covers_the_range(
+    migrated: Engine, btc: Asset
+) -> None:
+    short = FakeOhlcv("kraken", window=timedelta(minutes=30))
+    full = FakeOhlcv("binance")
+    history = service(migrated, [short, full], chunk=60)
+    report = await history.fill(btc, Interval.M1, NOW - timedelta(hours=1), NOW)
+    assert report.added == 60 and report.unfilled == []
+    rows = history.candles.between(btc.id, Interval.M1, NOW - timedelta(hours=2), NOW)
+    assert {c.provider for c in rows} == {"binance"}
+
+
+async def test_when_no_provider_covers_a_range_the_fullest_answer_is_kept(
+    migrated: Engine, btc: Asset
+) -> None:
+    provider = FakeOhlcv("kraken", window=timedelta(minutes=20))
+    history = service(migrated, [provider], chunk=60)
+    report = await history.fill(btc, Interval.M1, NOW - timedelta(hours=1), NOW)
+    # the window starts at 12:10:15, so it has 12:11 to 12:29; as every provider said it has
+    # nothing earlier, the history starts at 12:11 and the earlier minutes are not asked again
+    assert report.added == 19 and report.unfilled == []
+    assert history.configuration.get("history_floor:bitcoin:1m") == "2026-03-03T12:11:00+00:00"
+    again = await history.fill(btc, Interval.M1, NOW - timedelta(hours=3), NOW)
+    assert again.calls == 0 and len(provider.asked) == 1
+
+
+async def test_ranges_before_listing_raise_the_history_floor(migrated: Engine, btc: Asset) -> None:
+    listed = datetime(2026, 3, 2, tzinfo=UTC)
+    provider = FakeOhlcv("binance", listed=listed)
+    history = service(migrated, [provider], chunk=24)
+    report = await history.fill(btc, Interval.H1, NOW - timedelta(days=5), NOW)
+    assert history.candles.count(btc.id, Interval.H1) == 36  # 2 Mar 00:00 to 3 Mar 11:00
+    assert report.unfilled == []  # nothing before the listing is counted as missing any more
+    calls = len(provider.asked)
+    again = await history.fill(btc, Interval.H1, NOW - timedelta(days=30), NOW)
+    assert again.calls == 0 and len(provider.asked) == calls
+
+
+async def test_a_failing_upstream_pauses_the_backfill(migrated: Engine, btc: Asset) -> None:
+    provider = FakeOhlcv("binance", fail=True)
+    history = service(migrated, [provider], chunk=60)
+    report = await history.fill(btc, Interval.M1, NOW - timedelta(hours=5), NOW)
+    assert report.calls == 1 and report.added == 0  # one failure stops it: try again later
+    assert sum(s.count for s in report.unfilled) == report.missing
+    assert await history.missing(btc, Interval.M1, NOW - timedelta(hours=5), NOW)
+
+
+async def test_retention_drops_old_minutes_after_they_are_rolled_up(
+    migrated: Engine, btc: Asset
+) -> None:
+    history = service(migrated, [FakeOhlcv("binance")], chunk=1000, minute_days=1)
+    await history.fill(btc, Interval.M1, NOW - timedelta(hours=20), NOW)
+    hours_before = history.candles.between(btc.id, Interval.H1, NOW - timedelta(days=2), NOW)
+    # minutes older than a day appear (e.g. an older backfill into an unpruned database)
+    old = await FakeOhlcv("x").ohlcv(
+        btc, Interval.M1, NOW - timedelta(days=3), NOW - timedelta(days=3) + 9 * MINUTE
+    )
+    history.candles.add_many(old)
+    deleted = await history.enforce_retention()
+    assert deleted == {"1m": 10, "1h": 0}
+    assert (
+        history.candles.between(btc.id, Interval.H1, NOW - timedelta(days=2), NOW) == hours_before
+    )
+    # and a fill never asks for what retention would delete: only the day kept is missing
+    spans = await history.missing(btc, Interval.M1, NOW - timedelta(days=30), NOW)
+    assert [(s.start, s.end) for s in spans] == [
+        (datetime(2026, 3, 2, 12, 30, tzinfo=UTC), datetime(2026, 3, 2, 16, 29, tzinfo=UTC))
+    ]
+
+
+async def test_a_partial_answer_while_another_provider_fails_keeps_the_gap_open(
+    migrated: Engine, btc: Asset
+) -> None:
+    short = FakeOhlcv("kraken", window=timedelta(minutes=20))
+    down = FakeOhlcv("binance", fail=True)
+    history = service(migrated, [short, down], chunk=60)
+    report = await history.fill(btc, Interval.M1, NOW - timedelta(hours=1), NOW)
+    assert report.added == 19
+    assert [s.count for s in report.unfilled] == [41]  # binance may have them: ask again later
+    assert history.configuration.get("history_floor:bitcoin:1m") is None
