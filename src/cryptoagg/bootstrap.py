@@ -171,6 +171,7 @@ def health_checks(
         incidents=incidents,
         clock=utcnow,
         timeout_s=settings.request_deadline_s,
+        interval_s=settings.collect_health_s,
     )
 
 

@@ -85,6 +85,8 @@ class Rig:
         )
         for p in providers:
             limits = Limits(per_minute=1) if p.name == "throttled" else Limits()
+            if p.name == "metered":
+                limits = Limits(monthly=10_000)
             self.guards.add(p.name, limits)
         self.health = HealthBook(clock=lambda: self.clocks.wall)
         self.engine = engine
@@ -98,6 +100,7 @@ class Rig:
             incidents=IncidentService(IncidentRepository(engine), AlertRepository(engine)),
             clock=lambda: self.clocks.wall,
             timeout_s=0.2,
+            interval_s=60.0,
         )
 
     async def run(self) -> int:
@@ -316,3 +319,33 @@ async def test_a_failing_incident_store_does_not_stop_the_checks(engine: Engine)
     assert len(StatusLogRepository(engine).errors(provider="bad")) == 4
     assert len(ResponseTimeRepository(engine).recent("good")) == 4
     assert rig.job.incidents.machine.open_providers() == []  # rolled back each time
+
+
+async def test_real_traffic_since_the_last_check_spares_the_call(engine: Engine) -> None:
+    provider = FakeSpot("kraken")
+    rig = Rig(engine, [provider])
+    await rig.run()  # nothing seen yet: a real probe
+    assert len(provider.calls) == 1
+    rig.health.success("kraken", 12.0)  # a pool served a request
+    await rig.run()
+    rig.health.failure("kraken", Unavailable("kraken", "HTTP 503"))
+    await rig.run()
+    await rig.run()  # nothing since: probe again
+    assert len(provider.calls) == 2
+    states = [r.state for r in reversed(StatusLogRepository(engine).latest(limit=10))]
+    assert states == [CheckState.UP, CheckState.PASSIVE_UP, CheckState.PASSIVE_DOWN, CheckState.UP]
+    [down] = StatusLogRepository(engine).errors(limit=10)
+    assert down.reason == "unavailable: kraken: HTTP 503"
+
+
+async def test_a_monthly_quota_is_probed_sparingly(engine: Engine) -> None:
+    provider = FakeSpot("metered")
+    rig = Rig(engine, [provider])
+    for _ in range(100):  # 100 minutes
+        await rig.run()
+    # 5% of 10,000 calls a month is one probe every 86.4 minutes
+    assert len(provider.calls) == 2
+    skipped = [
+        r for r in StatusLogRepository(engine).latest(limit=200) if r.state is CheckState.SKIPPED
+    ]
+    assert len(skipped) == 98 and skipped[0].reason == "quota: probed at most every 86 min"

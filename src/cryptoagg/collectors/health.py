@@ -7,11 +7,17 @@ check is recorded as `skipped` (not a failure); when the breaker holds the provi
 as failed (`held_back`) — a half-open breaker lets the check through as its probe. Providers
 disabled by configuration or lacking a key are not checked. Each check writes a `status_log`
 row, a `response_times` row when a call went out, and feeds the incident state machine.
+
+Checks spend no quota that real traffic already answers for: a provider that served or failed
+a real call since the previous check is judged by that (`passive`, no call). And a provider
+with a monthly quota is probed at most often enough to spend `QUOTA_SHARE` of it (CoinGecko's
+10,000 a month: every ~90 minutes), so checks never starve the API.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
@@ -37,6 +43,9 @@ from cryptoagg.storage.monitoring import (
 log = structlog.get_logger("cryptoagg.collectors")
 
 PROBE_ASSET = "bitcoin"
+#: the most of a monthly quota that active health checks may spend
+QUOTA_SHARE = 0.05
+MONTH_S = 30 * 86400
 #: capabilities in order of how cheap their call is; a provider is checked through the first
 #: one it has (coinpaprika's spot price reads its whole ticker list, still its cheapest call)
 PROBE_ORDER = (
@@ -115,6 +124,7 @@ class HealthChecks:
         incidents: IncidentService,
         clock: Callable[[], datetime],
         timeout_s: float = 10.0,
+        interval_s: float = 60.0,
     ) -> None:
         self.providers = providers
         self.registry = registry
@@ -125,6 +135,11 @@ class HealthChecks:
         self.incidents = incidents
         self.clock = clock
         self.timeout_s = timeout_s
+        self.interval_s = interval_s
+        #: when each provider was last probed (for quota spacing) and when the health book
+        #: last heard of that probe (older observations are the probe's own, not traffic's)
+        self._probed: dict[str, datetime] = {}
+        self._own_observation: dict[str, datetime] = {}
 
     async def __call__(self) -> int:
         if not self.incidents.restored:
@@ -162,18 +177,11 @@ class HealthChecks:
             return None
         guard = self.guards[provider.name]
         at = self.clock()
-        refusal = guard.admit()
-        if isinstance(refusal, BudgetExhausted):
-            return Outcome(self._row(at, provider, CheckState.SKIPPED, refusal), None)
-        if refusal is not None:
-            row = self._row(at, provider, CheckState.HELD_BACK, refusal)
-            last = self.health.get(provider.name)
-            if last.last_error_reason is not None and row.reason is not None:
-                # say why the breaker is open, not only that it is
-                why = f"{row.reason}; last error {last.last_error_reason}: {last.last_error}"
-                row = replace(row, reason=why[:500])
-            return Outcome(row, None)
+        without_call = self._without_call(provider, at)
+        if without_call is not None:
+            return Outcome(without_call, None)
         guard.budget.spend()
+        self._probed[provider.name] = at
         started = time.perf_counter()
         error: ProviderError | None = None
         crashed = False
@@ -194,6 +202,7 @@ class HealthChecks:
             crashed = True
             error = ProviderError(provider.name, f"internal: {type(exc).__name__}")
         latency_ms = round((time.perf_counter() - started) * 1000, 1)
+        self._own_observation[provider.name] = self.health.now()
         if error is None:
             guard.breaker.record_success()
             self.health.success(provider.name, latency_ms)
@@ -206,6 +215,54 @@ class HealthChecks:
         record = self._row(at, provider, state, None if ok else error, latency_ms)
         timing = ResponseTimeRecord(at, provider.name, probe.endpoint, latency_ms, ok)
         return Outcome(record, timing)
+
+    def _without_call(self, provider: Provider, at: datetime) -> CheckRecord | None:
+        """The check's verdict when no call should go out: real traffic already showed it,
+        the quota spacing, the rate budget or the breaker says no."""
+        observed = self._observed(provider, at)
+        if observed is not None:
+            return observed
+        guard = self.guards[provider.name]
+        spacing_s = self._quota_spacing_s(guard.budget.limits.monthly)
+        last_probe = self._probed.get(provider.name)
+        if last_probe is not None and (at - last_probe).total_seconds() < spacing_s:
+            why = f"quota: probed at most every {round(spacing_s / 60)} min"
+            return CheckRecord(at, provider.name, False, CheckState.SKIPPED, why)
+        refusal = guard.admit()
+        if isinstance(refusal, BudgetExhausted):
+            return self._row(at, provider, CheckState.SKIPPED, refusal)
+        if refusal is not None:
+            row = self._row(at, provider, CheckState.HELD_BACK, refusal)
+            last = self.health.get(provider.name)
+            if last.last_error_reason is not None and row.reason is not None:
+                # say why the breaker is open, not only that it is
+                why = f"{row.reason}; last error {last.last_error_reason}: {last.last_error}"
+                row = replace(row, reason=why[:500])
+            return row
+        return None
+
+    def _observed(self, provider: Provider, at: datetime) -> CheckRecord | None:
+        """What real traffic showed since the previous check, if it showed anything."""
+        h = self.health.get(provider.name)
+        own = self._own_observation.get(provider.name)
+
+        def age(seen: datetime | None) -> float:
+            if seen is None or (own is not None and seen <= own):
+                return math.inf  # nothing seen, or only this collector's own probe
+            return (at - seen).total_seconds()
+
+        ok_age, error_age = age(h.last_success), age(h.last_error_at)
+        if min(ok_age, error_age) >= self.interval_s:
+            return None
+        if ok_age <= error_age:
+            return CheckRecord(at, provider.name, True, CheckState.PASSIVE_UP, None)
+        reason = f"{h.last_error_reason}: {h.last_error}"[:500]
+        return CheckRecord(at, provider.name, False, CheckState.PASSIVE_DOWN, reason)
+
+    def _quota_spacing_s(self, monthly: int | None) -> float:
+        if not monthly:
+            return 0.0
+        return MONTH_S / (monthly * QUOTA_SHARE)
 
     @staticmethod
     def _row(

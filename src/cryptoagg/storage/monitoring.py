@@ -29,9 +29,12 @@ class CheckState(StrEnum):
     HELD_BACK = "held_back"
     #: no call went out: the rate budget or monthly quota said no; not a failure
     SKIPPED = "skipped"
+    #: no call went out: real traffic since the previous check succeeded / failed last
+    PASSIVE_UP = "passive_up"
+    PASSIVE_DOWN = "passive_down"
 
 
-FAILED_STATES = (CheckState.DOWN, CheckState.HELD_BACK)
+FAILED_STATES = (CheckState.DOWN, CheckState.HELD_BACK, CheckState.PASSIVE_DOWN)
 
 IncidentFilter = Literal["open", "resolved", "all"]
 
@@ -111,7 +114,20 @@ class StatusLogRepository:
         limit: int = 100,
     ) -> list[CheckRecord]:
         """Failed checks (down or held back; skipped ones are not failures), newest first."""
-        query = select(status_log).where(status_log.c.state.in_([s.value for s in FAILED_STATES]))
+        return self.latest(provider=provider, since=since, limit=limit, states=FAILED_STATES)
+
+    def latest(
+        self,
+        *,
+        provider: str | None = None,
+        since: datetime | None = None,
+        limit: int = 100,
+        states: Sequence[CheckState] | None = None,
+    ) -> list[CheckRecord]:
+        """Checks, newest first; optionally one provider's, since a time, in some states."""
+        query = select(status_log)
+        if states is not None:
+            query = query.where(status_log.c.state.in_([s.value for s in states]))
         if provider is not None:
             query = query.where(status_log.c.provider == provider)
         if since is not None:
