@@ -9,7 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from cryptoagg.storage.backup import head_revision
+
 pytestmark = pytest.mark.e2e
+
+HEAD = head_revision()
 
 
 def run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -64,5 +68,5 @@ def test_db_upgrade_is_idempotent(tmp_path: Path) -> None:
     first = run(["db", "upgrade"], tmp_path)
     again = run(["db", "upgrade"], tmp_path)
     assert first.returncode == 0, first.stderr
-    assert "database at revision 0001 (sqlite)" in again.stdout
+    assert f"database at revision {HEAD} (sqlite)" in again.stdout
     assert (tmp_path / "cryptoagg.db").exists()

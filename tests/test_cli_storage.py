@@ -19,11 +19,12 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from cryptoagg.cli import app
-from cryptoagg.storage.backup import list_backups
+from cryptoagg.storage.backup import head_revision, list_backups
 from cryptoagg.storage.db import make_engine, upgrade
 from cryptoagg.storage.tables import candles, metadata
 
 T0 = datetime(2024, 3, 1, 12, tzinfo=UTC)
+HEAD = head_revision()
 runner = CliRunner()
 
 
@@ -154,7 +155,7 @@ def test_backup_writes_into_backups_and_keeps_backup_keep(data_dir: Path) -> Non
     assert [r.exit_code for r in outputs] == [0, 0, 0], outputs[-1].output
     kept = list_backups(data_dir / "backups")
     assert len(kept) == 2
-    assert f"to {kept[-1]} (revision 0001, 5 rows, integrity ok)" in outputs[-1].stdout
+    assert f"to {kept[-1]} (revision {HEAD}, 5 rows, integrity ok)" in outputs[-1].stdout
     assert "removed old backup cryptoagg-" in outputs[-1].stdout
     assert "removed" not in outputs[0].stdout
 
@@ -178,7 +179,7 @@ def test_restore_asks_first_and_refuses_without_a_yes(data_dir: Path) -> None:
     accepted = invoke(["restore", str(saved)], data_dir, stdin="y\n")
 
     assert accepted.exit_code == 0, accepted.output
-    assert f"restored {saved} into {data_dir / 'cryptoagg.db'}: revision 0001" in accepted.stdout
+    assert f"restored {saved} into {data_dir / 'cryptoagg.db'}: revision {HEAD}" in accepted.stdout
     assert "5 rows (candles 5)" in accepted.stdout
     assert "the previous database is saved as " in accepted.stdout
     assert candle_count(data_dir) == 5

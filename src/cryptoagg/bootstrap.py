@@ -44,17 +44,23 @@ from cryptoagg.resilience.health import HealthBook
 from cryptoagg.resilience.pool import PoolConfig, ProviderPool
 from cryptoagg.resilience.retry import RetryPolicy
 from cryptoagg.resilience.strategy import Strategy
+from cryptoagg.services.analysis import AnalysisService
+from cryptoagg.services.asset_changes import AssetChangeLog
 from cryptoagg.services.assets import AssetService
 from cryptoagg.services.context import ServiceContext, Ttls
+from cryptoagg.services.events import EventHub
 from cryptoagg.services.history import HistoryService, Retention
 from cryptoagg.services.incidents import IncidentService
 from cryptoagg.services.market import MarketService
 from cryptoagg.services.news import NewsService
 from cryptoagg.services.prices import PriceService
+from cryptoagg.services.provider_feed import ProviderFeed
 from cryptoagg.services.recorder import Recorder
+from cryptoagg.services.sentiment import SentimentService, check_backend, make_backend
 from cryptoagg.services.status import StatusService
 from cryptoagg.services.webhooks import AlertRule, WebhookNotifier, check_rules
 from cryptoagg.sim.server import BackgroundSim
+from cryptoagg.storage.analysis import AnalysisRepository
 from cryptoagg.storage.candles import CandleRepository
 from cryptoagg.storage.configuration import ConfigurationRepository
 from cryptoagg.storage.db import make_engine, upgrade
@@ -70,6 +76,8 @@ from cryptoagg.storage.repositories import PriceRepository, QueryRepository
 log = structlog.get_logger("cryptoagg.bootstrap")
 
 MOCK_KEY = SecretStr("mock-key-for-the-simulator")
+#: seconds between comparisons of the providers' states for the `providers` live topic
+PROVIDER_FEED_S = 2.0
 
 
 def utcnow() -> datetime:
@@ -88,6 +96,7 @@ class Container:
     prices_repo: PriceRepository
     candles_repo: CandleRepository
     history: HistoryService
+    sentiment: SentimentService
     recorder: Recorder
     collectors: Collectors | None
     cache: TTLCache
@@ -95,6 +104,8 @@ class Container:
     market: MarketService
     status: StatusService
     assets: AssetService
+    analysis: AnalysisService
+    events: EventHub
     mock: bool
     upstream_base_url: str | None
 
@@ -213,10 +224,25 @@ def build_pools(
     return pools
 
 
+def live_events(settings: Settings, stack: contextlib.AsyncExitStack) -> EventHub:
+    """The hub behind WS /ws, with its heartbeat task (stopped when `stack` closes)."""
+    events = EventHub(queue_size=settings.ws_queue_size, clock=utcnow)
+    events.start(settings.ws_heartbeat_s)
+    stack.push_async_callback(events.aclose)
+    return events
+
+
+def start_provider_feed(feed: ProviderFeed, stack: contextlib.AsyncExitStack) -> None:
+    """Every process, leader or not, publishes its own providers' state changes."""
+    task = asyncio.create_task(_every(PROVIDER_FEED_S, feed), name="provider-feed")
+    stack.push_async_callback(_cancel, task)
+
+
 def check_settings(settings: Settings) -> None:
     """Everything start-up would refuse, checked before a server binds its port."""
     prepare_data_dir(settings)
     check_known_providers(settings)
+    check_backend(settings.sentiment_backend)
     check_rules(alert_rules(settings), allow_private=settings.webhook_allow_private)
 
 
@@ -244,6 +270,13 @@ def build_providers(
         priority = override.priority if override and override.priority is not None else index
         built.append((priority, cls(ctx)))
     return [provider for _, provider in sorted(built, key=lambda pair: pair[0])]
+
+
+async def asset_service(ctx: ServiceContext, engine: Engine) -> AssetService:
+    """The registry's use cases, with the log of listing changes read back from storage."""
+    assets = AssetService(ctx, AssetChangeLog(ConfigurationRepository(engine, utcnow), utcnow))
+    await asyncio.to_thread(assets.changes.load)
+    return assets
 
 
 @contextlib.asynccontextmanager
@@ -311,6 +344,7 @@ async def build(settings: Settings) -> AsyncIterator[Container]:
                 day_days=settings.retention_1d_days,
             ),
         )
+        events = live_events(settings, stack)
         collectors: Collectors | None = None
         if settings.collectors:
             notifier = WebhookNotifier(
@@ -326,7 +360,11 @@ async def build(settings: Settings) -> AsyncIterator[Container]:
                         "prices",
                         settings.collect_prices_s,
                         PriceTicks(
-                            prices, PriceRepository(engine), registry, settings.collect_assets
+                            prices,
+                            PriceRepository(engine),
+                            registry,
+                            settings.collect_assets,
+                            events,
                         ),
                     ),
                     (
@@ -355,13 +393,15 @@ async def build(settings: Settings) -> AsyncIterator[Container]:
                     (
                         "news",
                         settings.collect_news_s,
-                        NewsCollector(NewsService(ctx), NewsRepository(engine)),
+                        NewsCollector(NewsService(ctx), NewsRepository(engine), events),
                     ),
                 ],
             )
             collectors.start()
             stack.push_async_callback(collectors.stop)
-        assets = AssetService(ctx)
+        assets = await asset_service(ctx, engine)
+        status = StatusService(providers, health, guards, pools)
+        start_provider_feed(ProviderFeed(status, events), stack)
         if settings.enable_auto_discovery:
             task = asyncio.create_task(
                 _every(settings.discovery_interval_s, assets.refresh), name="asset-discovery"
@@ -378,13 +418,20 @@ async def build(settings: Settings) -> AsyncIterator[Container]:
             prices_repo=PriceRepository(engine),
             candles_repo=CandleRepository(engine),
             history=history,
+            sentiment=SentimentService(
+                make_backend(settings.sentiment_backend),
+                settings.sentiment_max_texts,
+                settings.sentiment_max_chars,
+            ),
             recorder=recorder,
             collectors=collectors,
             cache=cache,
             prices=prices,
             market=MarketService(ctx),
-            status=StatusService(providers, health, guards, pools),
+            status=status,
             assets=assets,
+            analysis=AnalysisService(history, AnalysisRepository(engine)),
+            events=events,
             mock=settings.use_mock_data,
             upstream_base_url=upstream,
         )

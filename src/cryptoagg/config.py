@@ -6,8 +6,9 @@ start-up with one `ConfigError` naming the variable, never echoing a secret.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import (
@@ -18,12 +19,14 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from cryptoagg.core.errors import ConfigError
 
 DATA_SUBDIRS = ("exports", "backups", "logs")
 KEYED_PROVIDERS = ("coingecko", "coincap", "cryptocompare", "messari", "cryptopanic")
+#: a browser origin: scheme, host and optional port, nothing else
+_ORIGIN = re.compile(r"https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?")
 
 
 class ProviderOverride(BaseModel):
@@ -96,6 +99,9 @@ class Settings(BaseSettings):
     enable_auto_discovery: bool = False
     sentiment_backend: Literal["vader", "transformers"] = "vader"
     sentiment_model: str | None = None
+    #: limits of POST /api/hf/run-sentiment
+    sentiment_max_texts: int = Field(default=32, ge=1, le=1000)
+    sentiment_max_chars: int = Field(default=2000, ge=1, le=100_000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["console", "json"] = "console"
 
@@ -108,6 +114,21 @@ class Settings(BaseSettings):
     stale_if_error_s: float = Field(default=3600.0, ge=0)
     discovery_interval_s: float = Field(default=6 * 3600.0, ge=60)
     request_deadline_s: float = Field(default=10.0, gt=0, le=120)
+    # protection of the HTTP server (README "Security")
+    #: largest request body accepted, in bytes (413 beyond)
+    max_body_bytes: int = Field(default=1_048_576, ge=1, le=100 * 1_048_576)
+    #: a handler that has not started its response by then is answered 504
+    request_timeout_s: float = Field(default=30.0, gt=0, le=600)
+    #: a client must send a request's line and headers within this (then 408 and closed)
+    header_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    #: requests per minute per client address (0: no limit); /health and /metrics are exempt
+    rate_limit_per_min: int = Field(default=600, ge=0, le=1_000_000)
+    #: requests a client may send at once on top of the steady rate
+    rate_limit_burst: int = Field(default=60, ge=1, le=100_000)
+    #: client address and https from X-Forwarded-For/-Proto (only behind your own proxy)
+    trust_proxy_headers: bool = False
+    #: origins whose pages may call the API (comma list, or *); empty: same origin only
+    cors_origins: Annotated[list[str], NoDecode] = []
     collectors: bool = True
     collect_prices_s: float = Field(default=60.0, ge=5)
     collect_assets: int = Field(default=20, ge=1, le=250)
@@ -133,11 +154,32 @@ class Settings(BaseSettings):
     breaker_cooldown_s: float = Field(default=30.0, gt=0, le=3600)
     #: how many backups `cryptoagg backup` keeps in DATA_DIR/backups (oldest removed first)
     backup_keep: int = Field(default=7, ge=1)
+    #: WS /ws: connections this process accepts (more are closed with 1013)
+    ws_max_connections: int = Field(default=1000, ge=1, le=100_000)
+    #: WS /ws: frames waiting for one client; a client that lets more pile up is dropped
+    ws_queue_size: int = Field(default=256, ge=1, le=100_000)
+    #: WS /ws: seconds between heartbeat frames
+    ws_heartbeat_s: float = Field(default=30.0, gt=0, le=3600)
+    #: WS /ws: largest message a client may send (bytes)
+    ws_max_message_bytes: int = Field(default=4096, ge=256, le=1_048_576)
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            for origin in value:
+                if origin != "*" and not _ORIGIN.fullmatch(str(origin)):
+                    raise ValueError(
+                        f"{origin!r} is not an origin (scheme://host[:port], no path) or *"
+                    )
+        return value
 
     @field_validator("database_url")
     @classmethod

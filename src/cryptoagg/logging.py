@@ -14,7 +14,19 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import structlog
 
-SECRET_PARAMS = frozenset({"apikey", "api_key", "key", "auth_token", "token", "access_token"})
+SECRET_PARAMS = frozenset(
+    {
+        "apikey",
+        "api_key",
+        "key",
+        "auth_token",
+        "token",
+        "access_token",
+        # what CoinGecko clients send to the CoinGecko-compatible routes
+        "x_cg_demo_api_key",
+        "x_cg_pro_api_key",
+    }
+)
 REDACTED = "***"
 
 
@@ -45,6 +57,17 @@ class _SecretMasker:
                     masked = masked.replace(secret, REDACTED)
                 event[key] = masked
         return event
+
+
+class _AccessLogRedactor(logging.Filter):
+    """uvicorn's access log line holds the request's path and query string, where clients
+    may put their own keys: credential-like parameters are masked like upstream URLs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) > 2 and "?" in str(args[2]):
+            record.args = (*args[:2], redact_url(str(args[2])), *args[3:])
+        return True
 
 
 #: third-party loggers whose INFO lines would repeat upstream URLs (with keys) or add noise
@@ -87,5 +110,9 @@ def configure_logging(
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+        logging.getLogger(name).setLevel(logging.NOTSET)  # undo an earlier uvicorn dictConfig
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, _AccessLogRedactor) for f in access.filters):
+        access.addFilter(_AccessLogRedactor())
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(max(numeric, logging.WARNING))

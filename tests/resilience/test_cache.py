@@ -142,3 +142,54 @@ async def test_stale_if_error_serves_the_last_good_value_with_its_age() -> None:
     clock.now += 201
     with pytest.raises(RuntimeError):
         await cache.get_or_load("k", 10, bad, stale_if_error_s=300)
+
+
+async def test_a_cancelled_caller_neither_cancels_nor_poisons_the_shared_load() -> None:
+    cache = TTLCache(clock=FakeClock())
+    calls = 0
+    gate = asyncio.Event()
+
+    async def loader() -> int:
+        nonlocal calls
+        calls += 1
+        await gate.wait()
+        return 7
+
+    first = asyncio.create_task(cache.get_or_load("k", 10, loader))
+    await asyncio.sleep(0)
+    second = asyncio.create_task(cache.get_or_load("k", 10, loader))
+    await asyncio.sleep(0)
+    first.cancel()  # e.g. its request reached REQUEST_TIMEOUT_S
+    await asyncio.sleep(0)
+    gate.set()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    assert (await second).value == 7
+    assert calls == 1
+    stored = cache.peek("k")
+    assert stored is not None and stored.value == 7
+
+
+async def test_aclose_cancels_a_load_nobody_waits_for() -> None:
+    cache = TTLCache(clock=FakeClock())
+    started = asyncio.Event()
+    cancelled = False
+
+    async def loader() -> int:
+        nonlocal cancelled
+        started.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            cancelled = True
+            raise
+        return 1
+
+    caller = asyncio.create_task(cache.get_or_load("k", 10, loader))
+    await started.wait()
+    caller.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    await cache.aclose()
+    assert cancelled
+    assert cache.peek("k") is None

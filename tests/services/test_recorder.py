@@ -6,11 +6,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from cryptoagg.core.models import MarketEntry
 from cryptoagg.services.recorder import Recorder
 from cryptoagg.storage.db import make_engine, upgrade
 from cryptoagg.storage.repositories import PriceRepository, QueryRecord, QueryRepository
+from cryptoagg.storage.tables import user_queries
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -46,8 +48,9 @@ async def test_market_is_recorded_once_per_refresh_and_flushed_on_close(
     history = recorder.prices.latest("bitcoin", 10)
     assert [r.price for r in history] == [Decimal(11), Decimal(10)]
     assert len(recorder.prices.latest("ethereum", 10)) == 1
+    # fifty identical requests within one second: one row that counts them
     assert recorder.queries.count() == 50
-    assert recorder.written == 53 and recorder.dropped == 0
+    assert recorder.written == 4 and recorder.dropped == 0
 
 
 async def test_writes_happen_in_the_background(recorder: Recorder) -> None:
@@ -69,3 +72,32 @@ async def test_a_full_queue_drops_instead_of_blocking(recorder: Recorder) -> Non
     small.start()
     await small.aclose()
     assert small.queries.count() == 3
+
+
+async def test_queries_are_aggregated_per_second_and_flushed_without_more_traffic(
+    recorder: Recorder,
+) -> None:
+    recorder.start()
+    later = T0 + timedelta(seconds=1)
+    for at, ms in ((T0, 1.0), (T0, 3.0), (later, 5.0)):
+        recorder.query(QueryRecord(at, "/api/market", {"limit": "2"}, 200, ms))
+    recorder.query(QueryRecord(later, "/api/market", {"limit": "3"}, 200, 7.0))
+    for _ in range(100):  # the last second is written once it is over, with no new request
+        if recorder.queries.count() == 4:
+            break
+        await asyncio.sleep(0.05)
+    with recorder.queries.engine.connect() as connection:
+        rows = connection.execute(
+            select(
+                user_queries.c.at,
+                user_queries.c.params,
+                user_queries.c.count,
+                user_queries.c.duration_ms,
+            ).order_by(user_queries.c.id)
+        ).all()
+    await recorder.aclose()
+    assert [(r.at, r.params, r.count, r.duration_ms) for r in rows] == [
+        (T0, {"limit": "2"}, 2, 2.0),
+        (later, {"limit": "2"}, 1, 5.0),
+        (later, {"limit": "3"}, 1, 7.0),
+    ]

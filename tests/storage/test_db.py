@@ -28,7 +28,7 @@ def test_migrations_create_every_table_and_are_idempotent(engine: Engine) -> Non
     assert current_revision(engine) is None
     upgrade(engine)
     upgrade(engine)  # a second start-up changes nothing
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == "0002"
     names = set(inspect(engine).get_table_names())
     assert names >= TABLES
     assert set(metadata.tables) == TABLES
@@ -42,3 +42,18 @@ def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
     engine.dispose()
+
+
+def test_a_revision_0001_database_is_migrated_with_its_rows(engine: Engine) -> None:
+    upgrade(engine, "0001")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO user_queries (at, endpoint, params, status, duration_ms) "
+                "VALUES ('2026-01-01 00:00:00', '/api/market', '{}', 200, 1.5)"
+            )
+        )
+    upgrade(engine)
+    assert current_revision(engine) == "0002"
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count FROM user_queries")).scalar_one() == 1

@@ -6,11 +6,28 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import Scope
 
 from cryptoagg import __version__
+from cryptoagg.api import ws
 from cryptoagg.api.errors import install_error_handlers
+from cryptoagg.api.hot import HotPath, ResponseCache
+from cryptoagg.api.metrics import install_metrics
 from cryptoagg.api.mock import MockMarker
-from cryptoagg.api.routes import health, history, info, market, monitoring, providers
+from cryptoagg.api.routes import (
+    analysis,
+    assets,
+    coingecko,
+    health,
+    history,
+    info,
+    market,
+    monitoring,
+    news,
+    providers,
+    sentiment,
+)
+from cryptoagg.api.security import install_security
 from cryptoagg.bootstrap import build
 from cryptoagg.config import Settings
 
@@ -20,6 +37,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with build(settings) as container:
             app.state.container = container
+            app.state.responses = ResponseCache()
             yield
 
     app = FastAPI(
@@ -29,8 +47,20 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (health, market, history, info, providers, monitoring):
+    for module in (health, market, history, info, providers, monitoring, sentiment):
         app.include_router(module.router)
+    app.include_router(coingecko.router)
+    app.include_router(ws.router)
+    for area in (analysis, assets, news):
+        app.include_router(area.router)
+
+    def record_market(scope: Scope, duration_ms: float) -> None:
+        market.record_market_query(app.state.container, scope, duration_ms)
+
+    # limits (with the hot path after the rate limit), CORS, then security headers and
+    # request metrics (see api/security.py)
+    hot = HotPath(app.state, hooks={"/api/market": record_market})
+    install_security(app, settings, install_metrics(app), fast=hot)
     if settings.use_mock_data:
         app.add_middleware(MockMarker)
     return app

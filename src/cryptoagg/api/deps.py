@@ -11,7 +11,9 @@ from cryptoagg.bootstrap import Container
 from cryptoagg.core.errors import Forbidden
 
 
-def get_container(request: Request) -> Container:
+# dependencies are `async def` although they never await: FastAPI runs a plain `def`
+# dependency in a worker thread, which costs more than the whole cached response
+async def get_container(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
 
@@ -19,7 +21,7 @@ def get_container(request: Request) -> Container:
 ContainerDep = Annotated[Container, Depends(get_container)]
 
 
-def require_admin(request: Request, container: ContainerDep) -> None:
+async def require_admin(request: Request, container: ContainerDep) -> None:
     """Bearer ADMIN_TOKEN, compared in constant time; 403 when unset or wrong."""
     token = container.settings.admin_token
     if token is None:

@@ -23,6 +23,7 @@ from cryptoagg.core.errors import (
     Forbidden,
     InvalidInput,
     NoProviderAvailable,
+    PayloadTooLarge,
     ProviderError,
     UnknownAsset,
 )
@@ -36,6 +37,7 @@ STATUS_CODES: list[tuple[type[CryptoAggError], int]] = [
     (Forbidden, 403),
     (AmbiguousSymbol, 409),
     (InvalidInput, 422),
+    (PayloadTooLarge, 413),
     (NoProviderAvailable, 503),
     (BadResponse, 502),
     (ProviderError, 503),

@@ -1,9 +1,15 @@
-"""Mock mode marker: adds `"_mock": true` to every JSON object body (only when enabled)."""
+"""Mock mode marker: adds `"_mock": true` to every JSON object body (only when enabled).
+
+The CoinGecko-compatible `/api/v3` keeps CoinGecko's exact shapes (a client iterating over a
+`simple/price` answer must not meet a boolean); it is marked with an `X-Mock: true` header
+instead."""
 
 from __future__ import annotations
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+SHAPE_EXACT_PREFIX = "/api/v3/"
 
 
 class MockMarker:
@@ -13,6 +19,15 @@ class MockMarker:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if scope["path"].startswith(SHAPE_EXACT_PREFIX):
+
+            async def mark(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    message = {**message, "headers": [*message["headers"], (b"x-mock", b"true")]}
+                await send(message)
+
+            await self.app(scope, receive, mark)
             return
         start: Message | None = None
         chunks: list[bytes] = []

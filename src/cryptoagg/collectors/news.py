@@ -1,4 +1,5 @@
-"""News from every news provider, stored once per URL."""
+"""News from every news provider, stored once per URL; newly stored items are published to
+the `news` topic of `WS /ws`."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from cryptoagg.services.events import NEWS, Publisher, news_data
 from cryptoagg.services.news import NewsService
 from cryptoagg.storage.news import NewsRepository
 
@@ -17,9 +19,13 @@ log = structlog.get_logger("cryptoagg.collectors")
 class NewsCollector:
     news: NewsService
     repo: NewsRepository
+    publisher: Publisher | None = None
 
     async def __call__(self) -> int:
         batch = await self.news.fetch()
-        added = await asyncio.to_thread(self.repo.add_many, batch.items)
+        new = await asyncio.to_thread(self.repo.add_new, batch.items)
+        if new and self.publisher is not None:
+            self.publisher.publish(NEWS, news_data(new))
+        added = len(new)
         log.info("news_collected", added=added, providers=batch.providers, failed=batch.failures)
         return added

@@ -28,6 +28,18 @@ class JobState:
     failures: int = 0
     last_run: datetime | None = None
     last_error: str | None = None
+    started_at: datetime | None = None
+
+    def lag_s(self, now: datetime) -> float:
+        """Seconds past when the job should have completed its next run (0 when on time)."""
+        since = self.last_run or self.started_at
+        if since is None:
+            return 0.0
+        return max(0.0, (now - since).total_seconds() - self.interval_s)
+
+    def behind(self, now: datetime) -> bool:
+        """Two intervals without a successful run (a run may legitimately take a while)."""
+        return self.lag_s(now) > self.interval_s
 
 
 @dataclass
@@ -40,6 +52,7 @@ class Supervisor:
 
     def start(self, name: str, interval_s: float, job: Job) -> None:
         state = self.jobs.setdefault(name, JobState(name, interval_s))
+        state.started_at = self.clock()
         self._tasks[name] = asyncio.create_task(self._loop(state, job), name=f"job:{name}")
 
     async def _loop(self, state: JobState, job: Job) -> None:

@@ -33,10 +33,39 @@ class InvalidInput(CryptoAggError):
     code = "invalid_input"
 
 
+class NotEnoughCandles(InvalidInput):
+    """Fewer closed candles than an analysis needs."""
+
+    code = "not_enough_candles"
+
+    def __init__(
+        self, asset_id: str, interval: str, needed: int, available: int, fetchable: int = 0
+    ) -> None:
+        later = (
+            f"; {fetchable} more can be fetched later (providers unavailable or the "
+            "request's backfill budget spent)"
+            if fetchable
+            else ""
+        )
+        super().__init__(
+            f"analysis of {asset_id} at {interval} needs at least {needed} closed candles; "
+            f"{available} are available{later}"
+        )
+        self.needed = needed
+        self.available = available
+        self.fetchable = fetchable
+
+
 class Forbidden(CryptoAggError):
     """A mutating endpoint without the right admin token."""
 
     code = "forbidden"
+
+
+class PayloadTooLarge(CryptoAggError):
+    """A request carries more than a limit allows (413)."""
+
+    code = "payload_too_large"
 
 
 class UnknownAsset(CryptoAggError):

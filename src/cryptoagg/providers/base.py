@@ -9,6 +9,7 @@ retries, sleeps or caches: the resilience layer does.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -119,6 +120,8 @@ class HttpProvider:
 
     def __init__(self, ctx: ProviderContext) -> None:
         self.ctx = ctx
+        #: upstream HTTP calls by outcome: "ok" or the error's reason (read by /metrics)
+        self.outcomes: Counter[str] = Counter()
 
     # -- configuration -------------------------------------------------------------------
 
@@ -172,6 +175,7 @@ class HttpProvider:
         except httpx.HTTPError as exc:
             failure = ConnectionFailed(self.name, type(exc).__name__)
         if failure is not None:
+            self.outcomes[failure.reason] += 1
             raise failure
         log.debug(
             "upstream_call",
@@ -181,7 +185,10 @@ class HttpProvider:
             elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
         )
         if response.status_code >= 400:
-            raise error_for_status(self.name, response, self.now())
+            error = error_for_status(self.name, response, self.now())
+            self.outcomes[error.reason] += 1
+            raise error
+        self.outcomes["ok"] += 1
         return response
 
     async def get_json(

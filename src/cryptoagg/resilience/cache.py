@@ -12,7 +12,6 @@ Entries are bounded (least recently used go first); the clock is injected so tes
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -46,7 +45,7 @@ class _Entry:
 class TTLCache:
     def __init__(self, max_entries: int = 4096, clock: Clock = time.monotonic) -> None:
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
-        self._inflight: dict[str, asyncio.Future[_Entry]] = {}
+        self._inflight: dict[str, asyncio.Task[_Entry]] = {}
         self._refreshing: dict[str, asyncio.Task[None]] = {}
         self._max = max_entries
         self.clock = clock
@@ -75,24 +74,27 @@ class TTLCache:
         return entry
 
     async def _load(self, key: str, ttl_s: float, loader: Callable[[], Awaitable[Any]]) -> _Entry:
-        """Load once for every concurrent caller of `key`."""
-        pending = self._inflight.get(key)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[_Entry] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
-        try:
-            value = await loader()
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # mark retrieved: waiters re-raise it, nobody else must
-            raise
-        else:
-            entry = self._store(key, value, ttl_s)
-            future.set_result(entry)
-            return entry
-        finally:
+        """Load once for every concurrent caller of `key`.
+
+        The load runs as its own task: a caller that is cancelled (its request hit its
+        deadline) stops waiting, but neither cancels the load the others wait for nor hands
+        them its cancellation; the value is still stored for the next request."""
+        task = self._inflight.get(key)
+        if task is None:
+
+            async def load() -> _Entry:
+                return self._store(key, await loader(), ttl_s)
+
+            task = asyncio.create_task(load(), name=f"load:{key}")
+            self._inflight[key] = task
+            task.add_done_callback(lambda done: self._loaded(key, done))
+        return await asyncio.shield(task)
+
+    def _loaded(self, key: str, task: asyncio.Task[_Entry]) -> None:
+        if self._inflight.get(key) is task:
             del self._inflight[key]
+        if not task.cancelled():
+            task.exception()  # mark retrieved: waiters re-raise it, nobody else must
 
     def _refresh_in_background(
         self, key: str, ttl_s: float, loader: Callable[[], Awaitable[Any]]
@@ -145,10 +147,9 @@ class TTLCache:
         )
 
     async def aclose(self) -> None:
-        """Cancel background refreshes (shutdown)."""
-        tasks = list(self._refreshing.values())
+        """Cancel background refreshes and loads (shutdown)."""
+        tasks: list[asyncio.Task[Any]] = [*self._refreshing.values(), *self._inflight.values()]
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # a load that failed while being cancelled has nobody left to tell
+        await asyncio.gather(*tasks, return_exceptions=True)

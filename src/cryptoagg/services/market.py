@@ -25,6 +25,8 @@ class MarketReport:
     entries: list[MarketEntry]
     stale: bool
     age_s: float
+    #: when the listing was cached: its version
+    stored_at: float
 
 
 class MarketService:
@@ -43,7 +45,9 @@ class MarketService:
             entries = sorted(
                 (e for e in entries if e.asset_id in order), key=lambda e: order[e.asset_id]
             )
-        return MarketReport(answer.provider, entries[:limit], cached.stale, cached.age_s)
+        return MarketReport(
+            answer.provider, entries[:limit], cached.stale, cached.age_s, cached.stored_at
+        )
 
     async def _load_markets(self) -> Answer[list[MarketEntry]]:
         pool = self.ctx.pool(Capability.MARKETS)

@@ -4,19 +4,25 @@ Requests only put rows on a bounded queue; one background task writes them in ba
 (every `flush_s` or `batch` rows), so recording never slows a response. When the queue is
 full, new rows are dropped and counted rather than blocking a request. Shutdown drains the
 queue. A market listing is recorded once per upstream refresh, not once per request: rows
-whose `as_of` was already recorded for the asset are skipped.
+whose `as_of` was already recorded for the asset are skipped. Queries are aggregated before
+they are queued: identical requests (endpoint, parameters, status) within one second become one
+`user_queries` row with a `count` and their mean duration, so a busy hot path writes a row
+per second per distinct query instead of one per request (a row per request cost a third of
+the cached-request throughput, the writer thread competing for the GIL).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 import structlog
 
-from cryptoagg.core.models import MarketEntry
+from cryptoagg.core.models import MarketEntry, from_unix
 from cryptoagg.storage.repositories import (
     PriceRecord,
     PriceRepository,
@@ -29,6 +35,8 @@ log = structlog.get_logger("cryptoagg.recorder")
 
 Row = PriceRecord | QueryRecord
 STOP = None
+#: how often a part-filled batch looks for more rows before `flush_s` is up
+FILL_POLL_S = 0.05
 
 
 @dataclass
@@ -42,6 +50,10 @@ class Recorder:
     written: int = 0
     _queue: asyncio.Queue[Row | None] = field(init=False)
     _last_as_of: dict[str, datetime] = field(default_factory=dict)
+    #: (endpoint, params, status) -> [first record, count, total duration ms], for the
+    #: second `_window`
+    _queries: dict[tuple[object, ...], list[Any]] = field(default_factory=dict)
+    _window: int | None = None
     _task: asyncio.Task[None] | None = None
 
     def __post_init__(self) -> None:
@@ -73,28 +85,86 @@ class Recorder:
             )
 
     def query(self, record: QueryRecord) -> None:
-        self._put(record)
+        self.hit(
+            record.endpoint,
+            tuple(sorted(record.params.items())),
+            record.status,
+            record.duration_ms,
+            at=record.at,
+        )
+
+    def hit(
+        self,
+        endpoint: str,
+        params: tuple[tuple[str, str], ...],
+        status: int,
+        duration_ms: float,
+        at: datetime | None = None,
+    ) -> None:
+        """Count one request (the hot path calls this thousands of times a second: it only
+        bumps a counter unless the query is new in this second)."""
+        second = int(at.timestamp()) if at is not None else int(time.time())
+        if self._window != second:
+            self._flush_queries()
+            self._window = second
+        key = (endpoint, params, status)
+        pending = self._queries.get(key)
+        if pending is not None:
+            pending[1] += 1
+            pending[2] += duration_ms
+            return
+        if len(self._queries) >= self.max_queue:
+            self.dropped += 1
+            return
+        first = QueryRecord(at or from_unix(second), endpoint, dict(params), status, duration_ms)
+        self._queries[key] = [first, 1, duration_ms]
+
+    def _flush_ended_second(self) -> None:
+        """Queue aggregated queries once their second is over, even if no request follows."""
+        if self._window is not None and self._window < int(time.time()):
+            self._flush_queries()
+            self._window = None
+
+    def _flush_queries(self) -> None:
+        """Queue the aggregated rows of the second that ended."""
+        for first, count, total_ms in self._queries.values():
+            self._put(replace(first, duration_ms=total_ms / count, count=count))
+        self._queries.clear()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="recorder")
 
     async def _take_batch(self) -> tuple[list[Row], bool]:
-        """Rows for one write, and whether the stop marker came."""
+        """Rows for one write, and whether the stop marker came: everything queued (up to
+        `batch`), waiting at most `flush_s` after the first row for more. Draining with
+        `get_nowait` keeps the per-row cost at a few instructions under load."""
         loop = asyncio.get_running_loop()
-        first = await self._queue.get()
+        first: Row | None = None
+        while first is None:
+            try:
+                first = await asyncio.wait_for(self._queue.get(), self.flush_s)
+            except TimeoutError:
+                self._flush_ended_second()
+                continue
+            if first is STOP:
+                return [], True
         if first is STOP:
             return [], True
         rows = [first]
         deadline = loop.time() + self.flush_s
-        while len(rows) < self.batch and (timeout := deadline - loop.time()) > 0:
-            try:
-                row = await asyncio.wait_for(self._queue.get(), timeout)
-            except TimeoutError:
-                break
-            if row is STOP:
-                return rows, True
-            rows.append(row)
-        return rows, False
+        while True:
+            while len(rows) < self.batch:
+                try:
+                    row = self._queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    break
+                if row is STOP:
+                    return rows, True
+                rows.append(row)
+            remaining = deadline - loop.time()
+            if len(rows) >= self.batch or remaining <= 0:
+                return rows, False
+            await asyncio.sleep(min(FILL_POLL_S, remaining))
 
     def _write(self, rows: list[Row]) -> None:
         self.prices.add_many([r for r in rows if isinstance(r, PriceRecord)])
@@ -116,5 +186,6 @@ class Recorder:
         """Write everything queued, then stop."""
         if self._task is None:
             return
+        self._flush_queries()
         self._queue.put_nowait(STOP)
         await self._task

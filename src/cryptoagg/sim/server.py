@@ -30,8 +30,16 @@ def build_server(
     host: str = "127.0.0.1", port: int = 0, seed: int = 1, log_level: str = "warning"
 ) -> SimServer:
     app = create_sim_app(seed=seed)
+    # log_config=None: uvicorn's default config would attach its own stdout handlers, and
+    # inside `serve --mock` its lines would bypass cryptoagg's logging and secret masking
     config = uvicorn.Config(
-        app, host=host, port=port, log_level=log_level, lifespan="off", timeout_graceful_shutdown=5
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        log_config=None,
+        lifespan="off",
+        timeout_graceful_shutdown=5,
     )
     return SimServer(app, config)
 

@@ -9,26 +9,19 @@ rows on both SQLite and PostgreSQL (psycopg 3).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
-from itertools import islice
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, select
 
 from cryptoagg.core.candles import ROLLUP_SOURCE
 from cryptoagg.core.models import Candle, Interval
-from cryptoagg.storage.dialect import dialect_insert
+from cryptoagg.storage.dialect import TupleInsert, dialect_insert
 from cryptoagg.storage.tables import candles
 
 _COLUMNS = ("asset_id", "interval", "open_time", "open", "high", "low", "close", "volume", "source")
 _PRICES = ("open", "high", "low", "close", "volume")
-_BATCH = 20_000
-
-
-def _batches(values: Iterator[tuple[Any, ...]], size: int) -> Iterator[list[tuple[Any, ...]]]:
-    while batch := list(islice(values, size)):
-        yield batch
 
 
 def _row_to_candle(r: Any) -> Candle:
@@ -48,23 +41,13 @@ def _row_to_candle(r: Any) -> Candle:
 class CandleRepository:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        dialect = engine.dialect
-        identity: Callable[[Any], Any] = lambda value: value  # noqa: E731
-        self._process = [
-            candles.c[name].type.dialect_impl(dialect).bind_processor(dialect) or identity
-            for name in _COLUMNS
-        ]
-        marker = "?" if dialect.paramstyle == "qmark" else "%s"
-        # built from constants only; plain SQL so that rows travel as tuples
-        self._insert_sql = (
-            f"INSERT INTO candles ({', '.join(_COLUMNS)}) "  # noqa: S608
-            f"VALUES ({', '.join([marker] * len(_COLUMNS))}) "
-            "ON CONFLICT (asset_id, interval, open_time) DO NOTHING"
+        self._insert = TupleInsert(
+            engine, candles, _COLUMNS, "ON CONFLICT (asset_id, interval, open_time) DO NOTHING"
         )
 
     def _tuples(self, rows: Iterable[Candle]) -> Iterator[tuple[Any, ...]]:
         p_asset, p_interval, p_time, p_open, p_high, p_low, p_close, p_volume, p_source = (
-            self._process
+            self._insert.processors
         )
         for c in rows:
             yield (
@@ -84,11 +67,8 @@ class CandleRepository:
         open time) is kept. Returns how many were new."""
         if self.engine.dialect.name == "postgresql":
             return self._copy_many(rows)
-        added = 0
         with self.engine.begin() as connection:
-            for batch in _batches(self._tuples(rows), _BATCH):
-                added += connection.exec_driver_sql(self._insert_sql, batch).rowcount
-        return added
+            return self._insert.run(connection, self._tuples(rows))
 
     def _copy_many(self, rows: Iterable[Candle]) -> int:
         """PostgreSQL: COPY into a transaction-scoped staging table, then one INSERT ...

@@ -18,8 +18,12 @@ class NewsRepository:
 
     def add_many(self, items: Sequence[NewsItem]) -> int:
         """Store items not seen before (by URL); returns how many were new."""
+        return len(self.add_new(items))
+
+    def add_new(self, items: Sequence[NewsItem]) -> list[NewsItem]:
+        """Store items not seen before (by URL); returns those, in the order given."""
         if not items:
-            return 0
+            return []
         unique = {item.url: item for item in items}
         values = [
             {
@@ -33,9 +37,10 @@ class NewsRepository:
             }
             for item in unique.values()
         ]
-        statement = insert_ignoring_duplicates(self.engine, news).returning(news.c.id)
+        statement = insert_ignoring_duplicates(self.engine, news).returning(news.c.url)
         with self.engine.begin() as connection:
-            return len(connection.execute(statement, values).all())
+            stored = {row.url for row in connection.execute(statement, values)}
+        return [item for url, item in unique.items() if url in stored]
 
     def latest(self, limit: int, since: datetime | None = None) -> list[NewsItem]:
         query = select(news).order_by(news.c.published_at.desc(), news.c.id.desc()).limit(limit)

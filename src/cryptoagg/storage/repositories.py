@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import Engine, func, select
 
+from cryptoagg.storage.dialect import TupleInsert
 from cryptoagg.storage.tables import prices, user_queries
 
 
@@ -80,31 +81,34 @@ class QueryRecord:
     params: dict[str, str]
     status: int
     duration_ms: float
+    #: identical requests (same second, endpoint, parameters, status) this row stands for
+    count: int = 1
 
 
 class QueryRepository:
+    """`user_queries`: recorded requests, one row per second and distinct query with a
+    `count` (the recorder aggregates; thousands of identical requests a second are one row)."""
+
+    COLUMNS = ("at", "endpoint", "params", "status", "duration_ms", "count")
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._insert = TupleInsert(engine, user_queries, self.COLUMNS)
 
     def add_many(self, records: Sequence[QueryRecord]) -> int:
         if not records:
             return 0
+        convert = self._insert.convert
         rows = [
-            {
-                "at": r.at,
-                "endpoint": r.endpoint,
-                "params": r.params,
-                "status": r.status,
-                "duration_ms": r.duration_ms,
-            }
+            convert((r.at, r.endpoint, r.params, r.status, round(r.duration_ms, 3), r.count))
             for r in records
         ]
         with self.engine.begin() as connection:
-            connection.execute(user_queries.insert(), rows)
+            self._insert.run(connection, rows)
         return len(rows)
 
     def count(self) -> int:
+        """Requests recorded (the sum of the rows' counts)."""
+        query = select(func.coalesce(func.sum(user_queries.c.count), 0))
         with self.engine.connect() as connection:
-            return int(
-                connection.execute(select(func.count()).select_from(user_queries)).scalar_one()
-            )
+            return int(connection.execute(query).scalar_one())

@@ -96,7 +96,9 @@ user_queries = Table(
     Column("endpoint", String(200), nullable=False),
     Column("params", JSON, nullable=False),
     Column("status", Integer, nullable=False),
+    #: mean over `count` identical requests within the second starting at `at`
     Column("duration_ms", Float, nullable=False),
+    Column("count", Integer, nullable=False, server_default="1"),
     Index(None, "at"),
 )
 

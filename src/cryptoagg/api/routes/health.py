@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import Response
@@ -10,20 +11,52 @@ from fastapi.responses import Response
 from cryptoagg import __version__
 from cryptoagg.api.deps import ContainerDep
 from cryptoagg.api.render import iso, render
+from cryptoagg.bootstrap import Container
 from cryptoagg.storage.db import database_ok
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", summary="Service health with provider checks")
+def _collectors(container: Container) -> dict[str, Any]:
+    collectors = container.collectors
+    if collectors is None:
+        return {"enabled": False, "leader": False, "behind": [], "jobs": {}}
+    now = container.history.ctx.clock()
+    jobs = collectors.supervisor.jobs
+    return {
+        "enabled": True,
+        # only the leader collects; the others stand by for the leader lock
+        "leader": collectors.is_leader,
+        "behind": sorted(name for name, job in jobs.items() if job.behind(now)),
+        "jobs": {
+            name: {
+                "interval_s": job.interval_s,
+                "runs": job.runs,
+                "failures": job.failures,
+                "last_run": iso(job.last_run),
+                "lag_s": round(job.lag_s(now), 1),
+                "last_error": job.last_error,
+            }
+            for name, job in sorted(jobs.items())
+        },
+    }
+
+
+@router.get(
+    "/health",
+    summary="Service health: healthy, degraded or unhealthy, with the checks behind it",
+)
 async def health(container: ContainerDep) -> Response:
+    """`unhealthy`: the database is unreachable or every enabled provider is failing;
+    `degraded`: some providers are failing or a collector job is behind; else `healthy`."""
     database = await asyncio.to_thread(database_ok, container.engine)
     rows = container.status.providers_status()
     enabled = [r for r in rows if r.enabled]
     failing = [r.name for r in enabled if r.state in ("failing", "open", "half_open")]
+    collectors = _collectors(container)
     if not database or (enabled and len(failing) == len(enabled)):
         status = "unhealthy"
-    elif failing:
+    elif failing or collectors["behind"]:
         status = "degraded"
     else:
         status = "healthy"
@@ -34,6 +67,7 @@ async def health(container: ContainerDep) -> Response:
             "mock": container.mock,
             "checks": {
                 "database": {"ok": database, "dialect": container.engine.dialect.name},
+                "collectors": collectors,
                 "providers": {
                     "enabled": len(enabled),
                     "failing": failing,

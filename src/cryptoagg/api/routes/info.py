@@ -2,20 +2,37 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
+
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from cryptoagg.api.deps import ContainerDep
+from cryptoagg.api.hot import ResponsesDep, request_key
 from cryptoagg.api.render import iso, render
+from cryptoagg.api.routes.news import news_sentiment
+from cryptoagg.core.models import DefiOverview, TrendingCoin
+from cryptoagg.resilience.cache import Cached
+from cryptoagg.resilience.pool import Answer
+from cryptoagg.services.context import ServiceContext
 
 router = APIRouter(prefix="/api", tags=["info"])
 
+Body = dict[str, Any]
+
 
 @router.get("/trending", summary="Trending coins")
-async def trending(container: ContainerDep) -> Response:
+async def trending(request: Request, container: ContainerDep, responses: ResponsesDep) -> Response:
     served = await container.market.trending()
-    answer = served.value
     ctx = container.market.ctx
+    encoded = responses.get(
+        request_key(request), (served.stored_at, served.stale), lambda: _trending_body(served, ctx)
+    )
+    return responses.respond(request, encoded, ctx.ttls.slow_s - served.age_s)
+
+
+def _trending_body(served: Cached[Answer[list[TrendingCoin]]], ctx: ServiceContext) -> Body:
+    answer = served.value
     coins = [
         {
             "asset_id": c.asset_id,
@@ -28,18 +45,16 @@ async def trending(container: ContainerDep) -> Response:
         }
         for c in answer.value[:10]
     ]
-    return render(
-        {
-            "trending": coins,
-            "as_of": iso(answer.fetched_at),
-            "age_s": ctx.age_s(answer.fetched_at),
-            "sources": [answer.provider],
-            "stale": served.stale or ctx.is_stale(answer.fetched_at, ctx.ttls.slow_s * 2),
-        }
-    )
+    return {
+        "trending": coins,
+        "as_of": iso(answer.fetched_at),
+        "age_s": ctx.age_s(answer.fetched_at),
+        "sources": [answer.provider],
+        "stale": served.stale or ctx.is_stale(answer.fetched_at, ctx.ttls.slow_s * 2),
+    }
 
 
-@router.get("/sentiment", summary="Fear & Greed index")
+@router.get("/sentiment", summary="Fear & Greed index and news sentiment summary")
 async def sentiment(container: ContainerDep) -> Response:
     served = await container.market.fear_greed()
     answer = served.value
@@ -56,37 +71,42 @@ async def sentiment(container: ContainerDep) -> Response:
                 "stale": served.stale or ctx.is_stale(fg.as_of, max_age_s=2 * 86400),
                 "sources": [answer.provider],
             },
-            "news": {"available": False, "reason": "news sentiment is not collected yet"},
+            "news": await news_sentiment(container),
         }
     )
 
 
 @router.get("/defi", summary="Total DeFi TVL, top protocols and chains")
-async def defi(container: ContainerDep) -> Response:
+async def defi(request: Request, container: ContainerDep, responses: ResponsesDep) -> Response:
     served = await container.market.defi()
+    ctx = container.market.ctx
+    encoded = responses.get(
+        request_key(request), (served.stored_at, served.stale), lambda: _defi_body(served, ctx)
+    )
+    return responses.respond(request, encoded, ctx.ttls.slow_s - served.age_s)
+
+
+def _defi_body(served: Cached[Answer[DefiOverview]], ctx: ServiceContext) -> Body:
     answer = served.value
     d = answer.value
-    ctx = container.market.ctx
-    return render(
-        {
-            "total_tvl": d.total_tvl,
-            "protocols": [
-                {
-                    "name": p.name,
-                    "slug": p.slug,
-                    "tvl": p.tvl,
-                    "category": p.category,
-                    "chains": list(p.chains),
-                    "change_1d": p.change_1d_pct,
-                }
-                for p in d.protocols
-            ],
-            "chains": [
-                {"name": c.name, "tvl": c.tvl, "token_symbol": c.token_symbol} for c in d.chains
-            ],
-            "as_of": iso(d.as_of),
-            "age_s": ctx.age_s(d.as_of),
-            "sources": [answer.provider],
-            "stale": served.stale or ctx.is_stale(d.as_of, ctx.ttls.slow_s * 2),
-        }
-    )
+    return {
+        "total_tvl": d.total_tvl,
+        "protocols": [
+            {
+                "name": p.name,
+                "slug": p.slug,
+                "tvl": p.tvl,
+                "category": p.category,
+                "chains": list(p.chains),
+                "change_1d": p.change_1d_pct,
+            }
+            for p in d.protocols
+        ],
+        "chains": [
+            {"name": c.name, "tvl": c.tvl, "token_symbol": c.token_symbol} for c in d.chains
+        ],
+        "as_of": iso(d.as_of),
+        "age_s": ctx.age_s(d.as_of),
+        "sources": [answer.provider],
+        "stale": served.stale or ctx.is_stale(d.as_of, ctx.ttls.slow_s * 2),
+    }

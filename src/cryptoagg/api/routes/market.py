@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
+from starlette.types import Scope
 
 from cryptoagg.api.deps import ContainerDep
+from cryptoagg.api.hot import ResponsesDep, request_key
 from cryptoagg.api.render import iso, render
+from cryptoagg.bootstrap import Container
 from cryptoagg.core.errors import InvalidInput
 from cryptoagg.core.models import Quote
 from cryptoagg.services.context import ServiceContext
+from cryptoagg.services.market import MarketReport
 from cryptoagg.services.prices import PriceReport
-from cryptoagg.storage.repositories import QueryRecord
 
 router = APIRouter(prefix="/api", tags=["market"])
 
@@ -35,20 +40,40 @@ def parse_symbols(raw: str | None) -> list[str]:
     return symbols
 
 
+@functools.lru_cache(maxsize=1024)
+def _market_params(query_string: bytes) -> tuple[tuple[str, str], ...]:
+    given = dict(parse_qsl(query_string.decode("latin-1")))
+    params = [("limit", given.get("limit", "100"))]
+    if given.get("symbols"):
+        params.append(("symbols", given["symbols"]))
+    return tuple(params)
+
+
+def record_market_query(container: Container, scope: Scope, duration_ms: float) -> None:
+    """Count the `/api/market` request in `user_queries` (aggregated per second, written
+    behind), also for requests the hot path serves."""
+    container.recorder.hit("/api/market", _market_params(scope["query_string"]), 200, duration_ms)
+
+
 @router.get("/market", summary="Top assets with price, 24h change, market cap and volume")
 async def market(
+    request: Request,
     container: ContainerDep,
+    responses: ResponsesDep,
     symbols: Annotated[str | None, Query(max_length=2000)] = None,
     limit: Annotated[int, Query(ge=1, le=250)] = 100,
 ) -> Response:
     started = time.perf_counter()
     report = await container.market.market(parse_symbols(symbols), limit)
     ctx = container.market.ctx
-    now = ctx.clock()
-    container.recorder.market(report.entries, now)
-    params = {"limit": str(limit), **({"symbols": symbols} if symbols else {})}
-    duration_ms = (time.perf_counter() - started) * 1000
-    container.recorder.query(QueryRecord(now, "/api/market", params, 200, duration_ms))
+    container.recorder.market(report.entries, ctx.clock())
+    record_market_query(container, request.scope, (time.perf_counter() - started) * 1000)
+    version = (report.stored_at, report.stale)
+    encoded = responses.get(request_key(request), version, lambda: _market_body(report, ctx))
+    return responses.respond(request, encoded, ctx.ttls.markets_s - report.age_s)
+
+
+def _market_body(report: MarketReport, ctx: ServiceContext) -> dict[str, Any]:
     rows = [
         {
             "rank": e.rank,
@@ -66,14 +91,12 @@ async def market(
         }
         for e in report.entries
     ]
-    return render(
-        {
-            "cryptocurrencies": rows,
-            "provider": report.provider,
-            "stale": report.stale,
-            "timestamp": iso(ctx.clock()),
-        }
-    )
+    return {
+        "cryptocurrencies": rows,
+        "provider": report.provider,
+        "stale": report.stale,
+        "timestamp": iso(ctx.clock()),
+    }
 
 
 @router.get("/market/history", summary="Stored price records of an asset, newest first")
@@ -141,16 +164,26 @@ def _price_body(report: PriceReport, stale: bool, ctx: ServiceContext) -> dict[s
 
 @router.get("/price/{symbol}", summary="Consensus price with confidence band and sources")
 async def price(
+    request: Request,
     container: ContainerDep,
+    responses: ResponsesDep,
     symbol: Annotated[str, Path(pattern=SYMBOL_PATTERN)],
 ) -> Response:
     served = await container.prices.price(symbol)
-    return render(_price_body(served.value, served.stale, container.prices.ctx))
+    ctx = container.prices.ctx
+    encoded = responses.get(
+        request_key(request),
+        (served.stored_at, served.stale),
+        lambda: _price_body(served.value, served.stale, ctx),
+    )
+    return responses.respond(request, encoded, ctx.ttls.price_s - served.age_s)
 
 
 @router.get("/prices", summary="Consensus prices of several assets in one batch")
 async def prices(
+    request: Request,
     container: ContainerDep,
+    responses: ResponsesDep,
     symbols: Annotated[str, Query(min_length=1, max_length=2000)],
 ) -> Response:
     wanted = parse_symbols(symbols)
@@ -159,10 +192,13 @@ async def prices(
     served = await container.prices.prices(wanted)
     batch = served.value
     ctx = container.prices.ctx
-    return render(
-        {
+    encoded = responses.get(
+        request_key(request),
+        (served.stored_at, served.stale),
+        lambda: {
             "prices": [_price_body(r, served.stale, ctx) for r in batch.reports],
             "missing": batch.missing,
             "unavailable": batch.failures,
-        }
+        },
     )
+    return responses.respond(request, encoded, ctx.ttls.price_s - served.age_s)

@@ -1,0 +1,233 @@
+"""`GET /metrics`: Prometheus text (or OpenMetrics when the scraper asks for it).
+
+Each app has its own `CollectorRegistry`, so several apps in one process (tests) never clash.
+Inbound requests are counted by the outermost middleware (`api/security.py::Edge`), labelled
+by route template (never the raw path, so label values stay few whatever clients send),
+method and status class.
+Everything else is read at scrape time from the state the service already keeps: upstream
+calls by provider and outcome (`HttpProvider.outcomes`), the cache's counters, breaker state
+and quota per provider, WebSocket clients of the event hub, collector lag per job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import Response
+from fastapi.routing import iter_route_contexts
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+from starlette.routing import Match
+from starlette.types import Scope
+
+from cryptoagg import __version__
+from cryptoagg.bootstrap import Container
+from cryptoagg.providers.base import HttpProvider
+from cryptoagg.resilience.breaker import State
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+UNMATCHED = "unmatched"
+TEMPLATES_KEPT = 1024
+BREAKER_STATES = {State.CLOSED: 0, State.HALF_OPEN: 1, State.OPEN: 2, State.DISABLED: 3}
+#: answers of the protective middlewares, counted apart from the status classes
+REJECTIONS = {413: "payload_too_large", 429: "rate_limited", 504: "deadline_exceeded"}
+
+router = APIRouter(tags=["monitoring"])
+
+
+def match_template(scope: Scope) -> str:
+    """For requests answered before routing (the hot path, a rate limit, a body limit)."""
+    app = scope.get("app")
+    if isinstance(app, FastAPI):
+        for route in iter_route_contexts(app.routes):
+            match, _ = route.matches(scope)
+            if match is not Match.NONE and route.path is not None:
+                return route.path
+    return UNMATCHED
+
+
+class HttpMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.requests = Counter(
+            "cryptoagg_http_requests",
+            "HTTP requests answered, by route template, method and status class",
+            ["route", "method", "status"],
+            registry=registry,
+        )
+        self.latency = Histogram(
+            "cryptoagg_http_request_duration_seconds",
+            "Time from receiving a request to the end of its response",
+            ["route", "method"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.in_flight = Gauge(
+            "cryptoagg_http_requests_in_flight", "Requests being handled", registry=registry
+        )
+        self.rejected = Counter(
+            "cryptoagg_http_rejected",
+            "Requests refused: payload_too_large (413), rate_limited (429), "
+            "deadline_exceeded (504)",
+            ["reason"],
+            registry=registry,
+        )
+        # labelled children by (route, method, status class): few, and `labels()` is slow
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        #: (method, raw path) -> template, for requests answered before routing
+        self._templates: dict[tuple[str, str], str] = {}
+
+    def record(self, scope: Scope, status: int, seconds: float) -> None:
+        """One answered request (called by `Edge`, the outermost middleware)."""
+        route = self.route_of(scope)
+        method = scope["method"] if scope["method"] in METHODS else "OTHER"
+        key = (route, method, status // 100)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (
+                self.requests.labels(route, method, f"{status // 100}xx"),
+                self.latency.labels(route, method),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
+        reason = REJECTIONS.get(status)
+        if reason is not None:
+            self.rejected.labels(reason).inc()
+
+    def route_of(self, scope: Scope) -> str:
+        """The template of the route that served (or would have served) the request."""
+        path = getattr(scope.get("route"), "path", None)
+        if isinstance(path, str):
+            return path
+        key = (scope["method"], scope["path"])
+        template = self._templates.get(key)
+        if template is None:
+            if len(self._templates) >= TEMPLATES_KEPT:
+                self._templates.clear()  # raw paths are unbounded: keep the memo small
+            template = self._templates[key] = match_template(scope)
+        return template
+
+
+class ServiceCollector:
+    """The service's own state, read when Prometheus scrapes."""
+
+    def __init__(self, container: Callable[[], Container | None]) -> None:
+        self.container = container
+
+    def collect(self) -> Iterator[Metric]:
+        info = GaugeMetricFamily("cryptoagg_build_info", "Version running", labels=["version"])
+        info.add_metric([__version__], 1)
+        yield info
+        container = self.container()
+        if container is None:
+            return
+        yield from self._providers(container)
+        yield from self._cache(container)
+        yield self._websocket(container)
+        yield from self._collectors(container)
+
+    def _providers(self, container: Container) -> Iterator[Metric]:
+        calls = CounterMetricFamily(
+            "cryptoagg_upstream_calls",
+            "Upstream HTTP calls by provider and outcome (ok, or the error's reason)",
+            labels=["provider", "outcome"],
+        )
+        breaker = GaugeMetricFamily(
+            "cryptoagg_breaker_state",
+            "Circuit breaker per provider: 0 closed, 1 half-open, 2 open, 3 disabled",
+            labels=["provider"],
+        )
+        used = GaugeMetricFamily(
+            "cryptoagg_quota_used_this_month",
+            "Upstream calls spent this calendar month (UTC), per provider",
+            labels=["provider"],
+        )
+        left = GaugeMetricFamily(
+            "cryptoagg_quota_left_this_month",
+            "Calls left of the monthly quota (providers with a monthly quota)",
+            labels=["provider"],
+        )
+        for provider in container.providers:
+            if isinstance(provider, HttpProvider):
+                for outcome, count in sorted(provider.outcomes.items()):
+                    calls.add_metric([provider.name, outcome], count)
+            if provider.name not in container.guards:
+                continue
+            guard = container.guards[provider.name]
+            breaker.add_metric([provider.name], BREAKER_STATES[guard.breaker.state])
+            used.add_metric([provider.name], guard.budget.used_this_month())
+            remaining = guard.budget.quota_left()
+            if remaining is not None:
+                left.add_metric([provider.name], remaining)
+        yield from (calls, breaker, used, left)
+
+    def _cache(self, container: Container) -> Iterator[Metric]:
+        cache = container.cache
+        lookups = CounterMetricFamily(
+            "cryptoagg_cache_lookups",
+            "Service cache lookups: hit, miss (loaded upstream), stale (served after a failure)",
+            labels=["result"],
+        )
+        lookups.add_metric(["hit"], cache.hits)
+        lookups.add_metric(["miss"], cache.misses)
+        lookups.add_metric(["stale"], cache.stale_served)
+        yield lookups
+        yield GaugeMetricFamily("cryptoagg_cache_entries", "Entries in the cache", len(cache))
+
+    def _websocket(self, container: Container) -> Metric:
+        return GaugeMetricFamily(
+            "cryptoagg_websocket_clients",
+            "Connected WebSocket (/ws) clients",
+            len(container.events),
+        )
+
+    def _collectors(self, container: Container) -> Iterator[Metric]:
+        collectors = container.collectors
+        if collectors is None:
+            return
+        yield GaugeMetricFamily(
+            "cryptoagg_collector_leader",
+            "1 when this process holds the leader lock and runs the collectors",
+            1 if collectors.is_leader else 0,
+        )
+        supervisor = collectors.supervisor
+        now = supervisor.clock()
+        lag = GaugeMetricFamily(
+            "cryptoagg_collector_lag_seconds",
+            "Seconds a job is behind: since its last successful run, minus its interval",
+            labels=["job"],
+        )
+        last = GaugeMetricFamily(
+            "cryptoagg_collector_last_success_timestamp_seconds",
+            "Unix time of the job's last successful run",
+            labels=["job"],
+        )
+        runs = CounterMetricFamily(
+            "cryptoagg_collector_runs", "Job runs by result", labels=["job", "result"]
+        )
+        for name, state in sorted(supervisor.jobs.items()):
+            lag.add_metric([name], state.lag_s(now))
+            if state.last_run is not None:
+                last.add_metric([name], state.last_run.timestamp())
+            runs.add_metric([name, "ok"], state.runs)
+            runs.add_metric([name, "failed"], state.failures)
+        yield from (lag, last, runs)
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics(request: Request) -> Response:
+    registry: CollectorRegistry = request.app.state.metrics_registry
+    encode, content_type = choose_encoder(request.headers.get("accept", ""))
+    return Response(encode(registry), headers={"content-type": content_type})
+
+
+def install_metrics(app: FastAPI) -> HttpMetrics:
+    """`/metrics` and its registry; the returned `HttpMetrics` is for `install_security`,
+    whose outermost layer counts every request."""
+    registry = CollectorRegistry()
+    registry.register(ServiceCollector(lambda: getattr(app.state, "container", None)))
+    app.state.metrics_registry = registry
+    app.include_router(router)
+    return HttpMetrics(registry)

@@ -1,0 +1,79 @@
+"""Per-client rate limit (RATE_LIMIT_PER_MIN, RATE_LIMIT_BURST); `RequestLimits` answers 429
+with `Retry-After` when `acquire` says to wait.
+
+One GCRA cell (`resilience.budget.Gcra`: one number per client) per client address; IPv6
+clients are grouped by /64, the block one subscriber usually gets. Memory is bounded: cells
+are kept in least-recently-seen order, idle ones (whose allowance has fully refilled, so they
+hold no information) are dropped from the front as new clients arrive, and past `max_clients`
+the least recently seen goes first.
+
+`/health` and `/metrics` are exempt: they are cheap, spend no upstream budget, and probes
+and scrapers must not be refused when one client floods the API.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+from cryptoagg.resilience.budget import Gcra
+
+EXEMPT_PATHS = frozenset({"/health", "/metrics"})
+MAX_CLIENTS = 100_000
+
+
+def client_key(address: str) -> str:
+    """The bucket of an address: itself, or its /64 for IPv6."""
+    if ":" not in address:  # IPv4 as the socket reports it: already canonical
+        return address
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
+class ClientRateLimiter:
+    def __init__(
+        self,
+        per_min: int,
+        burst: int,
+        clock: Callable[[], float] = time.monotonic,
+        max_clients: int = MAX_CLIENTS,
+    ) -> None:
+        self.per_min = per_min
+        self.burst = burst
+        self.clock = clock
+        self.max_clients = max_clients
+        self._cells: OrderedDict[str, Gcra] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._cells)
+
+    def acquire(self, client: str) -> float:
+        """Spend one request of `client`: 0 when allowed, else seconds until one conforms."""
+        now = self.clock()
+        cell = self._cells.get(client)
+        if cell is None:
+            self._evict(now)
+            cell = self._cells[client] = Gcra(self.per_min, 60.0, self.burst)
+        else:
+            self._cells.move_to_end(client)
+        wait = cell.wait_s(now)
+        if wait > 0:
+            return wait
+        cell.spend(now)
+        return 0.0
+
+    def _evict(self, now: float) -> None:
+        while self._cells:
+            oldest = next(iter(self._cells.values()))
+            if len(self._cells) < self.max_clients and oldest.tat > now:
+                return
+            self._cells.popitem(last=False)

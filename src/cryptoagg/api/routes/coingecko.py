@@ -1,0 +1,317 @@
+"""`/api/v3`: a CoinGecko-compatible subset, so CoinGecko clients work by changing the base URL.
+
+`ping`, `simple/price`, `coins/markets`, `search/trending` and `coins/{id}/market_chart`,
+served from our consensus prices, cached markets listing and stored candles, in the shapes
+of `api/coingecko_shapes.py`. Errors keep the statuses of `api/errors.py` (its table) but
+take CoinGecko's body, `{"error": "..."}`, which CoinGecko clients read; an unsupported
+`vs_currency` is CoinGecko's own 400 `{"error": "invalid vs_currency"}`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import structlog
+from fastapi import APIRouter, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
+
+from cryptoagg.api import coingecko_chart as chart
+from cryptoagg.api import coingecko_shapes as cg
+from cryptoagg.api.deps import ContainerDep
+from cryptoagg.api.errors import STATUS_CODES
+from cryptoagg.api.hot import ResponsesDep, request_key
+from cryptoagg.api.render import render
+from cryptoagg.bootstrap import Container
+from cryptoagg.core.assets import Asset, AssetRegistry
+from cryptoagg.core.errors import CryptoAggError, InvalidInput
+from cryptoagg.core.models import MarketEntry
+from cryptoagg.services.market import MARKETS_PAGE
+
+log = structlog.get_logger("cryptoagg.api.coingecko")
+
+#: ids (or symbols) per `simple/price` request
+MAX_IDS = 250
+PING = {"gecko_says": "(V3) To the Moon!"}
+
+
+def cg_error(status: int, message: str) -> Response:
+    return render({"error": message}, status)
+
+
+class CoinGeckoErrorBody(BaseModel):
+    error: str
+
+
+_ERRORS = {
+    400: "vs_currency other than usd: CoinGecko's `invalid vs_currency`",
+    404: "unknown coin id: CoinGecko's `coin not found`",
+    422: "a parameter is missing or not valid",
+    503: "no provider could answer",
+}
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for the OpenAPI docs: CoinGecko's error body."""
+    return {s: {"model": CoinGeckoErrorBody, "description": _ERRORS[s]} for s in statuses}
+
+
+class CoinGeckoRoute(APIRoute):
+    """Errors in CoinGecko's body shape, with our statuses (the table of `api/errors.py`)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except CryptoAggError as exc:
+                status = next((code for cls, code in STATUS_CODES if isinstance(exc, cls)), 500)
+                if status == 500:
+                    log.error("internal_error", error=exc.message)
+                    return cg_error(500, "internal error")
+                return cg_error(status, exc.message)
+            except RequestValidationError as exc:
+                # name the parameter and the problem, never echo the value
+                problems = [f"{err.get('loc', ('', ''))[-1]}: {err['msg']}" for err in exc.errors()]
+                return cg_error(422, "; ".join(problems))
+
+        return handle
+
+
+router = APIRouter(prefix="/api/v3", tags=["coingecko-compatible"], route_class=CoinGeckoRoute)
+
+
+def _usd_only(vs_currency: str | None) -> Response | None:
+    if not vs_currency:
+        return cg_error(422, "Missing parameter vs_currency")
+    if vs_currency.strip().lower() != cg.CURRENCY:
+        return cg_error(400, "invalid vs_currency")
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """The cached markets listing by asset id, and its cache version (None: unavailable)."""
+
+    entries: dict[str, MarketEntry]
+    version: float | None = None
+
+
+async def _listing(container: Container) -> Listing:
+    """The listing; empty when no provider can give it (the figures it adds are then null
+    or taken from elsewhere, never an error)."""
+    try:
+        report = await container.market.market((), MARKETS_PAGE)
+    except CryptoAggError as exc:
+        log.info("coingecko_compat_without_listing", error=exc.message)
+        return Listing({})
+    return Listing({e.asset_id: e for e in report.entries}, report.stored_at)
+
+
+def _by_symbol(registry: AssetRegistry, symbol: str) -> Asset | None:
+    """A ticker's asset, or None when unknown or ambiguous (never guessed)."""
+    try:
+        found = registry.resolve(symbol)
+    except CryptoAggError:
+        return None
+    if found.asset.symbol.lower() != symbol.lower() and found.matched_by != "alias":
+        return None  # matched an id or a name, not the ticker
+    return found.asset
+
+
+@router.get("/ping", summary="Server status, CoinGecko's shape")
+async def ping() -> Response:
+    return render(PING)
+
+
+def _simple_keys(registry: AssetRegistry, ids: list[str], symbols: list[str]) -> dict[str, Asset]:
+    """Answer keys to assets: CoinGecko ids as given, else tickers keyed lowercase."""
+    if ids:
+        return {i: registry.get(i) for i in ids if i in registry}
+    keyed = {}
+    for symbol in symbols:
+        asset = _by_symbol(registry, symbol)
+        if asset is not None:
+            keyed[symbol.lower()] = asset
+    return keyed
+
+
+@router.get(
+    "/simple/price",
+    summary="Consensus prices keyed by CoinGecko id (or symbol)",
+    responses=errors(422, 503),
+)
+async def simple_price(
+    request: Request,
+    container: ContainerDep,
+    responses: ResponsesDep,
+    *,
+    ids: Annotated[str | None, Query(max_length=10_000)] = None,
+    symbols: Annotated[str | None, Query(max_length=5_000)] = None,
+    vs_currencies: Annotated[
+        str | None, Query(max_length=1_000, description="only usd is served; others are left out")
+    ] = None,
+    include_market_cap: str | None = None,
+    include_24hr_vol: str | None = None,
+    include_24hr_change: str | None = None,
+    include_last_updated_at: str | None = None,
+) -> Response:
+    """`ids` (CoinGecko ids) or `symbols` (tickers; the answer is keyed by the lowercase
+    symbol, as CoinGecko does); unknown or ambiguous ones are left out. Only `usd` is
+    supported: other currencies are left out, so `vs_currencies=eur` gives `{"bitcoin": {}}`."""
+    by_id, by_symbol = cg.csv(ids), cg.csv(symbols)
+    if not by_id and not by_symbol:
+        return cg_error(422, "Missing parameter ids")
+    currencies = [c.lower() for c in cg.csv(vs_currencies)]
+    if not currencies:
+        return cg_error(422, "Missing parameter vs_currencies")
+    if len(by_id or by_symbol) > MAX_IDS:
+        raise InvalidInput(f"at most {MAX_IDS} ids or symbols per request")
+    keyed = _simple_keys(container.registry, by_id, by_symbol)
+    if not keyed:
+        return render({})
+    flags = cg.SimpleFlags(
+        market_cap=cg.flag(include_market_cap),
+        volume=cg.flag(include_24hr_vol),
+        change=cg.flag(include_24hr_change),
+        last_updated=cg.flag(include_last_updated_at),
+    )
+    usd = cg.CURRENCY in currencies
+    wanted = list(dict.fromkeys(a.id for a in keyed.values()))
+    if flags.needs_listing and usd:
+        served, listing = await asyncio.gather(container.prices.prices(wanted), _listing(container))
+    else:
+        served, listing = await container.prices.prices(wanted), Listing({})
+    consensus = {r.asset.id: r.consensus for r in served.value.reports}
+    encoded = responses.get(
+        request_key(request),
+        (served.stored_at, served.stale, listing.version),
+        lambda: {
+            key: cg.simple_price_entry(consensus[a.id], listing.entries.get(a.id), usd, flags)
+            for key, a in keyed.items()
+            if a.id in consensus
+        },
+    )
+    ctx = container.prices.ctx
+    return responses.respond(request, encoded, ctx.ttls.price_s - served.age_s)
+
+
+@router.get(
+    "/coins/markets",
+    summary="The markets listing in CoinGecko's row shape",
+    responses=errors(400, 422, 503),
+)
+async def coins_markets(
+    request: Request,
+    container: ContainerDep,
+    responses: ResponsesDep,
+    *,
+    vs_currency: Annotated[str | None, Query(description="usd (the only one served)")] = None,
+    ids: Annotated[str | None, Query(max_length=10_000)] = None,
+    names: Annotated[str | None, Query(max_length=10_000)] = None,
+    symbols: Annotated[str | None, Query(max_length=5_000)] = None,
+    include_tokens: str | None = None,
+    category: str | None = None,
+    order: str = "market_cap_desc",
+    per_page: Annotated[int, Query(ge=1, le=250)] = 100,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    sparkline: str | None = None,
+    price_change_percentage: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    """The top 250 assets of our cached listing, filtered (`ids`, else `names`, else
+    `symbols`), ordered and paged like CoinGecko's; pages past them are empty. `category`
+    cannot be served and is refused."""
+    refused = _usd_only(vs_currency)
+    if refused is not None:
+        return refused
+    if category:
+        raise InvalidInput("category is not supported")
+    if order not in cg.MARKET_ORDERS:
+        raise InvalidInput(f"order must be one of {', '.join(cg.MARKET_ORDERS)}")
+    report = await container.market.market((), MARKETS_PAGE)
+
+    def build() -> list[dict[str, Any]]:
+        wanted = cg.csv(price_change_percentage)
+        changes = [t for t in cg.CHANGE_TIMEFRAMES if t in wanted]
+        entries = cg.filter_markets(
+            report.entries,
+            cg.csv(ids),
+            cg.csv(names),
+            cg.csv(symbols),
+            all_tokens=include_tokens == "all",
+        )
+        chosen = cg.order_markets(entries, order)[(page - 1) * per_page : page * per_page]
+        return [cg.market_row(e, changes, cg.flag(sparkline)) for e in chosen]
+
+    encoded = responses.get(request_key(request), (report.stored_at, report.stale), build)
+    ctx = container.market.ctx
+    return responses.respond(request, encoded, ctx.ttls.markets_s - report.age_s)
+
+
+@router.get(
+    "/search/trending", summary="Trending coins in CoinGecko's shape", responses=errors(503)
+)
+async def search_trending(
+    request: Request, container: ContainerDep, responses: ResponsesDep
+) -> Response:
+    """Trending coins from the trending pool; `nfts` and `categories` are always empty."""
+    served, listing = await asyncio.gather(container.market.trending(), _listing(container))
+    btc = listing.entries.get("bitcoin")
+    btc_usd = btc.price if btc else None
+
+    def build() -> dict[str, Any]:
+        coins = [
+            {"item": cg.trending_item(c, listing.entries.get(c.asset_id), btc_usd)}
+            for c in served.value.value
+        ]
+        return {"coins": coins, "nfts": [], "categories": []}
+
+    version = (served.stored_at, served.stale, listing.version)
+    encoded = responses.get(request_key(request), version, build)
+    ctx = container.market.ctx
+    return responses.respond(request, encoded, ctx.ttls.slow_s - served.age_s)
+
+
+@router.get(
+    "/coins/{id}/market_chart",
+    summary="Price history from our stored candles",
+    responses=errors(400, 404, 422),
+)
+async def market_chart(
+    container: ContainerDep,
+    id: str,
+    vs_currency: Annotated[str | None, Query(description="usd (the only one served)")] = None,
+    days: Annotated[str | None, Query(description="a positive number of days, or max")] = None,
+    interval: Annotated[str | None, Query(description="5m, hourly or daily; empty: auto")] = None,
+) -> Response:
+    """`days` back from now (or `max`), at CoinGecko's granularity on our tiers: up to 1 day
+    5-minutely (from 1m candles), up to 90 days hourly, beyond daily; `interval=5m|hourly|
+    daily` forces one. Missing candles are fetched first (at most HISTORY_BACKFILL_CALLS
+    upstream calls); the last point is the last closed candle."""
+    if id not in container.registry:
+        return cg_error(404, "coin not found")
+    refused = _usd_only(vs_currency)
+    if refused is not None:
+        return refused
+    if not days:
+        return cg_error(422, "Missing parameter days")
+    asset = container.registry.get(id)
+    history = container.history
+    plan = chart.chart_plan(chart.parse_days(days), interval, history.ctx.clock())
+    if plan.start > plan.end:
+        return render(chart.chart_body([], plan, None))
+    calls = container.settings.history_backfill_calls
+    if calls:
+        await history.fill(asset, plan.interval, plan.start, plan.end, max_calls=calls)
+    candles, listing = await asyncio.gather(
+        history.stored(asset, plan.interval, plan.start, plan.end), _listing(container)
+    )
+    listed = listing.entries.get(asset.id)
+    supply = cg.circulating_supply(listed) if listed else None
+    return render(chart.chart_body(candles, plan, supply))

@@ -1,0 +1,162 @@
+"""The protective middlewares and their order (`install_security`), and `Edge`: security
+headers on every response, and the request metrics.
+
+Pages (`text/html`: the dashboard, `/docs`) get the full set: a Content-Security-Policy that
+allows only our own origin for scripts, connections and frames (inline styles and https
+images, i.e. coin logos, are allowed), `X-Frame-Options`, `Referrer-Policy`,
+`Permissions-Policy`, `Cross-Origin-Opener-Policy`. `/docs` and `/redoc` are FastAPI's pages,
+which load Swagger UI and ReDoc from jsDelivr and run one inline script: their policy allows
+exactly that. Everything else (JSON, metrics, static files) gets what matters for a resource
+that is not a document: `nosniff` and `default-src 'none'; frame-ancestors 'none'` — few and
+short, because the server validates every header of every response. HSTS is sent only on
+requests that arrived over https (directly, or through a trusted proxy).
+
+Every request passes these layers, so there are few of them and each wraps `send` or
+`receive` once: `Edge` (headers, metrics) → CORS (only when configured) → `RequestLimits`
+(rate limit, body limit, deadline) → the app.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from cryptoagg.api.asgi import is_https
+from cryptoagg.api.limits import FastPath, RequestLimits
+from cryptoagg.api.metrics import HttpMetrics
+from cryptoagg.api.ratelimit import ClientRateLimiter
+from cryptoagg.config import Settings
+
+Header = tuple[bytes, bytes]
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: https:; font-src 'self'; connect-src 'self'; worker-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+    "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
+    "font-src 'self' https://fonts.gstatic.com; connect-src 'self'; worker-src 'self' blob:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+NOSNIFF = {"x-content-type-options": "nosniff"}
+PAGE = {
+    **NOSNIFF,
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+    "permissions-policy": (
+        "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+        "microphone=(), payment=(), usb=()"
+    ),
+    "cross-origin-opener-policy": "same-origin",
+}
+HSTS: Header = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+
+
+def _encode(headers: dict[str, str]) -> list[Header]:
+    return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+
+
+class Edge:
+    """Outermost layer: adds the security headers a response does not set itself, and
+    counts and times every request (it sees every answer, refusals included)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: HttpMetrics | None = None,
+        docs_paths: Iterable[str] = (),
+        trust_proxy: bool = False,
+    ) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.docs_paths = frozenset(docs_paths)
+        self.trust_proxy = trust_proxy
+        self.page = _encode({**PAGE, "content-security-policy": CSP})
+        self.docs = _encode({**PAGE, "content-security-policy": DOCS_CSP})
+        self.api = _encode({**NOSNIFF, "content-security-policy": API_CSP})
+        self.names = frozenset(name for name, _ in [*self.page, HSTS])
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        page = self.docs if scope["path"] in self.docs_paths else self.page
+        https = is_https(scope, self.trust_proxy)
+        status = 500
+        started = time.perf_counter()
+
+        async def edge_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", ()))
+                message = {**message, "headers": headers}
+                html = set_already = False
+                for name, value in headers:
+                    lowered = name.lower()
+                    if lowered == b"content-type":
+                        html = value.startswith(b"text/html")
+                    elif lowered in self.names:
+                        set_already = True
+                extra = page if html else self.api
+                if https:
+                    extra = [*extra, HSTS]
+                if set_already:  # a response's own header wins
+                    present = {name.lower() for name, _ in headers}
+                    extra = [h for h in extra if h[0] not in present]
+                headers.extend(extra)
+            await send(message)
+
+        metrics = self.metrics
+        if metrics is None:
+            await self.app(scope, receive, edge_send)
+            return
+        metrics.in_flight.inc()
+        try:
+            await self.app(scope, receive, edge_send)
+        finally:
+            metrics.in_flight.dec()
+            metrics.record(scope, status, time.perf_counter() - started)
+
+
+def install_security(
+    app: FastAPI,
+    settings: Settings,
+    metrics: HttpMetrics | None,
+    fast: FastPath | None = None,
+) -> None:
+    """Add the protective middlewares (Starlette runs the last added first)."""
+    limiter = None
+    if settings.rate_limit_per_min > 0:
+        limiter = ClientRateLimiter(settings.rate_limit_per_min, settings.rate_limit_burst)
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=settings.max_body_bytes,
+        timeout_s=settings.request_timeout_s,
+        limiter=limiter,
+        trust_proxy=settings.trust_proxy_headers,
+        fast=fast,
+    )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["authorization", "content-type", "if-none-match"],
+            expose_headers=["etag", "retry-after"],
+            allow_credentials=False,
+            max_age=600,
+        )
+    docs = [p for p in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p]
+    app.add_middleware(
+        Edge, metrics=metrics, docs_paths=docs, trust_proxy=settings.trust_proxy_headers
+    )

@@ -1,0 +1,71 @@
+"""The collectors' side of live updates: what they publish to the hub."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+
+from cryptoagg.collectors.news import NewsCollector
+from cryptoagg.core.models import NewsItem
+from cryptoagg.services.events import NEWS, EventHub
+from cryptoagg.services.news import NewsBatch
+from cryptoagg.storage.db import make_engine, upgrade
+from cryptoagg.storage.news import NewsRepository
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def item(n: int) -> NewsItem:
+    return NewsItem(
+        title=f"story {n}",
+        url=f"https://news.example/{n}",
+        source="example",
+        published_at=T0 + timedelta(minutes=n),
+        provider="coindesk",
+        currencies=("BTC",),
+    )
+
+
+class FakeNews:
+    def __init__(self) -> None:
+        self.items: list[NewsItem] = []
+
+    async def fetch(self) -> NewsBatch:
+        return NewsBatch(list(self.items), ["coindesk"], {})
+
+
+async def test_the_news_collector_publishes_only_newly_stored_items(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'news.db'}")
+    upgrade(engine)
+    hub = EventHub(queue_size=8, clock=lambda: T0)
+    subscriber = hub.connect()
+    hub.subscribe(subscriber, NEWS)
+    subscriber.queue.get_nowait()  # the snapshot
+    news = FakeNews()
+    collector = NewsCollector(news, NewsRepository(engine), hub)  # type: ignore[arg-type]
+
+    news.items = [item(2), item(1)]
+    assert await collector() == 2
+    news.items = [item(3), item(2), item(1)]
+    assert await collector() == 1
+    assert await collector() == 0  # nothing new: nothing published
+
+    frames = [orjson.loads(subscriber.queue.get_nowait()) for _ in range(2)]
+    assert subscriber.queue.empty() and hub.stats.published == 2
+    assert [[i["url"] for i in f["data"]["items"]] for f in frames] == [
+        ["https://news.example/2", "https://news.example/1"],
+        ["https://news.example/3"],
+    ]
+    assert frames[1]["data"]["items"][0] == {
+        "title": "story 3",
+        "url": "https://news.example/3",
+        "source": "example",
+        "provider": "coindesk",
+        "published_at": "2026-01-01T00:03:00Z",
+        "summary": None,
+        "currencies": ["BTC"],
+    }
+    assert len(NewsRepository(engine).latest(10)) == 3
+    engine.dispose()

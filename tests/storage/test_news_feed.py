@@ -1,0 +1,79 @@
+"""Reading news by currency and writing sentiment, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine
+
+from cryptoagg.core.models import NewsItem
+from cryptoagg.storage.news import NewsRepository
+from cryptoagg.storage.news_feed import LabelCount, NewsFeedRepository
+
+T0 = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
+
+
+def item(n: int, *currencies: str) -> NewsItem:
+    return NewsItem(
+        title=f"headline {n}",
+        url=f"https://news.example/{n}",
+        source="Example",
+        published_at=T0 - timedelta(hours=n),
+        provider="cryptopanic",
+        currencies=currencies,
+    )
+
+
+@pytest.fixture
+def feed(migrated: Engine) -> NewsFeedRepository:
+    NewsRepository(migrated).add_many(
+        [
+            item(0, "BTC", "ETH"),
+            item(1, "ETH"),
+            item(2),
+            item(3, "BTC"),
+            item(4, "BTCB"),  # a longer ticker that starts with BTC
+            item(5, "A_B"),
+            item(6, "AXB"),  # `_` must not act as a LIKE wildcard
+        ]
+    )
+    return NewsFeedRepository(migrated)
+
+
+def test_newest_first_and_by_currency(feed: NewsFeedRepository) -> None:
+    assert [r.item.title for r in feed.latest(3)] == ["headline 0", "headline 1", "headline 2"]
+    btc = feed.latest(10, currency="btc")
+    assert [r.item.title for r in btc] == ["headline 0", "headline 3"]
+    assert btc[0].item.currencies == ("BTC", "ETH")
+    assert [r.item.title for r in feed.latest(1, currency="ETH")] == ["headline 0"]
+    assert [r.item.title for r in feed.latest(10, currency="A_B")] == ["headline 5"]
+    assert feed.latest(10, currency="SOL") == []
+    assert [r.item.title for r in feed.latest(10, since=T0 - timedelta(hours=1))] == [
+        "headline 0",
+        "headline 1",
+    ]
+
+
+def test_sentiment_is_written_back_and_counted(feed: NewsFeedRepository) -> None:
+    rows = feed.latest(3)
+    assert all(r.sentiment_label is None and r.sentiment_score is None for r in rows)
+    scored = [rows[0].scored("positive", 0.5), rows[1].scored("negative", -0.25), rows[2]]
+    assert feed.set_sentiment(scored) == 2
+    again = {r.item.title: r for r in feed.latest(3)}
+    assert (again["headline 0"].sentiment_label, again["headline 0"].sentiment_score) == (
+        "positive",
+        0.5,
+    )
+    assert again["headline 2"].sentiment_label is None
+    assert [r.item.title for r in feed.latest(10, unscored_only=True)][:2] == [
+        "headline 2",
+        "headline 3",
+    ]
+    counts = sorted(feed.label_counts(T0 - timedelta(hours=3)), key=lambda c: str(c.label))
+    assert counts == [
+        LabelCount(None, 2, 0.0),
+        LabelCount("negative", 1, -0.25),
+        LabelCount("positive", 1, 0.5),
+    ]
+    assert feed.set_sentiment([rows[2]]) == 0
