@@ -14,6 +14,7 @@ from cryptoagg.api.errors import install_error_handlers
 from cryptoagg.api.hot import HotPath, ResponseCache
 from cryptoagg.api.metrics import install_metrics
 from cryptoagg.api.mock import MockMarker
+from cryptoagg.api.openapi import install_examples
 from cryptoagg.api.routes import (
     analysis,
     assets,
@@ -47,6 +48,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_examples(app)
     for module in (health, market, history, info, providers, monitoring, sentiment):
         app.include_router(module.router)
     app.include_router(coingecko.router)
