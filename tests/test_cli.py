@@ -70,3 +70,11 @@ def test_db_upgrade_is_idempotent(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stderr
     assert f"database at revision {HEAD} (sqlite)" in again.stdout
     assert (tmp_path / "cryptoagg.db").exists()
+
+
+def test_assets_refresh_merges_the_listings(tmp_path: Path) -> None:
+    result = run(["assets", "refresh", "--mock"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    added = int(result.stdout.split(" assets added")[0])
+    assert "from coingecko, binance" in result.stdout
+    assert f"registry: {56 + added} assets, 56 tracked" in result.stdout

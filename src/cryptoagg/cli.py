@@ -252,6 +252,32 @@ def backfill(
     console.print(table)
 
 
+assets_app = typer.Typer(help="The asset registry.", no_args_is_help=True)
+app.add_typer(assets_app, name="assets")
+
+
+@assets_app.command("refresh")
+def assets_refresh(
+    mock: Annotated[bool, typer.Option("--mock", help="Ask the built-in simulator")] = False,
+) -> None:
+    """Merge every listing provider's assets into the registry and show what changed."""
+    settings = _settings(
+        use_mock_data=True if mock else None, log_level="WARNING", collectors=False
+    )
+
+    async def run() -> tuple[int, int, list[str], dict[str, str], int]:
+        async with build(settings) as container:
+            report = await container.assets.refresh()
+            tracked = len(container.registry.tracked())
+            return len(container.registry), tracked, report.providers, report.failures, report.added
+
+    known, tracked, providers, failures, added = asyncio.run(run())
+    console.print(f"{added} assets added from {', '.join(providers) or 'no provider'}")
+    console.print(f"registry: {known} assets, {tracked} tracked")
+    for name, reason in failures.items():
+        errors.print(f"[yellow]{name}[/yellow]: {reason}")
+
+
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
