@@ -202,7 +202,7 @@ async def _backfill(
             progress.advance(task, covered)
 
         report = await history.fill(
-            asset, interval, now - timedelta(days=days), now, progress=advance
+            asset, interval, now - timedelta(days=days), now, progress=advance, paced=True
         )
         progress.update(task, completed=progress.tasks[task].total)
         reports.append(report)

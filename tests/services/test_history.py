@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -91,11 +92,18 @@ class FakeOhlcv:
 
 
 def service(
-    engine: Engine, providers: Sequence[FakeOhlcv], chunk: int = 60, **retention: int
+    engine: Engine,
+    providers: Sequence[FakeOhlcv],
+    chunk: int = 60,
+    limits: Limits | None = None,
+    **retention: int,
 ) -> HistoryService:
-    guards = Guards(lambda: 0.0, lambda: NOW, QuotaLedger(MemoryQuotaStore()))
+    # with limits, budgets refill in real time; without, the clock stands still
+    guards = Guards(
+        time.monotonic if limits else lambda: 0.0, lambda: NOW, QuotaLedger(MemoryQuotaStore())
+    )
     for p in providers:
-        guards.add(p.name, Limits())
+        guards.add(p.name, limits or Limits())
     pool = ProviderPool(
         Capability.OHLCV,
         providers,  # type: ignore[arg-type]
@@ -285,3 +293,16 @@ async def test_a_partial_answer_while_another_provider_fails_keeps_the_gap_open(
     assert report.added == 19
     assert [s.count for s in report.unfilled] == [41]  # binance may have them: ask again later
     assert history.configuration.get("history_floor:bitcoin:1m") is None
+
+
+async def test_a_paced_fill_waits_for_the_rate_budget_instead_of_stopping(
+    migrated: Engine, btc: Asset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("cryptoagg.services.history.PACE_WAIT_S", 0.05)
+    provider = FakeOhlcv("binance")
+    history = service(migrated, [provider], chunk=60, limits=Limits(per_second=20))
+    start = NOW - timedelta(hours=30)  # 30 chunks; the budget allows a burst of 20
+    unpaced = await history.fill(btc, Interval.M1, start, NOW)
+    assert unpaced.unfilled  # stopped when the budget ran out
+    paced = await history.fill(btc, Interval.M1, start, NOW, paced=True)
+    assert paced.unfilled == [] and len(provider.asked) == 30

@@ -35,6 +35,10 @@ CHUNK_CANDLES = 720
 FULL_COVERAGE = 0.9
 #: failure reasons that mean "there is no such data", not "try again later"
 NO_DATA = ("not_found", "not_supported", "disabled")
+#: reasons that only say "not this second": a paced fill waits and asks again
+BUDGET = ("budget_exhausted", "rate_limited", "not_found", "not_supported", "disabled")
+PACE_WAIT_S = 1.0
+PACE_GIVE_UP_S = 120.0
 
 Progress = Callable[[int, int], None]
 """Called after each chunk with (candles covered, candles added)."""
@@ -66,6 +70,14 @@ class FillReport:
 
 def _no_data(exc: NoProviderAvailable) -> bool:
     return bool(exc.reasons) and all(r.startswith(NO_DATA) for r in exc.reasons.values())
+
+
+def _over_budget(exc: NoProviderAvailable) -> bool:
+    """Some provider refused only because of its rate budget (the rest have no such data)."""
+    reasons = exc.reasons.values()
+    return any(r.startswith(BUDGET[:2]) for r in reasons) and all(
+        r.startswith(BUDGET) for r in reasons
+    )
 
 
 class HistoryService:
@@ -123,12 +135,16 @@ class HistoryService:
         *,
         max_calls: int | None = None,
         progress: Progress | None = None,
+        paced: bool = False,
     ) -> FillReport:
-        """Fetch the missing candles of `[start, end]`, at most `max_calls` upstream calls."""
+        """Fetch the missing candles of `[start, end]`, at most `max_calls` upstream calls.
+
+        `paced` (the backfill command): when the providers' rate budgets say "not now", wait
+        and go on rather than stop (up to PACE_GIVE_UP_S for one chunk)."""
         lock = self._locks.setdefault((asset.id, interval), asyncio.Lock())
         async with lock:
             return await self._fill(
-                asset, interval, start, end, max_calls=max_calls, progress=progress
+                asset, interval, start, end, max_calls=max_calls, progress=progress, paced=paced
             )
 
     async def _fill(
@@ -140,6 +156,7 @@ class HistoryService:
         *,
         max_calls: int | None,
         progress: Progress | None,
+        paced: bool = False,
     ) -> FillReport:
         report = FillReport(asset.id, interval)
         spans = await self.missing(asset, interval, start, end)
@@ -154,7 +171,7 @@ class HistoryService:
                 break
             report.calls += 1
             try:
-                rows, nothing_before = await self._fetch(asset, chunk)
+                rows, nothing_before = await self._fetch(asset, chunk, paced=paced)
             except NoProviderAvailable as exc:
                 if not _no_data(exc):
                     log.info("backfill_paused", asset=asset.id, reasons=exc.reasons)
@@ -178,7 +195,20 @@ class HistoryService:
         report.unfilled = await self.missing(asset, interval, start, end) if report.calls else spans
         return report
 
-    async def _fetch(self, asset: Asset, chunk: Span) -> tuple[list[Candle], datetime | None]:
+    async def _fetch(
+        self, asset: Asset, chunk: Span, *, paced: bool = False
+    ) -> tuple[list[Candle], datetime | None]:
+        waited = 0.0
+        while True:
+            try:
+                return await self._fetch_once(asset, chunk)
+            except NoProviderAvailable as exc:
+                if not (paced and _over_budget(exc)) or waited >= PACE_GIVE_UP_S:
+                    raise
+            await asyncio.sleep(PACE_WAIT_S)
+            waited += PACE_WAIT_S
+
+    async def _fetch_once(self, asset: Asset, chunk: Span) -> tuple[list[Candle], datetime | None]:
         """The chunk from the first provider that covers it; when none covers all of it
         (a listing date inside the chunk, a provider's shorter window), the fullest part.
         Also the open time before which no provider has data, when every provider said so."""
