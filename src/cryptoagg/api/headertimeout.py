@@ -108,6 +108,22 @@ def _expire(
     transport.close()
 
 
+def _fire(
+    cycle: Any,
+    transport: asyncio.Transport,
+    client: tuple[str, int] | None,
+    timer: _ReadTimer,
+    timeout_s: float,
+) -> None:
+    """The timer ran out: a request still being answered is let finish (a pipelined one that
+    stalls closes the connection after it); otherwise the connection expires."""
+    if cycle is not None and not cycle.response_complete:
+        timer.handle = None
+        cycle.keep_alive = False
+        return
+    _expire(transport, client, timer, timeout_s)
+
+
 class HeaderTimeoutHttpTools(HttpToolsProtocol):
     header_timeout_s: ClassVar[float] = DEFAULT_TIMEOUT_S
 
@@ -125,11 +141,7 @@ class HeaderTimeoutHttpTools(HttpToolsProtocol):
         self._timer.arm(waiting, self.loop, self.header_timeout_s, self._fire)
 
     def _fire(self) -> None:
-        if self.cycle is not None and not self.cycle.response_complete:
-            self._timer.handle = None
-            self.cycle.keep_alive = False  # a pipelined request stalls: close after this one
-            return
-        _expire(self.transport, self.client, self._timer, self.header_timeout_s)
+        _fire(self.cycle, self.transport, self.client, self._timer, self.header_timeout_s)
 
     def connection_made(  # type: ignore[override]
         self, transport: asyncio.Transport
@@ -176,11 +188,7 @@ class HeaderTimeoutH11(H11Protocol):
         self._timer.arm(waiting, self.loop, self.header_timeout_s, self._fire)
 
     def _fire(self) -> None:
-        if self.cycle is not None and not self.cycle.response_complete:
-            self._timer.handle = None
-            self.cycle.keep_alive = False
-            return
-        _expire(self.transport, self.client, self._timer, self.header_timeout_s)
+        _fire(self.cycle, self.transport, self.client, self._timer, self.header_timeout_s)
 
     def connection_made(  # type: ignore[override]
         self, transport: asyncio.Transport

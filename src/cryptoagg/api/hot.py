@@ -88,20 +88,19 @@ class ResponseCache:
         served by `HotPath` for the next `max_age_s` seconds."""
         now = self.clock()
         encoded.fresh_until = now + max(0.0, max_age_s)
-        status, headers = self.answer(encoded, request.headers.get("if-none-match"), now)
-        if status == 304:
-            return Response(status_code=304, headers=dict(headers))
-        return Response(encoded.body, 200, dict(headers), media_type="application/json")
+        headers = self.headers(encoded, now)
+        if _matches(request.headers.get("if-none-match"), encoded.etag):
+            return Response(status_code=304, headers=headers)
+        return Response(encoded.body, 200, headers, media_type="application/json")
 
-    def answer(
-        self, encoded: Encoded, if_none_match: str | None, now: float
-    ) -> tuple[int, list[tuple[str, str]]]:
-        headers = [
-            ("ETag", encoded.etag),
-            ("Cache-Control", f"public, max-age={max(0, math.floor(encoded.fresh_until - now))}"),
-            ("Age", str(max(0, math.floor(now - encoded.built_at)))),
-        ]
-        return (304 if _matches(if_none_match, encoded.etag) else 200), headers
+    @staticmethod
+    def headers(encoded: Encoded, now: float) -> dict[str, str]:
+        """The caching headers of `encoded` at `now`."""
+        return {
+            "ETag": encoded.etag,
+            "Cache-Control": f"public, max-age={max(0, math.floor(encoded.fresh_until - now))}",
+            "Age": str(max(0, math.floor(now - encoded.built_at))),
+        }
 
     def fresh(self, key: str) -> Encoded | None:
         """The entry under `key` while its value is within its TTL."""
@@ -162,8 +161,8 @@ class HotPath:
                 if_none_match = value.decode("latin-1")
         now = responses.clock()
         if entry.raw_second != int(now) or entry.raw_200 is None or entry.raw_304 is None:
-            _, headers = responses.answer(entry, None, now)
-            entry.raw_304 = [(k.lower().encode(), v.encode()) for k, v in headers]
+            headers = responses.headers(entry, now)
+            entry.raw_304 = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
             entry.raw_200 = [
                 *entry.raw_304,
                 (b"content-type", b"application/json"),

@@ -36,7 +36,7 @@ FULL_COVERAGE = 0.9
 #: failure reasons that mean "there is no such data", not "try again later"
 NO_DATA = ("not_found", "not_supported", "disabled")
 #: reasons that only say "not this second": a paced fill waits and asks again
-BUDGET = ("budget_exhausted", "rate_limited", "not_found", "not_supported", "disabled")
+NOT_NOW = ("budget_exhausted", "rate_limited")
 PACE_WAIT_S = 1.0
 PACE_GIVE_UP_S = 120.0
 
@@ -75,8 +75,8 @@ def _no_data(exc: NoProviderAvailable) -> bool:
 def _over_budget(exc: NoProviderAvailable) -> bool:
     """Some provider refused only because of its rate budget (the rest have no such data)."""
     reasons = exc.reasons.values()
-    return any(r.startswith(BUDGET[:2]) for r in reasons) and all(
-        r.startswith(BUDGET) for r in reasons
+    return any(r.startswith(NOT_NOW) for r in reasons) and all(
+        r.startswith(NOT_NOW + NO_DATA) for r in reasons
     )
 
 

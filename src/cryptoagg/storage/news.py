@@ -4,12 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine, select
 
 from cryptoagg.core.models import NewsItem
 from cryptoagg.storage.dialect import insert_ignoring_duplicates
 from cryptoagg.storage.tables import news
+
+
+def news_item(r: Any) -> NewsItem:
+    """A `news` row (mapping) as the domain item."""
+    return NewsItem(
+        title=r["title"],
+        url=r["url"],
+        source=r["source"],
+        published_at=r["published_at"],
+        provider=r["provider"],
+        summary=r["summary"],
+        currencies=tuple(r["currencies"]),
+    )
 
 
 class NewsRepository:
@@ -47,16 +61,4 @@ class NewsRepository:
         if since is not None:
             query = query.where(news.c.published_at >= since)
         with self.engine.connect() as connection:
-            rows = connection.execute(query).mappings().all()
-        return [
-            NewsItem(
-                title=r["title"],
-                url=r["url"],
-                source=r["source"],
-                published_at=r["published_at"],
-                provider=r["provider"],
-                summary=r["summary"],
-                currencies=tuple(r["currencies"]),
-            )
-            for r in rows
-        ]
+            return [news_item(r) for r in connection.execute(query).mappings()]

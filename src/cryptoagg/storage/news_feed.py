@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, Text, bindparam, cast, func, select, update
 
 from cryptoagg.core.models import NewsItem
+from cryptoagg.storage.news import news_item
 from cryptoagg.storage.tables import news
 
 
@@ -43,16 +44,7 @@ def _like_ticker(ticker: str) -> str:
 
 
 def _stored(r: Any) -> StoredNews:
-    item = NewsItem(
-        title=r["title"],
-        url=r["url"],
-        source=r["source"],
-        published_at=r["published_at"],
-        provider=r["provider"],
-        summary=r["summary"],
-        currencies=tuple(r["currencies"]),
-    )
-    return StoredNews(r["id"], item, r["sentiment_label"], r["sentiment_score"])
+    return StoredNews(r["id"], news_item(r), r["sentiment_label"], r["sentiment_score"])
 
 
 class NewsFeedRepository:

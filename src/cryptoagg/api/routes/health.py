@@ -21,7 +21,7 @@ def _collectors(container: Container) -> dict[str, Any]:
     collectors = container.collectors
     if collectors is None:
         return {"enabled": False, "leader": False, "behind": [], "jobs": {}}
-    now = container.history.ctx.clock()
+    now = collectors.supervisor.clock()  # the clock the job times were taken with
     jobs = collectors.supervisor.jobs
     return {
         "enabled": True,

@@ -94,16 +94,7 @@ def _incident(r: IncidentRecord) -> IncidentOut:
 
 
 def _alert(r: AlertRecord) -> AlertOut:
-    return AlertOut(
-        id=r.id,
-        incident_id=r.incident_id,
-        provider=r.provider,
-        at=r.at,
-        kind=r.kind,
-        message=r.message,
-        delivered=r.delivered,
-        attempts=r.attempts,
-    )
+    return AlertOut.model_validate(r, from_attributes=True)
 
 
 @router.get("/logs/errors", summary="Recent provider errors: failed health checks, newest first")
