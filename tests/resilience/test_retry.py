@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import random
 
 import pytest
@@ -92,3 +93,25 @@ async def test_expired_deadline_is_a_timeout() -> None:
     with pytest.raises(UpstreamTimeout):
         await call_with_retry(script, "p", policy=RetryPolicy(), deadline=deadline)
     assert script.calls == 0
+
+
+async def test_cancelling_the_caller_is_never_swallowed() -> None:
+    """The call finishing in the same loop turn as the caller's cancellation must not eat
+    the cancellation (Python 3.11's `asyncio.wait_for` did: a collector job then ignored
+    shutdown and slept out its interval)."""
+    gate = asyncio.Event()
+
+    async def call() -> str:
+        await gate.wait()
+        return "value"
+
+    task = asyncio.create_task(
+        call_with_retry(
+            call, "p", policy=RetryPolicy(attempts=1), deadline=Deadline.after(10, FakeClock())
+        )
+    )
+    await asyncio.sleep(0)  # the call now waits at the gate
+    gate.set()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task

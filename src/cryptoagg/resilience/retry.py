@@ -72,7 +72,10 @@ async def call_with_retry(
         if remaining <= 0:
             raise UpstreamTimeout(provider, "request deadline reached")
         try:
-            return await asyncio.wait_for(call(), timeout=remaining)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for returns the call's result and
+            # drops the caller's cancellation when both land in the same loop turn
+            async with asyncio.timeout(remaining):
+                return await call()
         except TimeoutError:
             raise UpstreamTimeout(provider, "request deadline reached") from None
         except ProviderError as exc:
