@@ -31,6 +31,7 @@ from cryptoagg.api.routes import (
 from cryptoagg.api.security import install_security
 from cryptoagg.bootstrap import build
 from cryptoagg.config import Settings
+from cryptoagg.web.dashboard import install_dashboard
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -55,6 +56,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(ws.router)
     for area in (analysis, assets, news):
         app.include_router(area.router)
+    install_dashboard(app)
 
     def record_market(scope: Scope, duration_ms: float) -> None:
         market.record_market_query(app.state.container, scope, duration_ms)

@@ -1,0 +1,86 @@
+// Building DOM from data. Text always goes in as text (never as HTML), links only if http(s).
+
+import { age } from './format.js';
+
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === 'class') node.className = value;
+    else if (key === 'dataset') Object.assign(node.dataset, value);
+    else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? '' : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+export function safeUrl(url) {
+  try {
+    const parsed = new URL(url, window.location.href);
+    return parsed.protocol === 'https:' || parsed.protocol === 'http:' ? parsed.href : null;
+  } catch {
+    return null;
+  }
+}
+
+export function link(url, text) {
+  const href = safeUrl(url);
+  return href ? el('a', { href, target: '_blank', rel: 'noopener noreferrer' }, text) : el('span', {}, text);
+}
+
+/** Replace a table body's rows; `empty` is shown in one cell when there are none. */
+export function fillRows(table, rows, empty = 'nothing to show') {
+  const body = table.tBodies[0];
+  if (rows.length === 0) {
+    const columns = table.tHead ? table.tHead.rows[0].cells.length : 1;
+    body.replaceChildren(el('tr', { class: 'empty' }, el('td', { colspan: columns }, empty)));
+  } else {
+    body.replaceChildren(...rows);
+  }
+}
+
+export function td(content, cls) {
+  return el('td', cls ? { class: cls } : {}, content);
+}
+
+export function pill(text, kind) {
+  return el('span', { class: `pill pill-${kind}` }, text);
+}
+
+/** A panel's error line: shown with the API's message, hidden again on success. */
+export function showError(panel, error) {
+  const box = panel.querySelector('.error');
+  if (!box) return;
+  if (error) {
+    box.textContent = error.message || String(error);
+    box.hidden = false;
+  } else {
+    box.hidden = true;
+    box.textContent = '';
+  }
+}
+
+/** "as of" text kept current by main.js's ticker (every `[data-as-of]` element). */
+export function freshness(asOf, stale = false, prefix = 'as of') {
+  const node = el('span', { class: stale ? 'age stale' : 'age', title: asOf || '' });
+  setFreshness(node, asOf, stale, prefix);
+  return node;
+}
+
+export function setFreshness(node, asOf, stale = false, prefix = 'as of') {
+  node.dataset.asOf = asOf || '';
+  node.dataset.prefix = prefix;
+  node.classList.toggle('stale', Boolean(stale));
+  node.title = asOf || '';
+  renderAge(node);
+}
+
+export function renderAge(node, now = Date.now()) {
+  const { asOf, prefix } = node.dataset;
+  const stale = node.classList.contains('stale') ? ' · stale' : '';
+  node.textContent = `${prefix ? prefix + ' ' : ''}${age(asOf, now)}${stale}`;
+}

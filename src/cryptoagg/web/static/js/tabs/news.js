@@ -1,0 +1,65 @@
+// News: stored headlines with their sentiment, newest first; new ones arrive over `news`.
+
+import { getJson } from '../api.js';
+import { el, freshness, link, pill, showError } from '../dom.js';
+
+const LIMIT = 50;
+const LABEL_KIND = { positive: 'ok', neutral: 'muted', negative: 'bad' };
+
+let symbol = '';
+let stop = null;
+
+function item(n) {
+  return el(
+    'li',
+    { dataset: { url: n.url } },
+    el('div', {}, link(n.url, n.title)),
+    el('div', { class: 'muted' },
+      n.sentiment_label ? [pill(n.sentiment_label, LABEL_KIND[n.sentiment_label] || 'muted'), ' '] : null,
+      `${n.source} · `, freshness(n.published_at, false, ''),
+      n.currencies && n.currencies.length ? ` · ${n.currencies.join(', ')}` : ''),
+    n.summary ? el('p', {}, n.summary) : null,
+  );
+}
+
+function onNews(panel, data, frame) {
+  // the snapshot repeats what /api/news gave; updates carry headlines stored since
+  if (frame.type !== 'update' || !data) return;
+  const list = panel.querySelector('#news-list');
+  const known = new Set([...list.children].map((li) => li.dataset.url));
+  const fresh = data.items.filter((n) => !known.has(n.url) && (!symbol || (n.currencies || []).includes(symbol)));
+  list.prepend(...fresh.map(item));
+  while (list.children.length > LIMIT) list.lastElementChild.remove();
+}
+
+export default {
+  id: 'news',
+  init(ctx, panel) {
+    const input = panel.querySelector('#news-symbol');
+    input.addEventListener('change', () => {
+      symbol = input.value.trim().toUpperCase();
+      this.refresh(ctx, panel);
+    });
+  },
+  show(ctx, panel) {
+    stop = ctx.live.subscribe('news', (data, frame) => onNews(panel, data, frame));
+  },
+  hide() {
+    if (stop) stop();
+    stop = null;
+  },
+  async refresh(ctx, panel) {
+    try {
+      const query = new URLSearchParams({ limit: String(LIMIT) });
+      if (symbol) query.set('symbol', symbol);
+      const body = await getJson(`/api/news?${query}`);
+      const list = panel.querySelector('#news-list');
+      list.replaceChildren(...body.news.map(item));
+      if (!body.news.length) list.append(el('li', { class: 'empty' }, 'no stored news yet'));
+      panel.querySelector('#news-fresh').textContent = `${body.count} headlines · sentiment by ${body.sentiment_model}`;
+      showError(panel, null);
+    } catch (error) {
+      showError(panel, error);
+    }
+  },
+};
