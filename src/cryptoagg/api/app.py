@@ -47,6 +47,9 @@ def create_app(settings: Settings) -> FastAPI:
         version=__version__,
         summary="Free public crypto data providers behind one reliable API",
         lifespan=lifespan,
+        # metrics are Prometheus (/metrics); FastAPI's OpenTelemetry hooks would otherwise
+        # look up the global OTel providers (and the environment) on every request
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_error_handlers(app)
     install_examples(app)

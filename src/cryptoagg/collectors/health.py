@@ -60,6 +60,14 @@ PROBE_ORDER = (
 )
 
 
+def quota_spacing_s(monthly: int | None) -> float:
+    """The least time between two probes of a provider with this monthly quota, so that
+    probes spend at most `QUOTA_SHARE` of it (0: no quota, no spacing)."""
+    if not monthly:
+        return 0.0
+    return MONTH_S / (monthly * QUOTA_SHARE)
+
+
 @dataclass(frozen=True, slots=True)
 class Probe:
     endpoint: str
@@ -223,7 +231,7 @@ class HealthChecks:
         if observed is not None:
             return observed
         guard = self.guards[provider.name]
-        spacing_s = self._quota_spacing_s(guard.budget.limits.monthly)
+        spacing_s = quota_spacing_s(guard.budget.limits.monthly)
         last_probe = self._probed.get(provider.name)
         if last_probe is not None and (at - last_probe).total_seconds() < spacing_s:
             why = f"quota: probed at most every {round(spacing_s / 60)} min"
@@ -258,11 +266,6 @@ class HealthChecks:
             return CheckRecord(at, provider.name, True, CheckState.PASSIVE_UP, None)
         reason = f"{h.last_error_reason}: {h.last_error}"[:500]
         return CheckRecord(at, provider.name, False, CheckState.PASSIVE_DOWN, reason)
-
-    def _quota_spacing_s(self, monthly: int | None) -> float:
-        if not monthly:
-            return 0.0
-        return MONTH_S / (monthly * QUOTA_SHARE)
 
     @staticmethod
     def _row(

@@ -1,0 +1,230 @@
+"""One real call per provider, for `cryptoagg providers check` and `providers schema`.
+
+The call is the health check's probe (`collectors.health.probe_for`: the provider's cheapest
+call) and it goes through the provider's guard like any other: a refusal of the rate budget
+or the monthly quota is reported as `skipped: budget` and nothing is sent. A provider with a
+monthly quota is probed no more often than the health collector may (`quota_spacing_s`): the
+time of the last probe is read from `response_times`, where the collector and these commands
+record every probe they send, and within that spacing `check` reports the recorded verdict
+instead of calling. In mock mode nothing is recorded or spaced (the simulator has no quota).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+import httpx
+
+from cryptoagg.bootstrap import Container
+from cryptoagg.collectors.health import Probe, probe_for, quota_spacing_s
+from cryptoagg.core.errors import BudgetExhausted, ProviderError, UpstreamTimeout
+from cryptoagg.core.ports import Provider
+from cryptoagg.logging import REDACTED, redact_url
+from cryptoagg.providers.base import HttpProvider
+from cryptoagg.storage.monitoring import ResponseTimeRecord, ResponseTimeRepository
+
+SKIPPED = "skipped: budget"
+_URL = re.compile(r"https?://\S+")
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A response a probe received: its path below the provider's base URL, no query."""
+
+    path: str
+    status: int
+    body: bytes
+
+
+@dataclass(slots=True)
+class ProbeResult:
+    provider: str
+    #: "ok", the error's kind (`unavailable`, `timeout`, …), `skipped: budget` or `disabled`
+    result: str
+    latency_ms: float | None = None
+    detail: str = ""
+    endpoint: str = ""
+    error: ProviderError | None = None
+    #: what the probe returned (None when it failed or was not sent)
+    value: object = None
+    responses: list[Response] = field(default_factory=list)
+    #: the last recorded probe, when the quota spacing said not to send another
+    recent: ResponseTimeRecord | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.result == "ok"
+
+
+_capture: ContextVar[list[tuple[httpx.URL, int, bytes]] | None] = ContextVar(
+    "cryptoagg_cli_capture", default=None
+)
+
+
+async def _keep_body(response: httpx.Response) -> None:
+    sink = _capture.get()
+    if sink is not None:
+        await response.aread()
+        sink.append((response.request.url, response.status_code, response.content))
+
+
+def capture_bodies(providers: Sequence[Provider]) -> None:
+    """Keep the bodies the providers' clients receive within `probe(..., capture=True)`."""
+    clients = {id(p.ctx.client): p.ctx.client for p in providers if isinstance(p, HttpProvider)}
+    for client in clients.values():
+        hooks = client.event_hooks
+        client.event_hooks = {
+            "request": hooks["request"],
+            "response": [*hooks["response"], _keep_body],
+        }
+
+
+def relative_path(provider: Provider, url: httpx.URL) -> str:
+    """`url`'s path below the provider's base URL for the host it went to."""
+    if not isinstance(provider, HttpProvider):
+        return url.path
+    bases = []
+    for host in provider.hosts:
+        base = urlsplit(provider.base_url(host))
+        if base.netloc == url.netloc.decode() and url.path.startswith(base.path.rstrip("/")):
+            bases.append(base.path.rstrip("/"))
+    return url.path[len(max(bases, key=len, default="")) :] or "/"
+
+
+def safe(text: str, secrets: Sequence[str]) -> str:
+    """`text` with URLs redacted and every configured secret masked."""
+    text = _URL.sub(lambda m: redact_url(m.group()), text)
+    for secret in secrets:
+        if len(secret) >= 4:
+            text = text.replace(secret, REDACTED)
+    return text[:300]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Prober:
+    """Sends the probes of one command run and records them (outside mock mode)."""
+
+    def __init__(self, container: Container, *, clock: Callable[[], datetime] = _utcnow) -> None:
+        self.container = container
+        self.clock = clock
+        self.record = not container.mock
+        self.secrets = container.settings.secrets()
+        self.timeout_s = container.settings.request_deadline_s
+        self.repository = ResponseTimeRepository(container.engine)
+        self.sent: list[ResponseTimeRecord] = []
+
+    async def probe(self, provider: Provider, *, capture: bool = False) -> ProbeResult:
+        name = provider.name
+        if provider.disabled_reason is not None:
+            return ProbeResult(name, "disabled", detail=provider.disabled_reason)
+        probe = probe_for(provider, self.container.registry)
+        if probe is None or name not in self.container.guards:
+            return ProbeResult(name, "skipped", detail="no call to probe it with")
+        recent = await self._recent_probe(provider)
+        if recent is not None:
+            return self._from_recent(name, probe.endpoint, recent)
+        guard = self.container.guards[name]
+        refusal = guard.admit()
+        if isinstance(refusal, BudgetExhausted):
+            return ProbeResult(name, SKIPPED, detail=refusal.detail, endpoint=probe.endpoint)
+        if refusal is not None:
+            detail = safe(refusal.detail, self.secrets)
+            return ProbeResult(name, refusal.reason, detail=detail, error=refusal)
+        guard.budget.spend()
+        return await self._send(provider, probe, capture=capture)
+
+    async def _send(self, provider: Provider, probe: Probe, *, capture: bool) -> ProbeResult:
+        name = provider.name
+        at = self.clock()
+        sink: list[tuple[httpx.URL, int, bytes]] = []
+        if capture:
+            _capture.set(sink)
+        started = time.perf_counter()
+        value: object = None
+        error: ProviderError | None = None
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                value = await probe.call()
+        except ProviderError as exc:
+            error = exc
+        except TimeoutError:
+            error = UpstreamTimeout(name, f"no answer within {self.timeout_s:g} s")
+        except Exception as exc:
+            error = ProviderError(name, f"internal: {type(exc).__name__}")
+        finally:
+            _capture.set(None)
+        latency_ms = round((time.perf_counter() - started) * 1000, 1)
+        # a caller-side answer (a 404 for the probe asset) still shows the provider is up
+        ok = error is None or not error.counts_as_failure
+        self.sent.append(ResponseTimeRecord(at, name, probe.endpoint, latency_ms, ok))
+        detail = ""
+        if error is not None:
+            # the kind is the result column's, unless the answer still counts as ok
+            detail = safe(
+                error.detail if not ok else f"{error.reason}: {error.detail}", self.secrets
+            )
+        result = ProbeResult(
+            name,
+            "ok" if ok or error is None else error.reason,
+            latency_ms,
+            detail=detail,
+            endpoint=probe.endpoint,
+            error=error,
+            value=value,
+        )
+        result.responses = [Response(relative_path(provider, u), s, b) for u, s, b in sink]
+        return result
+
+    async def _recent_probe(self, provider: Provider) -> ResponseTimeRecord | None:
+        """The last recorded probe, if the monthly quota allows no new one yet."""
+        if not self.record:
+            return None
+        spacing_s = quota_spacing_s(self.container.guards[provider.name].budget.limits.monthly)
+        if not spacing_s:
+            return None
+        rows = await asyncio.to_thread(self.repository.recent, provider.name, 1)
+        if not rows or self.clock() - rows[0].at >= timedelta(seconds=spacing_s):
+            return None
+        return rows[0]
+
+    def _from_recent(self, name: str, endpoint: str, recent: ResponseTimeRecord) -> ProbeResult:
+        spacing_s = quota_spacing_s(self.container.guards[name].budget.limits.monthly)
+        at = recent.at.astimezone(UTC).strftime("%H:%M:%SZ")
+        rule = f"the monthly quota allows one probe every {round(spacing_s / 60)} min"
+        if recent.ok:
+            detail = f"not sent: the probe at {at} answered ({rule})"
+            return ProbeResult(name, "ok", recent.latency_ms, detail, endpoint, recent=recent)
+        detail = f"not sent: the probe at {at} failed ({rule})"
+        return ProbeResult(name, SKIPPED, None, detail, endpoint, recent=recent)
+
+    async def run(
+        self,
+        providers: Sequence[Provider],
+        *,
+        capture: bool = False,
+        done: Callable[[ProbeResult], None] | None = None,
+    ) -> list[ProbeResult]:
+        """Probe every provider at once (in the given order); `done` hears of each result."""
+        if capture:
+            capture_bodies(providers)
+
+        async def one(provider: Provider) -> ProbeResult:
+            result = await self.probe(provider, capture=capture)
+            if done is not None:
+                done(result)
+            return result
+
+        results = await asyncio.gather(*(one(p) for p in providers))
+        if self.record and self.sent:
+            await asyncio.to_thread(self.repository.add_many, self.sent)
+        return list(results)

@@ -1,0 +1,210 @@
+"""Storage commands: `db upgrade`, `export`, `backup` and `restore`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.exc import SQLAlchemyError
+
+from cryptoagg.cli.common import console, errors, fail, settings_for
+from cryptoagg.config import Settings, prepare_data_dir
+from cryptoagg.core.asset_seed import seeded_registry
+from cryptoagg.core.errors import AmbiguousSymbol, CryptoAggError, InvalidInput, UnknownAsset
+from cryptoagg.storage.backup import backup as backup_database
+from cryptoagg.storage.backup import restore as restore_database
+from cryptoagg.storage.backup import sqlite_path, validate_backup
+from cryptoagg.storage.db import current_revision, make_engine, upgrade
+from cryptoagg.storage.export import (
+    FORMATS,
+    ExportFilter,
+    Format,
+    count_rows,
+    default_path,
+    export_table,
+    get_table,
+)
+
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema to the latest revision (also done at every start)."""
+    settings = settings_for(log_level="WARNING")
+    prepare_data_dir(settings)
+    engine = make_engine(settings.db_url)
+    try:
+        upgrade(engine)
+        console.print(f"database at revision {current_revision(engine)} ({engine.dialect.name})")
+    except SQLAlchemyError as exc:
+        errors.print(f"[red]error:[/red] cannot migrate the database ({type(exc).__name__})")
+        raise SystemExit(1) from None
+    finally:
+        engine.dispose()
+
+
+def _export_format(fmt: str | None, out: Path | None) -> Format:
+    wanted = (fmt or (out.suffix.lstrip(".") if out is not None else "") or "csv").lower()
+    for known in FORMATS:
+        if wanted == known:
+            return known
+    if fmt is None:
+        return "csv"
+    raise InvalidInput(f"unknown format {fmt!r}; valid formats: {', '.join(FORMATS)}")
+
+
+def _since_arg(since: str | None) -> datetime | None:
+    if since is None:
+        return None
+    try:
+        when = datetime.fromisoformat(since)
+    except ValueError:
+        raise InvalidInput(f"--since: not an ISO-8601 date or time: {since!r}") from None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def _asset_arg(asset: str | None) -> str | None:
+    """A ticker or name becomes its canonical id; anything unknown is taken as an id."""
+    if asset is None:
+        return None
+    try:
+        return seeded_registry().resolve(asset).asset.id
+    except UnknownAsset:
+        return asset.strip()
+    except AmbiguousSymbol as exc:
+        raise InvalidInput(exc.message) from None
+
+
+def export_command(
+    *,
+    table: Annotated[str, typer.Option(help="Table to export, e.g. candles or prices")],
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="csv or parquet (default: from --out, or csv)")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output file (default DATA_DIR/exports/<table>-<time>)")
+    ] = None,
+    asset: Annotated[str | None, typer.Option(help="Only this asset (id or ticker)")] = None,
+    interval: Annotated[str | None, typer.Option(help="Only this interval: 1m, 1h, 1d")] = None,
+    since: Annotated[str | None, typer.Option(help="Only rows at or after (ISO-8601, UTC)")] = None,
+) -> None:
+    """Export a table to CSV or Parquet, streamed (constant memory)."""
+    settings = settings_for(log_level="WARNING")
+    prepare_data_dir(settings)
+    try:
+        get_table(table)
+        kind = _export_format(fmt, out)
+        filters = ExportFilter(
+            asset_id=_asset_arg(asset), interval=interval, since=_since_arg(since)
+        )
+    except InvalidInput as exc:
+        fail(exc.message, 2)
+    target = out or default_path(settings.data_dir / "exports", table, kind)
+    engine = make_engine(settings.db_url)
+    try:
+        upgrade(engine)
+        total = count_rows(engine, table, filters)
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+        with Progress(*columns, TimeElapsedColumn(), console=errors, transient=True) as bar:
+            task = bar.add_task(f"{table} -> {target.name}", total=total)
+            rows = export_table(
+                engine,
+                table,
+                kind,
+                target,
+                filters=filters,
+                on_chunk=lambda n: bar.advance(task, n),
+            )
+    except InvalidInput as exc:
+        fail(exc.message, 2)
+    except CryptoAggError as exc:
+        fail(exc.message)
+    except SQLAlchemyError as exc:
+        fail(f"export failed: database error ({type(exc).__name__})")
+    finally:
+        engine.dispose()
+    console.print(f"exported {rows} rows from {table} to {target}", soft_wrap=True)
+
+
+def _sqlite_file(settings: Settings, action: str) -> Path:
+    try:
+        path = sqlite_path(settings.db_url)
+    except CryptoAggError as exc:
+        fail(exc.message)
+    if path is None:
+        fail(
+            f"{action}: DATABASE_URL is PostgreSQL; use its own tools: "
+            'pg_dump -Fc -f cryptoagg.dump "$DATABASE_URL" to back up, '
+            'pg_restore --clean --if-exists -d "$DATABASE_URL" cryptoagg.dump to restore'
+        )
+    return path
+
+
+def backup_command() -> None:
+    """Back up the SQLite database online into DATA_DIR/backups (keeps the newest BACKUP_KEEP)."""
+    settings = settings_for(log_level="WARNING")
+    prepare_data_dir(settings)
+    db_path = _sqlite_file(settings, "backup")
+    try:
+        result = backup_database(db_path, settings.data_dir / "backups", settings.backup_keep)
+    except CryptoAggError as exc:
+        fail(exc.message)
+    made = result.backup
+    console.print(
+        f"backed up {db_path} to {made.path} "
+        f"(revision {made.revision}, {made.total_rows} rows, integrity ok)",
+        soft_wrap=True,
+    )
+    for old in result.removed:
+        console.print(f"removed old backup {old.name} (BACKUP_KEEP={settings.backup_keep})")
+
+
+def restore_command(
+    file: Annotated[Path, typer.Argument(help="A backup made by `cryptoagg backup`")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation")] = False,
+) -> None:
+    """Replace the SQLite database with a validated backup (the current one is saved first)."""
+    settings = settings_for(log_level="WARNING")
+    prepare_data_dir(settings)
+    db_path = _sqlite_file(settings, "restore")
+    try:
+        offered = validate_backup(file, "restore refused")
+    except CryptoAggError as exc:
+        fail(exc.message)
+    console.print(
+        f"{file}: revision {offered.revision}, {offered.total_rows} rows, integrity ok",
+        soft_wrap=True,
+    )
+    question = f"Replace the database at {db_path} with this backup?"
+    try:
+        confirmed = yes or typer.confirm(question, default=False)
+    except typer.Abort:
+        confirmed = False
+    if not confirmed:
+        fail("restore cancelled: not confirmed (pass --yes to skip the question)")
+    try:
+        result = restore_database(file, db_path, settings.data_dir / "backups")
+    except CryptoAggError as exc:
+        fail(exc.message)
+    engine = make_engine(settings.db_url)
+    try:
+        upgrade(engine)
+        now_at = current_revision(engine)
+    except SQLAlchemyError as exc:
+        fail(f"restored, but cannot migrate the database ({type(exc).__name__})")
+    finally:
+        engine.dispose()
+    done = result.restored
+    tables = ", ".join(f"{name} {count}" for name, count in done.rows.items() if count)
+    migrated = f", migrated to {now_at}" if now_at != done.revision else ""
+    console.print(
+        f"restored {file} into {db_path}: revision {done.revision}{migrated}, "
+        f"{done.total_rows} rows ({tables or 'all tables empty'})",
+        soft_wrap=True,
+    )
+    if result.safety_backup is not None:
+        console.print(f"the previous database is saved as {result.safety_backup}", soft_wrap=True)
