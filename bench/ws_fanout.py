@@ -11,20 +11,26 @@ clock when the collector published it; same machine, same clock). Prints, over t
 1. update → last client (the slowest of the N for each update): p50 / p99 / max (target
    p99 <= 100 ms);
 2. per-client latency over every (client, update) pair: p50 / p99 / max;
-3. delivery: frames received against clients × updates, and clients dropped.
+3. delivery: frames received against clients × updates, and clients dropped;
+4. garbage-collector pauses while measuring: the server's from its `/metrics`
+   (`cryptoagg_gc_pause_seconds`, scraped before and after), the clients' own from
+   `gc.callbacks`.
 With a dozen updates the p99 is the worst update: the sorted list shows whether it is one
 outlier (the machine's other load, a GC pause) or the rule.
 
 Clients offer permessage-deflate, as browsers do; `cryptoagg serve` declines it (a deflate
 stream per connection would compress every frame 1,000 times: p99 124 ms with it, against
 80 ms without, when it was allowed). Client-side work (1,000 connections in one Python
-process) is part of the figure, so it is an upper bound for the server's share.
+process) is part of the figure, so it is an upper bound for the server's share; once they are
+connected the clients freeze their objects (`gc.freeze()`), as the server does after start-up,
+so a full collection of their own (35–50 ms over 1,000 connections) does not land in the figure.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import resource
 import statistics
@@ -36,7 +42,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
+from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -44,6 +52,7 @@ from tests.e2e.procs import generous_limits, server, simulator
 
 TOPIC = "prices:bitcoin"
 CONNECT_BATCH = 100
+GC_PAUSE = "cryptoagg_gc_pause_seconds"
 
 
 @dataclass
@@ -83,6 +92,62 @@ async def listen(ws: ClientConnection, client: Client) -> None:
         client.closed = closed.rcvd.code if closed.rcvd is not None else 1006
 
 
+@dataclass
+class ClientPauses:
+    """This process's full collections (milliseconds), from `gc.callbacks`."""
+
+    full_ms: list[float] = field(default_factory=list)
+    _started: float = 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.full_ms.append((time.perf_counter() - self._started) * 1000)
+
+
+#: generation -> (seconds in collections, cumulative count per bucket bound; the last is +Inf)
+ServerPauses = dict[str, tuple[float, list[tuple[float, float]]]]
+
+
+async def server_pauses(api: str) -> ServerPauses:
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(f"{api}/metrics")).text
+    sums: dict[str, float] = {}
+    buckets: dict[str, list[tuple[float, float]]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples if family.name == GC_PAUSE else ():
+            generation = sample.labels["generation"]
+            if sample.name.endswith("_sum"):
+                sums[generation] = sample.value
+            elif sample.name.endswith("_bucket"):
+                le = float(sample.labels["le"])
+                buckets.setdefault(generation, []).append((le, sample.value))
+    return {g: (sums[g], sorted(buckets[g])) for g in sums}
+
+
+def pauses_between(before: ServerPauses, after: ServerPauses) -> str:
+    """Collections per generation in between, their total time and the slowest one's bucket."""
+    parts = []
+    for generation, label in (("2", "full"), ("1", "gen 1"), ("0", "gen 0")):
+        seconds = after[generation][0] - before[generation][0]
+        grown = [
+            (le, count - earlier)
+            for (le, count), (_, earlier) in zip(
+                after[generation][1], before[generation][1], strict=True
+            )
+        ]
+        count = grown[-1][1]
+        if count == 0:
+            parts.append(f"{label}: none")
+            continue
+        slowest = min(le for le, n in grown if n == count) * 1000
+        parts.append(f"{label}: {count:.0f} in {seconds * 1000:.1f} ms (slowest <= {slowest:g} ms)")
+    return "; ".join(parts)
+
+
 def runner() -> Callable[[Coroutine[Any, Any, None]], None]:
     """uvloop when installed (the server runs on it too), else asyncio."""
     try:
@@ -98,7 +163,8 @@ def pct(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
-async def run(url: str, clients: int, updates: int) -> None:
+async def run(api: str, clients: int, updates: int) -> None:
+    url = api.replace("http://", "ws://") + "/ws"
     started = time.monotonic()
     sockets: list[ClientConnection] = []
     for first in range(0, clients, CONNECT_BATCH):
@@ -110,7 +176,12 @@ async def run(url: str, clients: int, updates: int) -> None:
     print(f"   {clients} clients connected and subscribed in {elapsed:.1f} s")
     print(f"   compression negotiated: {deflate}")
     state = [Client() for _ in sockets]
+    gc.collect()
+    gc.freeze()
+    client_pauses = ClientPauses()
+    gc.callbacks.append(client_pauses)
     listeners = [asyncio.create_task(listen(ws, c)) for ws, c in zip(sockets, state, strict=True)]
+    before = await server_pauses(api)
     try:
         # one tick every 5 s; the first counted update must start after every client listens
         deadline = time.monotonic() + (updates + 2) * 5 + 30
@@ -118,12 +189,17 @@ async def run(url: str, clients: int, updates: int) -> None:
             await asyncio.sleep(1)
             if len(_published(state[0])) >= updates + 1:
                 break
+        after = await server_pauses(api)
     finally:
+        gc.callbacks.remove(client_pauses)
         await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
         for task in listeners:
             task.cancel()
         await asyncio.gather(*listeners, return_exceptions=True)
     report(state, updates, clients)
+    mine = ", ".join(f"{ms:.0f}" for ms in client_pauses.full_ms) or "none"
+    print(f"4. GC pauses while measuring: server {pauses_between(before, after)}")
+    print(f"   clients' full collections: {mine} ms")
 
 
 def _published(client: Client) -> list[str]:
@@ -187,9 +263,8 @@ def main() -> None:
             "LOG_LEVEL": "WARNING",
         }
         with server(Path(tmp), env) as api:
-            url = api.replace("http://", "ws://") + "/ws"
             print(f"\nWS fan-out: {args.clients} clients on {TOPIC}")
-            runner()(run(url, args.clients, args.updates))
+            runner()(run(api, args.clients, args.updates))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from starlette.types import Scope
 from cryptoagg import __version__
 from cryptoagg.api import ws
 from cryptoagg.api.errors import install_error_handlers
+from cryptoagg.api.gc_pauses import start_up_frozen
 from cryptoagg.api.hot import HotPath, ResponseCache
 from cryptoagg.api.metrics import install_metrics
 from cryptoagg.api.mock import MockMarker
@@ -40,7 +41,8 @@ def create_app(settings: Settings) -> FastAPI:
         async with build(settings) as container:
             app.state.container = container
             app.state.responses = ResponseCache()
-            yield
+            with start_up_frozen(app.state.gc_pauses):  # full GC pauses: see api/gc_pauses.py
+                yield
 
     app = FastAPI(
         title="cryptoagg",

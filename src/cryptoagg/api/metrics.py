@@ -6,7 +6,8 @@ by route template (never the raw path, so label values stay few whatever clients
 method and status class.
 Everything else is read at scrape time from the state the service already keeps: upstream
 calls by provider and outcome (`HttpProvider.outcomes`), the cache's counters, breaker state
-and quota per provider, WebSocket clients of the event hub, collector lag per job.
+and quota per provider, WebSocket clients of the event hub, collector lag per job. The one
+exception is the garbage collector's pauses (`api/gc_pauses.py`), which Python does not time.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from starlette.routing import Match
 from starlette.types import Scope
 
 from cryptoagg import __version__
+from cryptoagg.api.gc_pauses import GcPauses
 from cryptoagg.bootstrap import Container
 from cryptoagg.providers.base import HttpProvider
 from cryptoagg.resilience.breaker import State
@@ -228,6 +230,8 @@ def install_metrics(app: FastAPI) -> HttpMetrics:
     whose outermost layer counts every request."""
     registry = CollectorRegistry()
     registry.register(ServiceCollector(lambda: getattr(app.state, "container", None)))
+    app.state.gc_pauses = GcPauses()  # recording while the lifespan runs (`start_up_frozen`)
+    registry.register(app.state.gc_pauses)
     app.state.metrics_registry = registry
     app.include_router(router)
     return HttpMetrics(registry)

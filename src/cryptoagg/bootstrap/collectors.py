@@ -1,0 +1,131 @@
+"""The background collectors (prices, provider health, candles, news) and the webhook
+notifier the health checks alert through; they run only in the process holding the
+leader lock."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import timedelta
+
+from sqlalchemy import Engine
+
+from cryptoagg.bootstrap.checks import alert_rules
+from cryptoagg.bootstrap.tasks import utcnow
+from cryptoagg.collectors.candles import CandleCollector
+from cryptoagg.collectors.health import HealthChecks
+from cryptoagg.collectors.leader import leader_lock
+from cryptoagg.collectors.news import NewsCollector
+from cryptoagg.collectors.prices import PriceTicks
+from cryptoagg.collectors.runner import Collectors
+from cryptoagg.collectors.supervisor import Supervisor
+from cryptoagg.config import Settings
+from cryptoagg.core.assets import AssetRegistry
+from cryptoagg.core.ports import Provider
+from cryptoagg.resilience.guard import Guards
+from cryptoagg.resilience.health import HealthBook
+from cryptoagg.services.context import ServiceContext
+from cryptoagg.services.events import EventHub
+from cryptoagg.services.history import HistoryService
+from cryptoagg.services.incidents import IncidentService
+from cryptoagg.services.news import NewsService
+from cryptoagg.services.prices import PriceService
+from cryptoagg.services.webhooks import WebhookNotifier
+from cryptoagg.storage.monitoring import (
+    AlertRepository,
+    IncidentRepository,
+    ResponseTimeRepository,
+    StatusLogRepository,
+)
+from cryptoagg.storage.news import NewsRepository
+from cryptoagg.storage.repositories import PriceRepository
+
+
+def health_checks(
+    settings: Settings,
+    engine: Engine,
+    providers: list[Provider],
+    *,
+    registry: AssetRegistry,
+    guards: Guards,
+    health: HealthBook,
+    notifier: WebhookNotifier,
+) -> HealthChecks:
+    incidents = IncidentService(IncidentRepository(engine), AlertRepository(engine), notifier)
+    return HealthChecks(
+        providers,
+        registry=registry,
+        guards=guards,
+        health=health,
+        status_log=StatusLogRepository(engine),
+        response_times=ResponseTimeRepository(engine),
+        incidents=incidents,
+        clock=utcnow,
+        timeout_s=settings.request_deadline_s,
+        interval_s=settings.collect_health_s,
+    )
+
+
+def start_collectors(
+    settings: Settings,
+    stack: contextlib.AsyncExitStack,
+    *,
+    engine: Engine,
+    ctx: ServiceContext,
+    providers: list[Provider],
+    guards: Guards,
+    health: HealthBook,
+    prices: PriceService,
+    history: HistoryService,
+    events: EventHub,
+) -> Collectors:
+    """The notifier and the collectors, both stopped when `stack` closes."""
+    notifier = WebhookNotifier(
+        alert_rules(settings), AlertRepository(engine), settings.webhook_allow_private
+    )
+    notifier.start()
+    stack.push_async_callback(notifier.aclose)
+    registry = ctx.registry
+    collectors = Collectors(
+        leader_lock(engine, settings.data_dir),
+        Supervisor(clock=utcnow),
+        [
+            (
+                "prices",
+                settings.collect_prices_s,
+                PriceTicks(
+                    prices, PriceRepository(engine), registry, settings.collect_assets, events
+                ),
+            ),
+            (
+                "health",
+                settings.collect_health_s,
+                health_checks(
+                    settings,
+                    engine,
+                    providers,
+                    registry=registry,
+                    guards=guards,
+                    health=health,
+                    notifier=notifier,
+                ),
+            ),
+            (
+                "candles",
+                settings.collect_candles_s,
+                CandleCollector(
+                    history,
+                    registry,
+                    settings.collect_assets,
+                    lookback=timedelta(hours=settings.collect_candles_lookback_h),
+                ),
+            ),
+            (
+                "news",
+                settings.collect_news_s,
+                NewsCollector(NewsService(ctx), NewsRepository(engine), events),
+            ),
+        ],
+    )
+    collectors.start()
+    stack.push_async_callback(collectors.stop)
+    return collectors

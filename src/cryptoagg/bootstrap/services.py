@@ -1,0 +1,100 @@
+"""The use cases' shared context and the services that need more than a constructor call:
+a writer thread, state read back from storage, the live-update hub and its feeds."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from sqlalchemy import Engine
+
+from cryptoagg.bootstrap.tasks import start_periodic, utcnow
+from cryptoagg.config import Settings
+from cryptoagg.core.assets import AssetRegistry
+from cryptoagg.core.models import Capability
+from cryptoagg.resilience.cache import TTLCache
+from cryptoagg.resilience.pool import ProviderPool
+from cryptoagg.services.asset_changes import AssetChangeLog
+from cryptoagg.services.assets import AssetService
+from cryptoagg.services.context import ServiceContext, Ttls
+from cryptoagg.services.events import EventHub
+from cryptoagg.services.history import HistoryService, Retention
+from cryptoagg.services.provider_feed import ProviderFeed
+from cryptoagg.services.recorder import Recorder
+from cryptoagg.storage.candles import CandleRepository
+from cryptoagg.storage.configuration import ConfigurationRepository
+from cryptoagg.storage.repositories import PriceRepository, QueryRepository
+
+#: seconds between comparisons of the providers' states for the `providers` live topic
+PROVIDER_FEED_S = 2.0
+
+
+def service_context(
+    settings: Settings,
+    registry: AssetRegistry,
+    pools: dict[Capability, ProviderPool],
+    cache: TTLCache,
+) -> ServiceContext:
+    return ServiceContext(
+        registry=registry,
+        pools=pools,
+        cache=cache,
+        ttls=Ttls(
+            price_s=settings.price_ttl_s,
+            markets_s=settings.markets_ttl_s,
+            slow_s=settings.slow_ttl_s,
+            quote_max_age_s=settings.quote_max_age_s,
+            stale_if_error_s=settings.stale_if_error_s,
+            refresh_grace_s=settings.request_deadline_s,
+        ),
+        clock=utcnow,
+    )
+
+
+def start_recorder(engine: Engine, stack: contextlib.AsyncExitStack) -> Recorder:
+    """The writer of served prices and user queries, flushed and stopped when `stack` closes."""
+    recorder = Recorder(PriceRepository(engine), QueryRepository(engine))
+    recorder.start()
+    stack.push_async_callback(recorder.aclose)
+    return recorder
+
+
+def history_service(settings: Settings, ctx: ServiceContext, engine: Engine) -> HistoryService:
+    return HistoryService(
+        ctx,
+        CandleRepository(engine),
+        ConfigurationRepository(engine, utcnow),
+        Retention(
+            minute_days=settings.retention_1m_days,
+            hour_days=settings.retention_1h_days,
+            day_days=settings.retention_1d_days,
+        ),
+    )
+
+
+async def asset_service(ctx: ServiceContext, engine: Engine) -> AssetService:
+    """The registry's use cases, with the log of listing changes read back from storage."""
+    assets = AssetService(ctx, AssetChangeLog(ConfigurationRepository(engine, utcnow), utcnow))
+    await asyncio.to_thread(assets.changes.load)
+    return assets
+
+
+def live_events(settings: Settings, stack: contextlib.AsyncExitStack) -> EventHub:
+    """The hub behind WS /ws, with its heartbeat task (stopped when `stack` closes)."""
+    events = EventHub(queue_size=settings.ws_queue_size, clock=utcnow)
+    events.start(settings.ws_heartbeat_s)
+    stack.push_async_callback(events.aclose)
+    return events
+
+
+def start_provider_feed(feed: ProviderFeed, stack: contextlib.AsyncExitStack) -> None:
+    """Every process, leader or not, publishes its own providers' state changes."""
+    start_periodic("provider-feed", PROVIDER_FEED_S, feed, stack)
+
+
+def start_discovery(
+    settings: Settings, assets: AssetService, stack: contextlib.AsyncExitStack
+) -> None:
+    """ENABLE_AUTO_DISCOVERY: refresh the asset listings every DISCOVERY_INTERVAL_S."""
+    if settings.enable_auto_discovery:
+        start_periodic("asset-discovery", settings.discovery_interval_s, assets.refresh, stack)
