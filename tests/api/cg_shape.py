@@ -6,23 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from cryptoagg.providers.shapes import json_type
+
 RECORDED = Path(__file__).resolve().parent.parent / "fixtures" / "providers" / "coingecko"
 
 
 def recorded(name: str) -> Any:
     return json.loads((RECORDED / name).read_text())
-
-
-def json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
 
 
 def shape_problems(
