@@ -197,9 +197,9 @@ async def run(api: str, clients: int, updates: int) -> None:
             task.cancel()
         await asyncio.gather(*listeners, return_exceptions=True)
     report(state, updates, clients)
-    mine = ", ".join(f"{ms:.0f}" for ms in client_pauses.full_ms) or "none"
+    mine = ", ".join(f"{ms:.0f} ms" for ms in client_pauses.full_ms) or "none"
     print(f"4. GC pauses while measuring: server {pauses_between(before, after)}")
-    print(f"   clients' full collections: {mine} ms")
+    print(f"   clients' full collections: {mine}")
 
 
 def _published(client: Client) -> list[str]:
