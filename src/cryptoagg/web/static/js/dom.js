@@ -51,6 +51,13 @@ export function pill(text, kind) {
   return el('span', { class: `pill pill-${kind}` }, text);
 }
 
+const SENTIMENT_KIND = { positive: 'ok', neutral: 'muted', negative: 'bad' };
+
+/** A sentiment label's pill, coloured by the label; `text` defaults to the label. */
+export function sentimentPill(label, text = label) {
+  return pill(text, SENTIMENT_KIND[label] || 'muted');
+}
+
 /** A panel's error line: shown with the API's message, hidden again on success. */
 export function showError(panel, error) {
   const box = panel.querySelector('.error');

@@ -1,10 +1,9 @@
 // News: stored headlines with their sentiment, newest first; new ones arrive over `news`.
 
 import { getJson } from '../api.js';
-import { el, freshness, link, pill, showError } from '../dom.js';
+import { el, freshness, link, sentimentPill, showError } from '../dom.js';
 
 const LIMIT = 50;
-const LABEL_KIND = { positive: 'ok', neutral: 'muted', negative: 'bad' };
 
 let symbol = '';
 let stop = null;
@@ -15,7 +14,7 @@ function item(n) {
     { dataset: { url: n.url } },
     el('div', {}, link(n.url, n.title)),
     el('div', { class: 'muted' },
-      n.sentiment_label ? [pill(n.sentiment_label, LABEL_KIND[n.sentiment_label] || 'muted'), ' '] : null,
+      n.sentiment_label ? [sentimentPill(n.sentiment_label), ' '] : null,
       `${n.source} · `, freshness(n.published_at, false, ''),
       n.currencies && n.currencies.length ? ` · ${n.currencies.join(', ')}` : ''),
     n.summary ? el('p', {}, n.summary) : null,

@@ -1,10 +1,8 @@
 // Sentiment: the Fear & Greed index, the last day's news sentiment, and a box to score text.
 
 import { getJson, postJson } from '../api.js';
-import { el, fillRows, freshness, pill, showError, td } from '../dom.js';
+import { el, fillRows, freshness, sentimentPill, showError, td } from '../dom.js';
 import * as fmt from '../format.js';
-
-const LABEL_KIND = { positive: 'ok', neutral: 'muted', negative: 'bad' };
 
 function gauge(value) {
   const meter = el('meter', { min: 0, max: 100, low: 25, high: 75, optimum: 50, value, id: 'fng-meter' });
@@ -30,7 +28,7 @@ function renderNews(box, news) {
     el('h2', {}, `News, last ${news.window_h} h`),
     el('p', { class: 'big' }, news.mean_score === null ? '–' : fmt.number(news.mean_score, 3), el('span', { class: 'muted' }, ' mean score (−1 … 1)')),
     el('p', {}, `${news.scored} of ${news.items} headlines scored by ${news.model}`),
-    el('p', {}, ...labels.map(([label, count]) => [pill(`${label} ${count}`, LABEL_KIND[label] || 'muted'), ' '])),
+    el('p', {}, ...labels.map(([label, count]) => [sentimentPill(label, `${label} ${count}`), ' '])),
   );
 }
 
@@ -46,7 +44,7 @@ export default {
         const body = await postJson('/api/hf/run-sentiment', { texts });
         fillRows(
           form.querySelector('#score-results'),
-          body.results.map((r, i) => el('tr', {}, td(texts[i]), td(pill(r.label, LABEL_KIND[r.label])), td(fmt.number(r.score, 3), 'num'))),
+          body.results.map((r, i) => el('tr', {}, td(texts[i]), td(sentimentPill(r.label)), td(fmt.number(r.score, 3), 'num'))),
         );
         showError(panel, null);
       } catch (error) {
