@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -31,6 +30,7 @@ from tests.e2e.procs import (
     server_env,
     simulator,
     spawn,
+    stop,
     wait_until_up,
 )
 
@@ -181,12 +181,7 @@ def logged_server(data_dir: Path, env: dict[str, str]) -> Iterator[tuple[str, Pa
         wait_until_up(base + "/health", proc, log)
         yield base, log
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def _wait_for(log: Path, pattern: str, timeout_s: float = 20.0) -> str:
