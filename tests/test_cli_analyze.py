@@ -23,7 +23,7 @@ def test_analyze_prints_the_indicators_of_the_stored_candles(tmp_path: Path) -> 
     out = first.stdout
     assert "Analysis of BTC (bitcoin), 60 x 1d candles" in out
     assert "computed now" in out
-    with sqlite3.connect(tmp_path / "cryptoagg.db") as connection:
+    with sqlite3.connect(tmp_path / "mock" / "cryptoagg.db") as connection:
         closes = [
             float(c)
             for (c,) in connection.execute(

@@ -41,7 +41,7 @@ def test_backfill_fills_each_tier_and_a_second_run_fetches_nothing(tmp_path: Pat
     assert table_row(first.stdout, "1d")[1:3] == ["30", "30"]
     assert table_row(first.stdout, "1h")[1:3] == ["720", "720"]
     assert table_row(first.stdout, "1m")[1:] == ["10080", "10080", "14", "0"]
-    stored = rows(tmp_path / "cryptoagg.db")
+    stored = rows(tmp_path / "mock" / "cryptoagg.db")
     assert stored["1m"] == 10080 and stored["1h"] >= 720 and stored["1d"] >= 30
     second = run(["backfill", "--symbol", "BTC", "--days", "30", "--mock"], tmp_path)
     assert second.returncode == 0, second.stderr
@@ -56,7 +56,7 @@ def test_a_killed_backfill_resumes_without_duplicates(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [*args, "--mock"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    db = tmp_path / "cryptoagg.db"
+    db = tmp_path / "mock" / "cryptoagg.db"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:  # kill it once some candles are in
         if db.exists():

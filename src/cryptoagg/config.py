@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     use_mock_data: bool = False
     #: unset: SQLite at DATA_DIR/cryptoagg.db (so the documented default ./data/cryptoagg.db)
     database_url: str | None = None
+    #: the database of mock mode (unset: SQLite at DATA_DIR/mock/cryptoagg.db); mock mode
+    #: never opens DATABASE_URL, so simulated data never mixes with real data
+    mock_database_url: str | None = None
     redis_url: str | None = None
     data_dir: Path = Path("./data")
     providers_file: Path | None = None
@@ -150,6 +153,13 @@ class Settings(BaseSettings):
     #: allow webhook URLs that resolve to loopback, private or other non-global addresses
     webhook_allow_private: bool = False
     retry_attempts: int = Field(default=2, ge=1, le=5)
+    # the monthly plan (README "Upstream budgets")
+    #: projected month-end use of a monthly quota the plan aims at
+    quota_target: float = Field(default=0.8, gt=0, le=1)
+    #: share of a monthly quota kept for client requests (collectors plan around it)
+    quota_client_reserve: float = Field(default=0.25, ge=0, lt=1)
+    #: share of each per-second/per-minute budget background work leaves to clients
+    rate_client_reserve: float = Field(default=0.25, ge=0, lt=1)
     breaker_failures: int = Field(default=5, ge=1, le=100)
     breaker_cooldown_s: float = Field(default=30.0, gt=0, le=3600)
     #: how many backups `cryptoagg backup` keeps in DATA_DIR/backups (oldest removed first)
@@ -181,7 +191,7 @@ class Settings(BaseSettings):
                     )
         return value
 
-    @field_validator("database_url")
+    @field_validator("database_url", "mock_database_url")
     @classmethod
     def _db_scheme(cls, value: str | None) -> str | None:
         if value and not value.startswith(("sqlite:///", "postgresql://", "postgresql+")):
@@ -189,8 +199,15 @@ class Settings(BaseSettings):
         return value or None
 
     @property
+    def state_dir(self) -> Path:
+        """Where this mode keeps its state (database, quota ledger, exports, backups, lock):
+        DATA_DIR, or DATA_DIR/mock in mock mode, so a mock run never touches real state."""
+        return self.data_dir / "mock" if self.use_mock_data else self.data_dir
+
+    @property
     def db_url(self) -> str:
-        return self.database_url or f"sqlite:///{self.data_dir / 'cryptoagg.db'}"
+        configured = self.mock_database_url if self.use_mock_data else self.database_url
+        return configured or f"sqlite:///{self.state_dir / 'cryptoagg.db'}"
 
     @field_validator("redis_url")
     @classmethod
@@ -269,6 +286,6 @@ def prepare_data_dir(settings: Settings) -> None:
     """Create DATA_DIR and its sub-folders (start-up)."""
     try:
         for sub in DATA_SUBDIRS:
-            (settings.data_dir / sub).mkdir(parents=True, exist_ok=True)
+            (settings.state_dir / sub).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"DATA_DIR: cannot create {settings.data_dir} ({exc.strerror})") from None

@@ -52,7 +52,7 @@ async def test_analysis_of_stored_candles_is_stored_and_reused(
     assert again["reused"] is True and again["backfilled"] == 0
     assert again["computed_at"] == body["computed_at"]
     assert again["indicators"] == body["indicators"]
-    with sqlite3.connect(tmp_path / "cryptoagg.db") as connection:
+    with sqlite3.connect(tmp_path / "mock" / "cryptoagg.db") as connection:
         stored = connection.execute(
             'SELECT asset_id, interval, "window", method FROM market_analysis'
         ).fetchall()

@@ -24,7 +24,7 @@ def at(seconds: int) -> datetime:
 
 def seed(tmp_path: Path) -> dict[str, int]:
     """Rows as the health collector would have written them (the schema exists by now)."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'cryptoagg.db'}")
+    engine = make_engine(f"sqlite:///{tmp_path / 'mock' / 'cryptoagg.db'}")
     StatusLogRepository(engine).add_many(
         [
             CheckRecord(at(0), "kraken", False, CheckState.DOWN, "unavailable: HTTP 500", 15.0),

@@ -10,6 +10,7 @@ from cryptoagg.core.assets import Asset
 from cryptoagg.core.errors import ProviderError
 from cryptoagg.core.limits import Limits
 from cryptoagg.core.models import Capability, Quote
+from cryptoagg.core.ports import Outbound
 from cryptoagg.resilience.budget import MemoryQuotaStore, QuotaLedger
 from cryptoagg.resilience.guard import Guards
 from cryptoagg.resilience.health import HealthBook
@@ -36,6 +37,9 @@ class FakeClock:
 
 
 class Fake:
+    """A provider that sends one request (through `outbound`, as an adapter's HTTP request
+    does) per call, then answers or raises its next scripted error."""
+
     requires_key = False
     capabilities = frozenset({Capability.SPOT_PRICE})
     disabled_reason: str | None = None
@@ -45,8 +49,11 @@ class Fake:
         self.price = price
         self.errors = list(errors)
         self.calls = 0
+        self.outbound: Outbound | None = None
 
     async def spot_prices(self, assets: Sequence[Asset]) -> list[Quote]:
+        if self.outbound is not None:
+            await self.outbound.before_send(self.name)
         self.calls += 1
         if self.errors:
             raise self.errors.pop(0)
@@ -65,6 +72,7 @@ def make_pool(
     guards = Guards(clock, clock.wall, QuotaLedger(MemoryQuotaStore()))
     for p in providers:
         guards.add(p.name, (limits or {}).get(p.name, Limits()))
+        p.outbound = guards
     return ProviderPool(
         Capability.SPOT_PRICE,
         providers,  # type: ignore[arg-type]

@@ -118,7 +118,7 @@ async def test_budget_refusal_and_near_limit_ordering() -> None:
     assert p.guards["a"].budget.quota_left() == 0
     with pytest.raises(NoProviderAvailable) as info:
         await spot(p)
-    assert info.value.reasons["a"] == "budget_exhausted: monthly quota used"
+    assert info.value.reasons["a"] == "quota_exhausted: monthly quota used"
     assert info.value.reasons["b"].startswith("budget_exhausted: rate limit, next call in")
     clock.advance(30)
     assert await spot(p) == "b"

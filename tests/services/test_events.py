@@ -8,6 +8,7 @@ from decimal import Decimal
 import orjson
 
 from cryptoagg.core.consensus import Consensus
+from cryptoagg.resilience.plan import ProviderPlan
 from cryptoagg.services.events import (
     NEWS,
     EventHub,
@@ -200,6 +201,10 @@ def status(name: str, state: str = "ok", calls: int = 0) -> ProviderStatus:
         calls_this_month=calls,
         quota_monthly=None,
         quota_left=None,
+        plan=ProviderPlan(name, None, calls, 0, None, calls, None, False, []),
+        client_calls_kept=0,
+        client_wait_p50_ms=None,
+        client_wait_p99_ms=None,
     )
 
 

@@ -16,6 +16,7 @@ from cryptoagg.core.assets import Asset
 from cryptoagg.core.errors import Unavailable
 from cryptoagg.core.limits import Limits
 from cryptoagg.core.models import Candle, Capability, Interval
+from cryptoagg.core.ports import Outbound
 from cryptoagg.resilience.budget import MemoryQuotaStore, QuotaLedger
 from cryptoagg.resilience.cache import TTLCache
 from cryptoagg.resilience.guard import Guards
@@ -60,10 +61,13 @@ class FakeOhlcv:
         self.window = window
         self.fail = fail
         self.asked: list[tuple[datetime, datetime]] = []
+        self.outbound: Outbound | None = None
 
     async def ohlcv(
         self, asset: Asset, interval: Interval, start: datetime, end: datetime
     ) -> list[Candle]:
+        if self.outbound is not None:  # one request per call, like an adapter
+            await self.outbound.before_send(self.name)
         self.asked.append((start, end))
         if self.fail:
             raise Unavailable(self.name, "HTTP 503")
@@ -96,6 +100,7 @@ def service(
     providers: Sequence[FakeOhlcv],
     chunk: int = 60,
     limits: Limits | None = None,
+    deadline_s: float = 10.0,
     **retention: int,
 ) -> HistoryService:
     # with limits, budgets refill in real time; without, the clock stands still
@@ -104,12 +109,13 @@ def service(
     )
     for p in providers:
         guards.add(p.name, limits or Limits())
+        p.outbound = guards
     pool = ProviderPool(
         Capability.OHLCV,
         providers,  # type: ignore[arg-type]
         health=HealthBook(clock=lambda: NOW),
         guards=guards,
-        config=PoolConfig(retry=RetryPolicy(attempts=1)),
+        config=PoolConfig(deadline_s=deadline_s, retry=RetryPolicy(attempts=1)),
     )
     ctx = ServiceContext(
         registry=seeded_registry(),
@@ -300,7 +306,8 @@ async def test_a_paced_fill_waits_for_the_rate_budget_instead_of_stopping(
 ) -> None:
     monkeypatch.setattr("cryptoagg.services.history.PACE_WAIT_S", 0.05)
     provider = FakeOhlcv("binance")
-    history = service(migrated, [provider], chunk=60, limits=Limits(per_second=20))
+    # a request deadline shorter than the budget's 50 ms spacing: no waiting within it
+    history = service(migrated, [provider], limits=Limits(per_second=20), deadline_s=0.02)
     start = NOW - timedelta(hours=30)  # 30 chunks; the budget allows a burst of 20
     unpaced = await history.fill(btc, Interval.M1, start, NOW)
     assert unpaced.unfilled  # stopped when the budget ran out

@@ -6,6 +6,7 @@ secret); unexpected errors are logged and answered with a bare 500.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -62,7 +63,10 @@ def _details(exc: CryptoAggError) -> Any:
     if isinstance(exc, AmbiguousSymbol):
         return {"candidates": exc.candidates}
     if isinstance(exc, NoProviderAvailable):
-        return {"capability": exc.capability, "reasons": exc.reasons}
+        details: dict[str, Any] = {"capability": exc.capability, "reasons": exc.reasons}
+        if exc.retry_after_s is not None:
+            details["retry_after_s"] = retry_after_header(exc.retry_after_s)
+        return details
     if isinstance(exc, ProviderError):
         return {"provider": exc.provider, "reason": exc.reason}
     return None
@@ -74,7 +78,15 @@ async def _domain(_request: Request, exc: Exception) -> Response:
     if status == 500:
         log.error("internal_error", error=exc.message)
         return error_response(500, "internal_error", "internal error")
-    return error_response(status, exc.code, exc.message, _details(exc))
+    headers = {}
+    if isinstance(exc, NoProviderAvailable) and exc.retry_after_s is not None:
+        headers["retry-after"] = str(retry_after_header(exc.retry_after_s))
+    return error_response(status, exc.code, exc.message, _details(exc), headers)
+
+
+def retry_after_header(seconds: float) -> int:
+    """Whole seconds, rounded up (a client that waits that long finds a call possible)."""
+    return max(1, math.ceil(seconds))
 
 
 async def _validation(_request: Request, exc: Exception) -> Response:

@@ -10,8 +10,10 @@ from datetime import timedelta
 from sqlalchemy import Engine
 
 from cryptoagg.bootstrap.checks import alert_rules
+from cryptoagg.bootstrap.services import DISCOVERY_JOB
 from cryptoagg.bootstrap.tasks import utcnow
 from cryptoagg.collectors.candles import CandleCollector
+from cryptoagg.collectors.health import JOB as HEALTH_JOB
 from cryptoagg.collectors.health import HealthChecks
 from cryptoagg.collectors.leader import leader_lock
 from cryptoagg.collectors.news import NewsCollector
@@ -20,6 +22,8 @@ from cryptoagg.collectors.runner import Collectors
 from cryptoagg.collectors.supervisor import Supervisor
 from cryptoagg.config import Settings
 from cryptoagg.core.assets import AssetRegistry
+from cryptoagg.core.limits import Priority
+from cryptoagg.core.models import Capability
 from cryptoagg.core.ports import Provider
 from cryptoagg.resilience.guard import Guards
 from cryptoagg.resilience.health import HealthBook
@@ -38,6 +42,30 @@ from cryptoagg.storage.monitoring import (
 )
 from cryptoagg.storage.news import NewsRepository
 from cryptoagg.storage.repositories import PriceRepository
+
+COLLECT, PROBE = Priority.COLLECTOR, Priority.PROBE
+
+
+def per_asset(providers: list[Provider]) -> set[str]:
+    return {p.name for p in providers if getattr(p, "per_asset_quotes", False)}
+
+
+def plan_jobs(settings: Settings, providers: list[Provider], guards: Guards) -> None:
+    """Tell the monthly plan which background job calls which providers, how often at most."""
+
+    def able(capability: Capability) -> list[str]:
+        return [p.name for p in providers if capability in p.capabilities]
+
+    plan = guards.plan
+    # the price collector leaves per-asset providers (Coinbase) to client requests
+    batch = [n for n in able(Capability.SPOT_PRICE) if n not in per_asset(providers)]
+    plan.register("prices", settings.collect_prices_s, batch, COLLECT)
+    plan.register("candles", settings.collect_candles_s, able(Capability.OHLCV), COLLECT)
+    plan.register("news", settings.collect_news_s, able(Capability.NEWS), COLLECT)
+    plan.register(HEALTH_JOB, settings.collect_health_s, [p.name for p in providers], PROBE)
+    if settings.enable_auto_discovery:
+        listing = able(Capability.LISTING)
+        plan.register(DISCOVERY_JOB, settings.discovery_interval_s, listing, PROBE)
 
 
 def health_checks(
@@ -86,8 +114,8 @@ def start_collectors(
     stack.push_async_callback(notifier.aclose)
     registry = ctx.registry
     collectors = Collectors(
-        leader_lock(engine, settings.data_dir),
-        Supervisor(clock=utcnow),
+        leader_lock(engine, settings.state_dir),
+        Supervisor(clock=utcnow, observe=guards.plan.observe, probes=frozenset({HEALTH_JOB})),
         [
             (
                 "prices",
@@ -97,7 +125,7 @@ def start_collectors(
                 ),
             ),
             (
-                "health",
+                HEALTH_JOB,
                 settings.collect_health_s,
                 health_checks(
                     settings,

@@ -21,6 +21,7 @@ from cryptoagg.resilience.breaker import BreakerPolicy
 from cryptoagg.resilience.budget import FileQuotaStore, QuotaLedger
 from cryptoagg.resilience.guard import Guards
 from cryptoagg.resilience.health import HealthBook
+from cryptoagg.resilience.plan import PlanPolicy
 from cryptoagg.resilience.pool import PoolConfig, ProviderPool
 from cryptoagg.resilience.retry import RetryPolicy
 from cryptoagg.resilience.strategy import Strategy
@@ -34,7 +35,10 @@ def build_providers(
     registry: AssetRegistry,
     upstream: str | None,
     mock: bool,
+    *,
+    guards: Guards,
 ) -> list[Provider]:
+    """Every provider, in priority order; each request they send passes `guards`."""
     overrides = settings.provider_overrides()
     built: list[tuple[int, HttpProvider]] = []
     for index, cls in enumerate(PROVIDERS):
@@ -48,6 +52,7 @@ def build_providers(
             base_url_overrides={"": override.base_url} if override and override.base_url else {},
             disabled_by_config=bool(override and not override.enabled),
             clock=utcnow,
+            outbound=guards,
         )
         priority = override.priority if override and override.priority is not None else index
         built.append((priority, cls(ctx)))
@@ -66,17 +71,23 @@ def limits_for(name: str, override: ProviderOverride | None) -> Limits:
     )
 
 
-def build_guards(settings: Settings, providers: list[Provider]) -> Guards:
-    """One breaker and budget per provider; monthly quotas persist in DATA_DIR/quota.json."""
-    ledger = QuotaLedger(FileQuotaStore(settings.data_dir / "quota.json"))
+def build_guards(settings: Settings) -> Guards:
+    """One breaker and budget per registered provider and the monthly plan; the ledger
+    persists in quota.json of the mode's state directory (DATA_DIR, or DATA_DIR/mock)."""
+    ledger = QuotaLedger(FileQuotaStore(settings.state_dir / "quota.json"))
     policy = BreakerPolicy(
         consecutive_failures=settings.breaker_failures,
         cooldown_s=settings.breaker_cooldown_s,
     )
-    guards = Guards(time.monotonic, utcnow, ledger, policy)
+    plan = PlanPolicy(
+        target=settings.quota_target,
+        client_reserve=settings.quota_client_reserve,
+        rate_reserve=settings.rate_client_reserve,
+    )
+    guards = Guards(time.monotonic, utcnow, ledger, policy, plan)
     overrides = settings.provider_overrides()
-    for provider in providers:
-        guards.add(provider.name, limits_for(provider.name, overrides.get(provider.name)))
+    for cls in PROVIDERS:
+        guards.add(cls.name, limits_for(cls.name, overrides.get(cls.name)))
     return guards
 
 

@@ -8,7 +8,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from cryptoagg.bootstrap.checks import check_settings
-from cryptoagg.bootstrap.collectors import start_collectors
+from cryptoagg.bootstrap.collectors import plan_jobs, start_collectors
 from cryptoagg.bootstrap.container import Container
 from cryptoagg.bootstrap.providers import build_guards, build_pools, build_providers
 from cryptoagg.bootstrap.resources import http_client, open_engine, upstream_url
@@ -47,9 +47,13 @@ async def build(settings: Settings) -> AsyncIterator[Container]:
         client = http_client(settings, stack)
         engine = await open_engine(settings, stack)
         registry = seeded_registry()
-        providers = build_providers(settings, client, registry, upstream, settings.use_mock_data)
+        guards = build_guards(settings)
+        providers = build_providers(
+            settings, client, registry, upstream, settings.use_mock_data, guards=guards
+        )
+        # every process plans the month (the leader runs the jobs, every replica shows it)
+        plan_jobs(settings, providers, guards)
         health = HealthBook(clock=utcnow)
-        guards = build_guards(settings, providers)
         pools = build_pools(settings, providers, health, guards)
         cache = TTLCache()
         stack.push_async_callback(cache.aclose)

@@ -11,9 +11,11 @@ from sqlalchemy import Engine
 from cryptoagg.bootstrap.tasks import start_periodic, utcnow
 from cryptoagg.config import Settings
 from cryptoagg.core.assets import AssetRegistry
+from cryptoagg.core.limits import Priority
 from cryptoagg.core.models import Capability
 from cryptoagg.resilience.cache import TTLCache
 from cryptoagg.resilience.pool import ProviderPool
+from cryptoagg.resilience.scope import background
 from cryptoagg.services.asset_changes import AssetChangeLog
 from cryptoagg.services.assets import AssetService
 from cryptoagg.services.context import ServiceContext, Ttls
@@ -25,6 +27,8 @@ from cryptoagg.storage.candles import CandleRepository
 from cryptoagg.storage.configuration import ConfigurationRepository
 from cryptoagg.storage.repositories import PriceRepository, QueryRepository
 
+#: the job name asset discovery is planned and charged under
+DISCOVERY_JOB = "discovery"
 #: seconds between comparisons of the providers' states for the `providers` live topic
 PROVIDER_FEED_S = 2.0
 
@@ -97,4 +101,9 @@ def start_discovery(
 ) -> None:
     """ENABLE_AUTO_DISCOVERY: refresh the asset listings every DISCOVERY_INTERVAL_S."""
     if settings.enable_auto_discovery:
-        start_periodic("asset-discovery", settings.discovery_interval_s, assets.refresh, stack)
+
+        async def refresh() -> object:
+            with background(DISCOVERY_JOB, Priority.PROBE):
+                return await assets.refresh()
+
+        start_periodic("asset-discovery", settings.discovery_interval_s, refresh, stack)

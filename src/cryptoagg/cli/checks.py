@@ -1,33 +1,40 @@
 """One real call per provider, for `cryptoagg providers check` and `providers schema`.
 
 The call is the health check's probe (`collectors.health.probe_for`: the provider's cheapest
-call) and it goes through the provider's guard like any other: a refusal of the rate budget
-or the monthly quota is reported as `skipped: budget` and nothing is sent. A provider with a
-monthly quota is probed no more often than the health collector may (`quota_spacing_s`): the
-time of the last probe is read from `response_times`, where the collector and these commands
-record every probe they send, and within that spacing `check` reports the recorded verdict
-instead of calling. In mock mode nothing is recorded or spaced (the simulator has no quota).
+call) and it takes the same guarded path as every call (`GuardedCalls`), charged to the
+`health` job at probe priority: a refusal of the rate budget or the monthly quota is
+reported as `skipped: budget` and nothing is sent. A provider is probed no more often than
+the monthly plan lets the health collector probe it: when its next probe is not due, `check`
+reports the last recorded probe (`response_times`, where the collector and these commands
+record every probe they send) instead of calling. In mock mode nothing is recorded or
+spaced (the simulator has no quota).
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 import re
 import time
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import httpx
 
 from cryptoagg.bootstrap import Container
-from cryptoagg.collectors.health import Probe, probe_for, quota_spacing_s
-from cryptoagg.core.errors import BudgetExhausted, ProviderError, UpstreamTimeout
+from cryptoagg.collectors.health import JOB as HEALTH_JOB
+from cryptoagg.collectors.health import Probe, probe_for
+from cryptoagg.core.errors import BudgetExhausted, CircuitOpen, ProviderDisabled, ProviderError
+from cryptoagg.core.limits import Priority
 from cryptoagg.core.ports import Provider
 from cryptoagg.logging import REDACTED, redact_url
 from cryptoagg.providers.base import HttpProvider
+from cryptoagg.resilience.guard import GuardedCalls
+from cryptoagg.resilience.retry import Deadline
+from cryptoagg.resilience.scope import background
 from cryptoagg.storage.monitoring import ResponseTimeRecord, ResponseTimeRepository
 
 SKIPPED = "skipped: budget"
@@ -121,6 +128,7 @@ class Prober:
         self.secrets = container.settings.secrets()
         self.timeout_s = container.settings.request_deadline_s
         self.repository = ResponseTimeRepository(container.engine)
+        self.calls = GuardedCalls(container.guards, container.health, random.Random())  # noqa: S311
         self.sent: list[ResponseTimeRecord] = []
 
     async def probe(self, provider: Provider, *, capture: bool = False) -> ProbeResult:
@@ -130,18 +138,15 @@ class Prober:
         probe = probe_for(provider, self.container.registry)
         if probe is None or name not in self.container.guards:
             return ProbeResult(name, "skipped", detail="no call to probe it with")
-        recent = await self._recent_probe(provider)
-        if recent is not None:
-            return self._from_recent(name, probe.endpoint, recent)
-        guard = self.container.guards[name]
-        refusal = guard.admit()
-        if isinstance(refusal, BudgetExhausted):
-            return ProbeResult(name, SKIPPED, detail=refusal.detail, endpoint=probe.endpoint)
-        if refusal is not None:
-            detail = safe(refusal.detail, self.secrets)
-            return ProbeResult(name, refusal.reason, detail=detail, error=refusal)
-        guard.budget.spend()
-        return await self._send(provider, probe, capture=capture)
+        guards = self.container.guards
+        metered = guards[name].budget.limits.monthly is not None
+        with background(HEALTH_JOB, Priority.PROBE):
+            # a provider with a monthly quota is probed no more often than its plan allows
+            if self.record and metered and guards.admits(name) is not None:
+                recent = await self._recent_probe(provider)
+                if recent is not None:
+                    return self._from_recent(name, probe.endpoint, recent)
+            return await self._send(provider, probe, capture=capture)
 
     async def _send(self, provider: Provider, probe: Probe, *, capture: bool) -> ProbeResult:
         name = provider.name
@@ -153,12 +158,18 @@ class Prober:
         value: object = None
         error: ProviderError | None = None
         try:
-            async with asyncio.timeout(self.timeout_s):
-                value = await probe.call()
+            value = await self.calls.call(
+                name,
+                probe.call,
+                deadline=Deadline.after(self.timeout_s, time.monotonic),
+                timeout_counts=True,
+            )
+        except BudgetExhausted as exc:
+            return ProbeResult(name, SKIPPED, detail=exc.detail, endpoint=probe.endpoint)
+        except (CircuitOpen, ProviderDisabled) as exc:
+            return ProbeResult(name, exc.reason, detail=safe(exc.detail, self.secrets), error=exc)
         except ProviderError as exc:
             error = exc
-        except TimeoutError:
-            error = UpstreamTimeout(name, f"no answer within {self.timeout_s:g} s")
         except Exception as exc:
             error = ProviderError(name, f"internal: {type(exc).__name__}")
         finally:
@@ -186,21 +197,18 @@ class Prober:
         return result
 
     async def _recent_probe(self, provider: Provider) -> ResponseTimeRecord | None:
-        """The last recorded probe, if the monthly quota allows no new one yet."""
-        if not self.record:
-            return None
-        spacing_s = quota_spacing_s(self.container.guards[provider.name].budget.limits.monthly)
-        if not spacing_s:
-            return None
+        """The last recorded probe (the plan allows no new one yet)."""
         rows = await asyncio.to_thread(self.repository.recent, provider.name, 1)
-        if not rows or self.clock() - rows[0].at >= timedelta(seconds=spacing_s):
-            return None
-        return rows[0]
+        return rows[0] if rows else None
 
     def _from_recent(self, name: str, endpoint: str, recent: ResponseTimeRecord) -> ProbeResult:
-        spacing_s = quota_spacing_s(self.container.guards[name].budget.limits.monthly)
+        interval_s = self.container.guards.plan.interval_s(HEALTH_JOB, name)
         at = recent.at.astimezone(UTC).strftime("%H:%M:%SZ")
-        rule = f"the monthly quota allows one probe every {round(spacing_s / 60)} min"
+        rule = (
+            "the monthly plan pauses probes for the rest of the month"
+            if interval_s is None
+            else f"the monthly plan allows one probe every {round(interval_s / 60)} min"
+        )
         if recent.ok:
             detail = f"not sent: the probe at {at} answered ({rule})"
             return ProbeResult(name, "ok", recent.latency_ms, detail, endpoint, recent=recent)

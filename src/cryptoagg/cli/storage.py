@@ -103,7 +103,7 @@ def export_command(
         )
     except InvalidInput as exc:
         fail(exc.message, 2)
-    target = out or default_path(settings.data_dir / "exports", table, kind)
+    target = out or default_path(settings.state_dir / "exports", table, kind)
     engine = make_engine(settings.db_url)
     try:
         upgrade(engine)
@@ -150,7 +150,7 @@ def backup_command() -> None:
     prepare_data_dir(settings)
     db_path = _sqlite_file(settings, "backup")
     try:
-        result = backup_database(db_path, settings.data_dir / "backups", settings.backup_keep)
+        result = backup_database(db_path, settings.state_dir / "backups", settings.backup_keep)
     except CryptoAggError as exc:
         fail(exc.message)
     made = result.backup
@@ -187,7 +187,7 @@ def restore_command(
     if not confirmed:
         fail("restore cancelled: not confirmed (pass --yes to skip the question)")
     try:
-        result = restore_database(file, db_path, settings.data_dir / "backups")
+        result = restore_database(file, db_path, settings.state_dir / "backups")
     except CryptoAggError as exc:
         fail(exc.message)
     engine = make_engine(settings.db_url)

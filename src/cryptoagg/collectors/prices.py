@@ -38,11 +38,11 @@ class PriceTicks:
 
     async def __call__(self) -> int:
         ids = [a.id for a in self.registry.tracked()[: self.top]]
-        served = await self.prices.prices(ids)
+        batch = await self.prices.collect(ids)
         now = self.prices.ctx.clock()
         records = []
         fresh = []
-        for report in served.value.reports:
+        for report in batch.reports:
             c = report.consensus
             if self._last.get(c.asset_id) == c.as_of:
                 continue
@@ -62,5 +62,5 @@ class PriceTicks:
             for report in fresh:
                 data = price_data(report.consensus, report.asset.symbol)
                 self.publisher.publish(price_topic(report.asset.id), data)
-        log.info("prices_collected", written=written, missing=served.value.missing)
+        log.info("prices_collected", written=written, missing=batch.missing)
         return written

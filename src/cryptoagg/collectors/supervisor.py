@@ -3,21 +3,30 @@
 A job is an async callable run every `interval_s`. A failure is logged and the job retries
 after an exponential backoff (capped at its interval); it never kills the process, and no
 task is ever fire-and-forget: `stop()` cancels and awaits every one.
+
+Each run happens in a background call scope named after the job (collector priority, or
+probe priority for the jobs in `probes`), so its upstream requests queue behind clients'
+and are charged to the job; what a run sent is reported to `observe` (the monthly plan
+learns each job's calls per run from it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import structlog
 
+from cryptoagg.core.limits import Priority
+from cryptoagg.resilience.scope import background
+
 log = structlog.get_logger("cryptoagg.collectors")
 
 Job = Callable[[], Awaitable[object]]
+Observe = Callable[[str, Mapping[str, int]], None]
 
 
 @dataclass(slots=True)
@@ -47,6 +56,9 @@ class Supervisor:
     clock: Callable[[], datetime]
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     max_backoff_s: float = 300.0
+    observe: Observe | None = None
+    #: jobs that run at probe priority (health checks); the rest are collectors
+    probes: frozenset[str] = frozenset()
     jobs: dict[str, JobState] = field(default_factory=dict)
     _tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
 
@@ -58,8 +70,12 @@ class Supervisor:
     async def _loop(self, state: JobState, job: Job) -> None:
         backoff = 1.0
         while True:
+            priority = Priority.PROBE if state.name in self.probes else Priority.COLLECTOR
             try:
-                await job()
+                with background(state.name, priority) as run:
+                    await job()
+                if self.observe is not None:
+                    self.observe(state.name, run.sent)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

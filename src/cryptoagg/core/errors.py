@@ -159,10 +159,21 @@ class ProviderDisabled(ProviderError):
 
 
 class BudgetExhausted(ProviderError):
-    """Our own rate or monthly budget for the provider is spent; no call went out."""
+    """Our own rate or monthly budget for the provider is spent; no call went out.
+    `retry_after_s` is when a call may go out again (None: not this month)."""
 
     reason = "budget_exhausted"
     counts_as_failure = False
+
+    def __init__(self, provider: str, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(provider, message)
+        self.retry_after_s = retry_after_s
+
+
+class QuotaExhausted(BudgetExhausted):
+    """The provider's monthly quota is used up; nothing goes out until the month turns."""
+
+    reason = "quota_exhausted"
 
 
 class Unavailable(ProviderError):
@@ -204,8 +215,16 @@ class NoProviderAvailable(CryptoAggError):
 
     code = "no_provider_available"
 
-    def __init__(self, capability: str, reasons: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        capability: str,
+        reasons: Mapping[str, str],
+        retry_after_s: float | None = None,
+    ) -> None:
         summary = "; ".join(f"{name}: {why}" for name, why in reasons.items()) or "none enabled"
         super().__init__(f"no provider could answer {capability} ({summary})")
         self.capability = capability
         self.reasons = dict(reasons)
+        #: when every provider was held back only by our own rate budgets: the earliest
+        #: time one of them may be called again (the 503's Retry-After)
+        self.retry_after_s = retry_after_s

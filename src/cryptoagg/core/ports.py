@@ -22,6 +22,13 @@ from cryptoagg.core.models import (
 )
 
 
+class Outbound(Protocol):
+    """The gate every request to a provider passes just before it leaves: it spends the
+    provider's budget (waiting for it when allowed) or raises `BudgetExhausted`."""
+
+    async def before_send(self, provider: str) -> None: ...
+
+
 class Provider(Protocol):
     """One upstream data provider. Methods for capabilities it lacks raise `NotSupported`.
 

@@ -126,6 +126,7 @@ class CoinbaseProvider(HttpProvider):
     }
     capabilities = frozenset({Capability.SPOT_PRICE, Capability.LISTING})
     docs_url = "https://docs.cdp.coinbase.com/exchange/reference/exchangerestapi_getproductticker"
+    per_asset_quotes = True
 
     async def _quote(self, base: str, asset: Asset) -> Quote:
         pid = product_id(base)

@@ -1,8 +1,10 @@
 """Pools: the providers of one capability, tried in the order of the pool's strategy.
 
 `first` fails over from provider to provider until one answers; `gather` asks every
-provider at once (for consensus). Each attempt passes the provider's guard (breaker and
-budget), is retried within the request deadline, and is recorded in the health book. When
+provider at once (for consensus). Each attempt is one guarded call (`GuardedCalls`: breaker,
+budget spent per request that leaves, outcome to breaker and health book), retried within
+the request deadline. A background job skips the providers its monthly plan says are not
+due in this run. When
 nothing could answer, every provider's reason is collected (503 with reasons). A change of
 the answering provider is recorded as a rotation.
 """
@@ -22,22 +24,22 @@ import structlog
 
 from cryptoagg.core.errors import (
     BudgetExhausted,
-    CircuitOpen,
     NoProviderAvailable,
     ProviderError,
+    RateLimited,
 )
 from cryptoagg.core.models import Capability
 from cryptoagg.core.ports import Provider
-from cryptoagg.resilience.breaker import State
-from cryptoagg.resilience.guard import Guards
+from cryptoagg.resilience.guard import GuardedCalls, Guards
 from cryptoagg.resilience.health import HealthBook
-from cryptoagg.resilience.retry import Deadline, RetryPolicy, call_with_retry
+from cryptoagg.resilience.retry import Deadline, RetryPolicy
 from cryptoagg.resilience.strategy import Strategy, order
 
 T = TypeVar("T")
 log = structlog.get_logger("cryptoagg.pool")
 
 Call = Callable[[Provider], Awaitable[T]]
+Skip = Callable[[Provider], str | None]
 ROTATIONS_KEPT = 500
 
 
@@ -52,6 +54,22 @@ class Answer(Generic[T]):
 class Gathered(Generic[T]):
     answers: list[Answer[T]] = field(default_factory=list)
     reasons: dict[str, str] = field(default_factory=dict)
+    errors: list[ProviderError] = field(default_factory=list)
+
+    @property
+    def retry_after_s(self) -> float | None:
+        return retry_after(self.errors)
+
+
+def retry_after(errors: Sequence[ProviderError]) -> float | None:
+    """The earliest time one of these refusals says a call may go out again (None: none
+    says): our own rate budgets and upstream 429s with Retry-After."""
+    waits = [
+        e.retry_after_s
+        for e in errors
+        if isinstance(e, BudgetExhausted | RateLimited) and e.retry_after_s is not None
+    ]
+    return min(waits, default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +108,7 @@ class ProviderPool:
         self.config = config or PoolConfig()
         self.clock = clock
         self.rng = rng or random.Random()  # noqa: S311 - load spreading, not security
+        self.calls = GuardedCalls(guards, health, self.rng)
         self.rotations: deque[Rotation] = deque(maxlen=ROTATIONS_KEPT)
         self.current: str | None = None
         self._turn = 0
@@ -143,50 +162,24 @@ class ProviderPool:
 
     # -- calling --------------------------------------------------------------------------
 
-    def _usable(self, reasons: dict[str, str]) -> list[Provider]:
+    def _usable(self, reasons: dict[str, str], skip: Skip | None = None) -> list[Provider]:
         usable = []
         for provider in self.ordered():
             why = provider.disabled_reason
             if why:
                 reasons[provider.name] = f"disabled: {why}"
+            elif skip is not None and (skipped := skip(provider)) is not None:
+                reasons[provider.name] = f"skipped: {skipped}"
+            elif (planned := self.guards.admits(provider.name)) is not None:
+                reasons[provider.name] = f"skipped: {planned}"
             else:
                 usable.append(provider)
         return usable
 
     async def _attempt(self, provider: Provider, call: Call[T], deadline: Deadline) -> T:
-        guard = self.guards[provider.name]
-        refusal = guard.admit()
-        if refusal is not None:
-            raise refusal
-        attempts = 0
-
-        async def once() -> T:
-            """One HTTP exchange: spends budget, and its outcome feeds breaker and health."""
-            nonlocal attempts
-            attempts += 1
-            if attempts > 1:
-                if (why := guard.budget.refusal()) is not None:
-                    raise BudgetExhausted(provider.name, why)
-                if guard.breaker.state is not State.CLOSED:
-                    raise CircuitOpen(provider.name, guard.breaker.refusal())
-            guard.budget.spend()
-            started = time.perf_counter()
-            try:
-                value = await call(provider)
-            except ProviderError as exc:
-                guard.breaker.record_failure(exc)
-                self.health.failure(provider.name, exc)
-                raise
-            except asyncio.CancelledError:
-                guard.breaker.record_cancelled()
-                raise
-            guard.breaker.record_success()
-            self.health.success(provider.name, (time.perf_counter() - started) * 1000)
-            return value
-
         try:
-            return await call_with_retry(
-                once, provider.name, policy=self.config.retry, deadline=deadline, rng=self.rng
+            return await self.calls.call(
+                provider.name, lambda: call(provider), deadline=deadline, retry=self.config.retry
             )
         except ProviderError as exc:
             log.info(
@@ -205,6 +198,7 @@ class ProviderPool:
         """The first provider, in strategy order, that answers."""
         deadline = self._deadline()
         reasons: dict[str, str] = {}
+        errors: list[ProviderError] = []
         for provider in self._usable(reasons):
             if deadline.expired:
                 reasons[provider.name] = "skipped: request deadline reached"
@@ -213,24 +207,27 @@ class ProviderPool:
                 value = await self._attempt(provider, call, deadline)
             except ProviderError as exc:
                 reasons[provider.name] = f"{exc.reason}: {exc.detail}"
+                errors.append(exc)
                 continue
             if provider.name != self.current:
                 why = "; ".join(f"{n} {r}" for n, r in reasons.items()) or "strategy"
                 self._record(provider.name, why)
             return Answer(provider.name, value, self.health.now())
-        raise NoProviderAvailable(self.id, reasons)
+        raise NoProviderAvailable(self.id, reasons, retry_after(errors))
 
-    async def gather(self, call: Call[T]) -> Gathered[T]:
-        """Every usable provider at once; answers in strategy order plus failure reasons."""
+    async def gather(self, call: Call[T], skip: Skip | None = None) -> Gathered[T]:
+        """Every usable provider at once; answers in strategy order plus failure reasons.
+        `skip` says why a provider is left out of this gathering (None: it is asked)."""
         deadline = self._deadline()
         result: Gathered[T] = Gathered()
-        usable = self._usable(result.reasons)
+        usable = self._usable(result.reasons, skip)
         outcomes = await asyncio.gather(
             *(self._attempt(p, call, deadline) for p in usable), return_exceptions=True
         )
         for provider, outcome in zip(usable, outcomes, strict=True):
             if isinstance(outcome, ProviderError):
                 result.reasons[provider.name] = f"{outcome.reason}: {outcome.detail}"
+                result.errors.append(outcome)
             elif isinstance(outcome, BaseException):
                 raise outcome
             else:

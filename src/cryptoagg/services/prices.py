@@ -12,10 +12,18 @@ from cryptoagg.core.assets import STABLECOINS_USD, Asset
 from cryptoagg.core.consensus import Consensus, ConsensusRules, consensus
 from cryptoagg.core.errors import NoProviderAvailable
 from cryptoagg.core.models import Capability, Quote
+from cryptoagg.core.ports import Provider
 from cryptoagg.resilience.cache import Cached
+from cryptoagg.resilience.pool import Skip
 from cryptoagg.services.context import ServiceContext
 
 STABLE_IDS = {"USDT": "tether", "USDC": "usd-coin"}
+
+
+def _per_asset(provider: Provider) -> str | None:
+    if getattr(provider, "per_asset_quotes", False):
+        return "one request per asset (collected from multi-asset providers)"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,13 +96,20 @@ class PriceService:
         ordered = sorted(batch.reports, key=lambda r: rank[r.asset.id])
         return replace(served, value=replace(batch, reports=ordered))
 
+    async def collect(self, queries: Sequence[str]) -> PriceBatch:
+        """Consensus for a collector run: from the providers that quote many assets in one
+        call (a per-asset provider would cost one request per asset every run), and not
+        from or into the clients' cache."""
+        assets = [self.ctx.registry.resolve(q).asset for q in queries]
+        return await self._load(assets, skip=_per_asset)
+
     async def _load_one(self, asset: Asset) -> PriceReport:
         batch = await self._load([asset])
         if not batch.reports:
             raise NoProviderAvailable(Capability.SPOT_PRICE.value, batch.failures)
         return batch.reports[0]
 
-    async def _load(self, assets: Sequence[Asset]) -> PriceBatch:
+    async def _load(self, assets: Sequence[Asset], skip: Skip | None = None) -> PriceBatch:
         ids = {a.id for a in assets}
         wanted = list(assets) + [
             self.ctx.registry.get(stable_id)
@@ -102,7 +117,7 @@ class PriceService:
             if stable_id not in ids and stable_id in self.ctx.registry
         ]
         pool = self.ctx.pool(Capability.SPOT_PRICE)
-        gathered = await pool.gather(lambda p: p.spot_prices(wanted))
+        gathered = await pool.gather(lambda p: p.spot_prices(wanted), skip)
         quotes = [q for answer in gathered.answers for q in answer.value]
         rates = stable_rates(quotes)
         usd_quotes = to_usd(quotes, rates)
@@ -121,5 +136,5 @@ class PriceService:
             for answer in gathered.answers:
                 failures.setdefault(answer.provider, "no fresh quote for this asset")
         if not reports:
-            raise NoProviderAvailable(Capability.SPOT_PRICE.value, failures)
+            raise NoProviderAvailable(Capability.SPOT_PRICE.value, failures, gathered.retry_after_s)
         return PriceBatch(reports, missing, failures)

@@ -12,6 +12,7 @@ from cryptoagg.core.ports import Provider
 from cryptoagg.resilience.breaker import State, Transition
 from cryptoagg.resilience.guard import Guards
 from cryptoagg.resilience.health import HealthBook
+from cryptoagg.resilience.plan import ProviderPlan
 from cryptoagg.resilience.pool import ProviderPool, Rotation
 
 
@@ -26,7 +27,8 @@ class ProviderStatus:
     disabled_reason: str | None
     capabilities: list[str]
     requires_key: bool
-    state: str  # "ok" | "failing" | "unknown" | "disabled" | "open" | "half_open"
+    #: "ok" | "failing" | "unknown" | "disabled" | "open" | "half_open" | "quota_exhausted"
+    state: str
     breaker: str
     next_probe_at: datetime | None
     successes: int
@@ -43,6 +45,12 @@ class ProviderStatus:
     calls_this_month: int
     quota_monthly: int | None
     quota_left: int | None
+    #: the monthly plan: use by clients, projection, client reserve, each job's interval
+    plan: ProviderPlan
+    #: how long the latest client calls waited for a rate budget slot
+    client_calls_kept: int
+    client_wait_p50_ms: float | None
+    client_wait_p99_ms: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +82,8 @@ class StatusService:
             reason = breaker.reason
         if reason:
             return "disabled", reason
+        if self.guards[provider.name].budget.quota_used_up():
+            return "quota_exhausted", None  # until the month turns
         if breaker.state is not State.CLOSED:
             return breaker.state.value, None
         h = self.health.get(provider.name)
@@ -118,6 +128,10 @@ class StatusService:
                     calls_this_month=guard.budget.used_this_month(),
                     quota_monthly=guard.budget.limits.monthly,
                     quota_left=guard.budget.quota_left(),
+                    plan=self.guards.plan.provider_plan(provider.name),
+                    client_calls_kept=len(guard.budget.client_waits),
+                    client_wait_p50_ms=guard.budget.client_wait_ms(0.5),
+                    client_wait_p99_ms=guard.budget.client_wait_ms(0.99),
                 )
             )
         return rows

@@ -39,9 +39,28 @@ async def providers(container: ContainerDep) -> Response:
             "quota": {
                 "calls_this_minute": s.calls_this_minute,
                 "used_this_month": s.calls_this_month,
+                "used_by_clients": s.plan.used_by_clients,
                 "monthly": s.quota_monthly,
                 "left": s.quota_left,
+                "target": s.plan.target,
+                "projected_month_end": s.plan.projected_month_end,
+                "client_reserve": s.plan.client_reserve,
+                "exhausted": s.plan.exhausted,
             },
+            "budget_wait_ms": {
+                "client_calls": s.client_calls_kept,
+                "p50": s.client_wait_p50_ms,
+                "p99": s.client_wait_p99_ms,
+            },
+            "schedule": [
+                {
+                    "job": j.job,
+                    "base_interval_s": j.base_interval_s,
+                    "interval_s": None if j.interval_s is None else round(j.interval_s, 1),
+                    "calls_per_run": j.calls_per_run,
+                }
+                for j in s.plan.jobs
+            ],
         }
         for s in container.status.providers_status()
     ]
