@@ -15,8 +15,9 @@ from cryptoagg.config import load_settings
 from cryptoagg.core.asset_seed import seeded_registry
 from cryptoagg.core.assets import Asset, AssetRegistry
 from cryptoagg.core.errors import ConfigError, ProviderError, Unavailable, UpstreamNotFound
-from cryptoagg.core.limits import Limits
+from cryptoagg.core.limits import Limits, Priority
 from cryptoagg.core.models import Capability, Quote
+from cryptoagg.core.ports import Outbound
 from cryptoagg.providers.base import ProviderContext
 from cryptoagg.providers.registry import PROVIDERS
 from cryptoagg.resilience.breaker import BreakerPolicy, State
@@ -49,7 +50,8 @@ class Clocks:
 
 
 class FakeSpot:
-    """A spot-price provider whose next outcome the test sets."""
+    """A spot-price provider whose next outcome the test sets; each call sends one request
+    through `outbound`, as an adapter does."""
 
     capabilities = frozenset({Capability.SPOT_PRICE})
     requires_key = False
@@ -60,11 +62,14 @@ class FakeSpot:
         self.error: ProviderError | None = None
         self.hang = False
         self.calls: list[list[str]] = []
+        self.outbound: Outbound | None = None
 
     def supports(self, asset: Asset) -> bool:
         return True
 
     async def spot_prices(self, assets: Sequence[Asset]) -> list[Quote]:
+        if self.outbound is not None:
+            await self.outbound.before_send(self.name)
         self.calls.append([a.id for a in assets])
         if self.hang:
             await asyncio.sleep(3600)
@@ -88,6 +93,7 @@ class Rig:
             if p.name == "metered":
                 limits = Limits(monthly=10_000)
             self.guards.add(p.name, limits)
+            p.outbound = self.guards
         self.health = HealthBook(clock=lambda: self.clocks.wall)
         self.engine = engine
         self.job = HealthChecks(
@@ -116,15 +122,27 @@ def engine(tmp_path: Path) -> Engine:
     return eng
 
 
-def test_each_provider_is_checked_through_its_cheapest_call() -> None:
+async def test_each_provider_is_checked_through_its_cheapest_call() -> None:
     registry = seeded_registry()
-    ctx = ProviderContext(client=httpx.AsyncClient(), registry=registry)
+    paths: list[str] = []
+
+    def upstream(request: httpx.Request) -> httpx.Response:
+        paths.append(request.url.path)
+        return httpx.Response(200, content=b"4962012809.795062")
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(upstream))
+    ctx = ProviderContext(client=client, registry=registry)
     probes = {cls.name: probe_for(cls(ctx), registry) for cls in PROVIDERS}
     endpoints = {name: p.endpoint if p else None for name, p in probes.items()}
     for spot in ("coingecko", "binance", "kraken", "coinbase", "coinpaprika", "coincap"):
         assert endpoints[spot] == "spot_price:bitcoin"
     assert endpoints["alternative_me"] == "fear_greed"
-    assert endpoints["defillama"] == "tvl"
+    # DefiLlama's own probe: one protocol's TVL, never the multi-MB /protocols listing
+    assert endpoints["defillama"] == "tvl:uniswap"
+    defillama = probes["defillama"]
+    assert defillama is not None
+    await defillama.call()
+    assert paths == ["/tvl/uniswap"]
     assert endpoints["coindesk"] == "news"
     assert endpoints["cryptopanic"] == "news"
 
@@ -244,7 +262,7 @@ async def test_a_hanging_provider_times_out(engine: Engine) -> None:
     rig = Rig(engine, [slow])
     await rig.job()
     [error] = StatusLogRepository(engine).errors()
-    assert error.reason == "timeout: health check timed out"
+    assert error.reason == "timeout: request deadline reached"
     assert rig.guards["slow"].breaker.consecutive == 1
 
 
@@ -290,7 +308,7 @@ async def test_the_health_job_is_wired_into_the_collectors(tmp_path: Path) -> No
         times = ResponseTimeRepository(container.engine)
         assert times.recent("kraken")[0].endpoint == "spot_price:bitcoin"
         assert times.recent("alternative_me")[0].endpoint == "fear_greed"
-        assert times.recent("defillama")[0].endpoint == "tvl"
+        assert times.recent("defillama")[0].endpoint == "tvl:uniswap"
         assert all(times.recent(p)[0].ok for p in ("kraken", "alternative_me", "defillama"))
 
 
@@ -338,14 +356,20 @@ async def test_real_traffic_since_the_last_check_spares_the_call(engine: Engine)
     assert down.reason == "unavailable: kraken: HTTP 503"
 
 
-async def test_a_monthly_quota_is_probed_sparingly(engine: Engine) -> None:
+async def test_a_monthly_quota_is_probed_as_the_plan_allows(engine: Engine) -> None:
     provider = FakeSpot("metered")
     rig = Rig(engine, [provider])
-    for _ in range(100):  # 100 minutes
+    rig.guards.plan.register("health", 60.0, ["metered"], Priority.PROBE)
+    # January, nothing used: 80 % of 10,000 less the clients' 25 % is 5,500 calls left for
+    # background work, of which probes may spend 5 %: 275 a month, one every ~162 minutes
+    interval = rig.guards.plan.interval_s("health", "metered")
+    assert interval == pytest.approx(31 * 86400 / 275, rel=0.01)
+    for _ in range(200):  # 200 minutes
         await rig.run()
-    # 5% of 10,000 calls a month is one probe every 86.4 minutes
-    assert len(provider.calls) == 2
+    assert len(provider.calls) == 2  # at the start and ~162 minutes later
+    assert rig.guards["metered"].budget.used_this_month("health") == 2
     skipped = [
-        r for r in StatusLogRepository(engine).latest(limit=200) if r.state is CheckState.SKIPPED
+        r for r in StatusLogRepository(engine).latest(limit=300) if r.state is CheckState.SKIPPED
     ]
-    assert len(skipped) == 98 and skipped[0].reason == "quota: probed at most every 86 min"
+    assert len(skipped) == 198
+    assert skipped[-1].reason == "plan: next call in 161 min"

@@ -3,8 +3,8 @@
     .venv/bin/python -m tests.providers.shapes_gen        # rewrite the file
     .venv/bin/python -m tests.providers.shapes_gen --check  # exit 1 if it is out of date
 
-One endpoint per provider (two for DefiLlama): the call `cryptoagg providers check` and
-`providers schema` make (the health check's probe). Each is described by its recording, the
+One endpoint per provider: the call `cryptoagg providers check` and `providers schema` make
+(the health check's probe). Each is described by its recording, the
 keys that hold data rather than field names (`maps`), and its adapter's own parse function;
 a field is `required` when the parse fails or yields nothing once the field is deleted from
 the recording, `used` when the parsed values change. Feeds are parsed from text, so their
@@ -121,12 +121,10 @@ ENDPOINTS = (
     Endpoint("alternative_me", "/fng/", "alternative_me/fng_limit2.json", alternative_me.parse_fng),
     Endpoint(
         "defillama",
-        "/protocols",
-        "defillama/protocols.json",
-        defillama.parse_protocols,
-        maps=("$[].chainTvls", "$[].tokenBreakdowns"),
+        f"/tvl/{defillama.PROBE_PROTOCOL}",
+        "defillama/tvl_protocol.json",
+        defillama.parse_protocol_tvl,
     ),
-    Endpoint("defillama", "/v2/chains", "defillama/v2_chains.json", defillama.parse_chains),
     _feed(news.CoinDeskProvider, "news/coindesk_rss.xml"),
     _feed(news.CointelegraphProvider, "news/cointelegraph_rss_THIRD_PARTY_REGENERATED.xml"),
     _feed(news.DecryptProvider, "news/decrypt_rss_THIRD_PARTY_REGENERATED.xml"),

@@ -17,6 +17,7 @@ from cryptoagg.core.asset_seed import seeded_registry
 from cryptoagg.core.errors import (
     BadResponse,
     GeoBlocked,
+    NotSupported,
     RateLimited,
     Unavailable,
 )
@@ -102,6 +103,18 @@ async def test_capabilities_work_against_the_simulator(
     provider = build(cls, client)
     for capability in sorted(cls.capabilities):
         await exercise(provider, capability)
+
+
+@pytest.mark.parametrize("cls", PROVIDERS, ids=IDS)
+async def test_an_own_health_probe_works_against_the_simulator(
+    cls: type[HttpProvider], client: httpx.AsyncClient
+) -> None:
+    provider = build(cls, client)
+    if cls.health_endpoint is None:  # checked through a capability call (probe_for)
+        with pytest.raises(NotSupported):
+            await provider.health_probe()
+        return
+    assert await provider.health_probe() not in (None, [], {})
 
 
 @pytest.mark.parametrize(

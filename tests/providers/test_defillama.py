@@ -21,7 +21,7 @@ from cryptoagg.providers.defillama import (
     parse_protocol_tvl,
     parse_protocols,
 )
-from tests.providers.support import NOW, Recorder, fixture_bytes, make
+from tests.providers.support import NOW, Recorder, fixture_bytes, make, replay, respond
 
 ROUTES = {"/protocols": "defillama/protocols.json", "/v2/chains": "defillama/v2_chains.json"}
 
@@ -143,3 +143,24 @@ async def test_error_object_with_http_200_is_a_bad_response() -> None:
 
     with pytest.raises(BadResponse):
         await make(DefiLlamaProvider, handler).defi()
+
+
+async def test_the_health_probe_reads_one_protocols_tvl_not_the_listings() -> None:
+    rec = Recorder(replay("defillama/tvl_protocol.json"))
+    provider = make(DefiLlamaProvider, rec)
+    assert provider.health_endpoint == "tvl:uniswap"
+    assert await provider.health_probe() == Decimal("4962012809.795062")
+    [request] = rec.requests
+    assert (request.url.host, request.url.path, request.url.query) == (
+        "api.llama.fi",
+        "/tvl/uniswap",
+        b"",
+    )
+
+
+@pytest.mark.parametrize(
+    "body", [b'{"message": "Protocol is not in our database"}', b"[]", b"true", b'"1.5"']
+)
+async def test_a_health_probe_answer_that_is_not_a_number_is_a_bad_response(body: bytes) -> None:
+    with pytest.raises(BadResponse):
+        await make(DefiLlamaProvider, respond(body)).health_probe()

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 
 from cryptoagg.core.errors import BadResponse, Unavailable
@@ -163,3 +164,120 @@ def test_the_parser_never_opens_what_the_body_names(tmp_path: Path) -> None:
 async def test_server_error_is_unavailable() -> None:
     with pytest.raises(Unavailable):
         await make(CoinDeskProvider, respond("oops", 503)).news()
+
+
+# -- conditional GET -------------------------------------------------------------------------
+
+ETAG = '"5f1e-coindesk"'
+LAST_MODIFIED = "Thu, 25 Sep 2026 14:45:00 GMT"
+
+
+class Feed:
+    """A publisher's feed: 200 with validators, 304 (no body) when the client's copy is
+    current. Keeps what it received and what it answered."""
+
+    def __init__(self, body: bytes, headers: dict[str, str]) -> None:
+        self.body = body
+        self.headers = headers
+        self.requests: list[httpx.Request] = []
+        self.responses: list[httpx.Response] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        etag = self.headers.get("etag")
+        if etag is not None and request.headers.get("if-none-match") == etag:
+            response = httpx.Response(304, headers=self.headers)
+        else:
+            response = httpx.Response(200, content=self.body, headers=self.headers)
+        self.responses.append(response)
+        return response
+
+
+class Charges:
+    """The outbound gate: counts the requests that leave."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def before_send(self, provider: str) -> None:
+        self.sent.append(provider)
+
+
+async def test_an_unchanged_feed_costs_no_body_and_returns_the_same_items() -> None:
+    feed = Feed(fixture_bytes(COINDESK), {"etag": ETAG, "last-modified": LAST_MODIFIED})
+    charges = Charges()
+    provider = make(CoinDeskProvider, feed, outbound=charges)
+    first = await provider.news()
+    again = await provider.news()
+    assert len(first) == 3 and again == first
+    assert again[0].title.startswith("Circle and Tether step in")
+    unconditional, conditional = feed.requests
+    assert "if-none-match" not in unconditional.headers
+    assert "if-modified-since" not in unconditional.headers
+    assert conditional.headers["if-none-match"] == ETAG
+    assert conditional.headers["if-modified-since"] == LAST_MODIFIED
+    assert [r.status_code for r in feed.responses] == [200, 304]
+    assert feed.responses[1].content == b""
+    assert charges.sent == ["coindesk", "coindesk"]  # the 304 is a request, charged too
+    assert provider.outcomes["ok"] == 2
+
+
+async def test_a_changed_feed_is_parsed_and_its_new_validators_are_sent_next() -> None:
+    feed = Feed(fixture_bytes(COINDESK), {"etag": ETAG})
+    provider = make(CoinDeskProvider, feed)
+    assert len(await provider.news()) == 3
+    feed.body = rss(
+        "<title>Fresh</title><link>https://example.com/fresh</link>"
+        "<pubDate>Thu, 25 Sep 2026 15:00:00 +0000</pubDate>"
+    ).encode()
+    feed.headers = {"etag": '"5f1f-coindesk"'}
+    [fresh] = await provider.news()
+    assert fresh.title == "Fresh"
+    assert await provider.news() == [fresh]
+    assert [r.headers.get("if-none-match") for r in feed.requests] == [
+        None,
+        ETAG,
+        '"5f1f-coindesk"',
+    ]
+    assert [r.status_code for r in feed.responses] == [200, 200, 304]
+
+
+async def test_last_modified_alone_is_sent_back_as_if_modified_since() -> None:
+    feed = Feed(fixture_bytes(DECRYPT), {"last-modified": LAST_MODIFIED})
+    provider = make(DecryptProvider, feed)
+    await provider.news()
+    await provider.news()
+    second = feed.requests[1]
+    assert second.headers["if-modified-since"] == LAST_MODIFIED
+    assert "if-none-match" not in second.headers
+
+
+async def test_a_feed_without_validators_is_always_fetched_in_full() -> None:
+    rec = Recorder(replay(DECRYPT))
+    provider = make(DecryptProvider, rec)
+    await provider.news()
+    await provider.news()
+    assert all(
+        "if-none-match" not in r.headers and "if-modified-since" not in r.headers
+        for r in rec.requests
+    )
+
+
+async def test_a_bad_body_keeps_the_previous_validators() -> None:
+    feed = Feed(fixture_bytes(COINDESK), {"etag": ETAG})
+    provider = make(CoinDeskProvider, feed)
+    first = await provider.news()
+    feed.body, feed.headers = b"<html>oops", {"etag": '"broken"'}
+    with pytest.raises(BadResponse):
+        await provider.news()
+    feed.body, feed.headers = fixture_bytes(COINDESK), {"etag": ETAG}
+    assert await provider.news() == first
+    assert feed.requests[2].headers["if-none-match"] == ETAG
+    assert feed.responses[2].status_code == 304
+
+
+async def test_a_304_to_an_unconditional_request_is_an_error() -> None:
+    provider = make(CoinDeskProvider, respond("", 304))
+    with pytest.raises(Unavailable, match="HTTP 304"):
+        await provider.news()
+    assert provider.outcomes["unavailable"] == 1

@@ -305,6 +305,13 @@ async def test_defillama(sim: httpx.AsyncClient) -> None:
     history = await get(sim, "/defillama/v2/historicalChainTvl")
     assert list(history[0]) == list(fixture("defillama/v2_historicalChainTvl.json")[0])
     assert history[-1]["date"] == int(NOW.timestamp()) // 86400 * 86400
+    # the health probe's endpoint: a bare number, as recorded; a parent sums its versions
+    tvl = {p["slug"]: p["tvl"] for p in protocols}
+    assert isinstance(fixture("defillama/tvl_protocol.json"), float)
+    assert await get(sim, "/defillama/tvl/uniswap") == tvl["uniswap-v3"]
+    assert await get(sim, "/defillama/tvl/aave") == tvl["aave-v3"]
+    assert await get(sim, "/defillama/tvl/lido") == tvl["lido"]
+    await get(sim, "/defillama/tvl/no-such-protocol", 404)
 
 
 @pytest.mark.parametrize(

@@ -1,23 +1,26 @@
 """Provider health checks: one cheap real call per enabled provider every `COLLECT_HEALTH_S`.
 
-A check goes through the provider's own guard, like a pool's call: it spends the provider's
-budget, and its outcome feeds the breaker and the health book. When the budget says no, the
-check is recorded as `skipped` (not a failure); when the breaker holds the provider back
-(open, or disabled after an auth failure or geo-block), no call goes out and the check counts
-as failed (`held_back`) — a half-open breaker lets the check through as its probe. Providers
-disabled by configuration or lacking a key are not checked. Each check writes a `status_log`
-row, a `response_times` row when a call went out, and feeds the incident state machine.
+A check is one guarded call (`GuardedCalls`, the pools' path): the request it sends spends
+the provider's budget, and its outcome feeds the breaker and the health book. When the
+budget says no, the check is recorded as `skipped` (not a failure); when the breaker holds
+the provider back (open, or disabled after an auth failure or geo-block), no call goes out
+and the check counts as failed (`held_back`) — a half-open breaker lets the check through
+as its probe. Providers disabled by configuration or lacking a key are not checked. Each
+check writes a `status_log` row, a `response_times` row when a call went out, and feeds the
+incident state machine.
 
 Checks spend no quota that real traffic already answers for: a provider that served or failed
-a real call since the previous check is judged by that (`passive`, no call). And a provider
-with a monthly quota is probed at most often enough to spend `QUOTA_SHARE` of it (CoinGecko's
-10,000 a month: every ~90 minutes), so checks never starve the API.
+a real call since the previous check is judged by that (`passive`, no call). Probes run at
+probe priority and are paced by the monthly plan (`resilience.plan`): a provider with a
+monthly quota is probed only as often as its plan allows (`skipped: plan: …` otherwise), so
+checks never starve the API or the collectors.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
@@ -26,11 +29,14 @@ from datetime import datetime
 import structlog
 
 from cryptoagg.core.assets import AssetRegistry
-from cryptoagg.core.errors import BudgetExhausted, ProviderError, UpstreamTimeout
+from cryptoagg.core.errors import BudgetExhausted, CircuitOpen, ProviderDisabled, ProviderError
+from cryptoagg.core.limits import Priority
 from cryptoagg.core.models import Capability
 from cryptoagg.core.ports import Provider
-from cryptoagg.resilience.guard import Guards
+from cryptoagg.resilience.guard import GuardedCalls, Guards
 from cryptoagg.resilience.health import HealthBook
+from cryptoagg.resilience.retry import Deadline
+from cryptoagg.resilience.scope import background
 from cryptoagg.services.incidents import Check, IncidentService
 from cryptoagg.storage.monitoring import (
     CheckRecord,
@@ -43,9 +49,8 @@ from cryptoagg.storage.monitoring import (
 log = structlog.get_logger("cryptoagg.collectors")
 
 PROBE_ASSET = "bitcoin"
-#: the most of a monthly quota that active health checks may spend
-QUOTA_SHARE = 0.05
-MONTH_S = 30 * 86400
+#: the job name health checks are planned and charged under
+JOB = "health"
 #: capabilities in order of how cheap their call is; a provider is checked through the first
 #: one it has (coinpaprika's spot price reads its whole ticker list, still its cheapest call)
 PROBE_ORDER = (
@@ -58,14 +63,6 @@ PROBE_ORDER = (
     Capability.TVL,
     Capability.LISTING,
 )
-
-
-def quota_spacing_s(monthly: int | None) -> float:
-    """The least time between two probes of a provider with this monthly quota, so that
-    probes spend at most `QUOTA_SHARE` of it (0: no quota, no spacing)."""
-    if not monthly:
-        return 0.0
-    return MONTH_S / (monthly * QUOTA_SHARE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +92,13 @@ METHODS = {
 
 
 def probe_for(provider: Provider, registry: AssetRegistry) -> Probe | None:
-    """The cheapest call that shows whether the provider answers."""
+    """The cheapest call that shows whether the provider answers: the adapter's own
+    `health_probe` when it names one (`health_endpoint`), else its first capability call in
+    `PROBE_ORDER` (a provider without the attribute, such as a test double, gets the latter)."""
+    endpoint = getattr(provider, "health_endpoint", None)
+    own = getattr(provider, "health_probe", None)
+    if isinstance(endpoint, str) and own is not None:
+        return Probe(endpoint, own)
     for capability in PROBE_ORDER:
         if capability not in provider.capabilities:
             continue
@@ -144,16 +147,17 @@ class HealthChecks:
         self.clock = clock
         self.timeout_s = timeout_s
         self.interval_s = interval_s
-        #: when each provider was last probed (for quota spacing) and when the health book
-        #: last heard of that probe (older observations are the probe's own, not traffic's)
-        self._probed: dict[str, datetime] = {}
+        self.calls = GuardedCalls(guards, health, random.Random())  # noqa: S311 - jitter
+        #: when the health book last heard of each provider's probe (older observations
+        #: are the probe's own, not traffic's)
         self._own_observation: dict[str, datetime] = {}
 
     async def __call__(self) -> int:
         if not self.incidents.restored:
             await self.incidents.restore()
         checked = [p for p in self.providers if p.disabled_reason is None]
-        outcomes = await asyncio.gather(*(self.check(p) for p in checked))
+        with background(JOB, Priority.PROBE):
+            outcomes = await asyncio.gather(*(self.check(p) for p in checked))
         done = [o for o in outcomes if o is not None]
         await asyncio.to_thread(self.status_log.add_many, [o.record for o in done])
         timings = [o.timing for o in done if o.timing is not None]
@@ -183,40 +187,33 @@ class HealthChecks:
         probe = probe_for(provider, self.registry)
         if probe is None or provider.name not in self.guards:
             return None
-        guard = self.guards[provider.name]
         at = self.clock()
         without_call = self._without_call(provider, at)
         if without_call is not None:
             return Outcome(without_call, None)
-        guard.budget.spend()
-        self._probed[provider.name] = at
         started = time.perf_counter()
         error: ProviderError | None = None
-        crashed = False
         try:
-            async with asyncio.timeout(self.timeout_s):
-                await probe.call()
+            await self.calls.call(
+                provider.name,
+                probe.call,
+                deadline=Deadline.after(self.timeout_s, time.monotonic),
+                timeout_counts=True,
+            )
+        except BudgetExhausted as exc:
+            return Outcome(self._row(at, provider, CheckState.SKIPPED, exc), None)
+        except (CircuitOpen, ProviderDisabled) as exc:
+            return Outcome(self._held_back(at, provider, exc), None)
         except ProviderError as exc:
             error = exc
-        except TimeoutError:
-            error = UpstreamTimeout(provider.name, "health check timed out")
         except asyncio.CancelledError:
-            guard.breaker.record_cancelled()
             raise
         except Exception as exc:
-            # an adapter bug, not an upstream verdict: free a half-open probe slot, count it
-            guard.breaker.record_cancelled()
+            # an adapter bug, not an upstream verdict (the breaker's probe slot is freed)
             log.exception("health_check_crashed", provider=provider.name)
-            crashed = True
             error = ProviderError(provider.name, f"internal: {type(exc).__name__}")
         latency_ms = round((time.perf_counter() - started) * 1000, 1)
         self._own_observation[provider.name] = self.health.now()
-        if error is None:
-            guard.breaker.record_success()
-            self.health.success(provider.name, latency_ms)
-        elif not crashed:
-            guard.breaker.record_failure(error)
-            self.health.failure(provider.name, error)
         # a caller-side answer (e.g. 404 for the probe asset) still shows the provider is up
         ok = error is None or not error.counts_as_failure
         state = CheckState.UP if ok else CheckState.DOWN
@@ -226,28 +223,23 @@ class HealthChecks:
 
     def _without_call(self, provider: Provider, at: datetime) -> CheckRecord | None:
         """The check's verdict when no call should go out: real traffic already showed it,
-        the quota spacing, the rate budget or the breaker says no."""
+        or the monthly plan says this provider's next probe is not due yet."""
         observed = self._observed(provider, at)
         if observed is not None:
             return observed
-        guard = self.guards[provider.name]
-        spacing_s = quota_spacing_s(guard.budget.limits.monthly)
-        last_probe = self._probed.get(provider.name)
-        if last_probe is not None and (at - last_probe).total_seconds() < spacing_s:
-            why = f"quota: probed at most every {round(spacing_s / 60)} min"
-            return CheckRecord(at, provider.name, False, CheckState.SKIPPED, why)
-        refusal = guard.admit()
-        if isinstance(refusal, BudgetExhausted):
-            return self._row(at, provider, CheckState.SKIPPED, refusal)
-        if refusal is not None:
-            row = self._row(at, provider, CheckState.HELD_BACK, refusal)
-            last = self.health.get(provider.name)
-            if last.last_error_reason is not None and row.reason is not None:
-                # say why the breaker is open, not only that it is
-                why = f"{row.reason}; last error {last.last_error_reason}: {last.last_error}"
-                row = replace(row, reason=why[:500])
-            return row
+        planned = self.guards.admits(provider.name)
+        if planned is not None:
+            return CheckRecord(at, provider.name, False, CheckState.SKIPPED, planned)
         return None
+
+    def _held_back(self, at: datetime, provider: Provider, refusal: ProviderError) -> CheckRecord:
+        """The breaker holds the provider back: say why it is open, not only that it is."""
+        row = self._row(at, provider, CheckState.HELD_BACK, refusal)
+        last = self.health.get(provider.name)
+        if last.last_error_reason is not None and row.reason is not None:
+            why = f"{row.reason}; last error {last.last_error_reason}: {last.last_error}"
+            row = replace(row, reason=why[:500])
+        return row
 
     def _observed(self, provider: Provider, at: datetime) -> CheckRecord | None:
         """What real traffic showed since the previous check, if it showed anything."""

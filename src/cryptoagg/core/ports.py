@@ -28,6 +28,9 @@ class Outbound(Protocol):
 
     async def before_send(self, provider: str) -> None: ...
 
+    def not_sent(self, provider: str) -> None:
+        """The request `before_send` admitted never reached the provider (no connection)."""
+
 
 class Provider(Protocol):
     """One upstream data provider. Methods for capabilities it lacks raise `NotSupported`.

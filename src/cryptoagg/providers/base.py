@@ -50,6 +50,7 @@ from cryptoagg.core.models import (
     Quote,
     TrendingCoin,
 )
+from cryptoagg.core.ports import Outbound
 from cryptoagg.logging import redact_url
 
 log = structlog.get_logger("cryptoagg.providers")
@@ -70,6 +71,8 @@ class ProviderContext:
     base_url_overrides: Mapping[str, str] = field(default_factory=dict)
     disabled_by_config: bool = False
     clock: Callable[[], datetime] = _utcnow
+    #: charges every request as it leaves (the budgets); None only in adapter unit tests
+    outbound: Outbound | None = None
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
@@ -88,6 +91,10 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - now).total_seconds())
+
+
+def _conditional(headers: Mapping[str, str] | None) -> bool:
+    return any(k.lower() in ("if-none-match", "if-modified-since") for k in headers or {})
 
 
 def error_for_status(provider: str, response: httpx.Response, now: datetime) -> ProviderError:
@@ -117,6 +124,12 @@ class HttpProvider:
     capabilities: ClassVar[frozenset[Capability]]
     requires_key: ClassVar[bool] = False
     docs_url: ClassVar[str] = ""
+    #: spot prices cost one request per asset (no multi-asset call): collectors leave
+    #: such a provider to client requests and collect from the batch providers
+    per_asset_quotes: ClassVar[bool] = False
+    #: names `health_probe` when the adapter has a cheaper health call than its capabilities
+    #: (`collectors.health.probe_for`); None: the first capability call in its probe order
+    health_endpoint: ClassVar[str | None] = None
 
     def __init__(self, ctx: ProviderContext) -> None:
         self.ctx = ctx
@@ -162,14 +175,26 @@ class HttpProvider:
         *,
         host: str = "",
         params: Mapping[str, str | int] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
+        """GET `path`; `headers` go out with the key's. A 304 is an answer (no body) only to a
+        conditional request (`If-None-Match` / `If-Modified-Since` in `headers`)."""
         url = self.base_url(host) + path
+        if self.ctx.outbound is not None:
+            await self.ctx.outbound.before_send(self.name)
         started = time.perf_counter()
         # errors are raised outside the except blocks so that no httpx exception (whose
         # request URL may carry a key) stays attached as __context__
         failure: ProviderError | None = None
         try:
-            response = await self.ctx.client.get(url, params=params, headers=self.auth_headers())
+            response = await self.ctx.client.get(
+                url, params=params, headers={**(headers or {}), **self.auth_headers()}
+            )
+        except (httpx.ConnectError, httpx.ConnectTimeout):
+            # no connection, so nothing reached the provider: its quota is not charged
+            if self.ctx.outbound is not None:
+                self.ctx.outbound.not_sent(self.name)
+            failure = ConnectionFailed(self.name, "could not connect")
         except httpx.TimeoutException:
             failure = UpstreamTimeout(self.name, "timed out")
         except httpx.HTTPError as exc:
@@ -184,7 +209,8 @@ class HttpProvider:
             status=response.status_code,
             elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
         )
-        if response.status_code >= 400:
+        status = response.status_code
+        if status >= 400 or (status == 304 and not _conditional(headers)):
             error = error_for_status(self.name, response, self.now())
             self.outcomes[error.reason] += 1
             raise error
@@ -204,9 +230,6 @@ class HttpProvider:
         except orjson.JSONDecodeError:
             raise BadResponse(self.name, "body is not JSON") from None
 
-    async def get_text(self, path: str, *, host: str = "") -> str:
-        return (await self.request(path, host=host)).text
-
     @contextmanager
     def parsing(self, what: str) -> Iterator[None]:
         """Turn any parse failure inside the block into `BadResponse`."""
@@ -222,7 +245,11 @@ class HttpProvider:
     def _unsupported(self, capability: Capability) -> NotSupported:
         return NotSupported(self.name, f"does not offer {capability.value}")
 
-    # -- capabilities (overridden by adapters) ---------------------------------------------
+    # -- health probe and capabilities (overridden by adapters) ----------------------------
+
+    async def health_probe(self) -> object:
+        """The adapter's own cheapest call, named by `health_endpoint` (see there)."""
+        raise NotSupported(self.name, "has no health probe of its own")
 
     async def spot_prices(self, assets: Sequence[Asset]) -> list[Quote]:
         raise self._unsupported(Capability.SPOT_PRICE)

@@ -3,6 +3,13 @@
 Limits: no key ("doesn't require any authentication") and no published free limit; a paid Pro
 plan exists for higher limits. `/protocols` is large (several MB), so callers should only reach
 it through the cache's slow TTL. All amounts are USD numbers (JSON floats).
+
+Health probe: `GET /tvl/uniswap`, the smallest documented call. The official OpenAPI
+(`DefiLlama/api-docs`, `defillama-openapi-free.json`, path `/tvl/{protocol}`: "Simplified
+endpoint that only returns a number, the current TVL of a protocol") gives `uniswap` as the
+example slug and a bare JSON number as the body; that example is the fixture
+`defillama/tvl_protocol.json` (18 bytes; `/v2/chains` and `/v2/historicalChainTvl` are lists
+that grow with every chain or day, `/protocols` is several MB).
 """
 
 from __future__ import annotations
@@ -26,6 +33,8 @@ from cryptoagg.providers.base import HttpProvider
 NAME = "defillama"
 #: protocols and chains kept in the overview (largest TVL first)
 TOP = 20
+#: the protocol whose TVL the health probe reads (the OpenAPI's example slug)
+PROBE_PROTOCOL = "uniswap"
 
 # -- payload models ------------------------------------------------------------------------
 
@@ -116,6 +125,13 @@ class DefiLlamaProvider(HttpProvider):
     capabilities = frozenset({Capability.TVL})
     requires_key = False
     docs_url = "https://api-docs.defillama.com/"
+    health_endpoint = f"tvl:{PROBE_PROTOCOL}"
+
+    async def health_probe(self) -> Decimal:
+        """One protocol's TVL (a bare number), never the `/protocols` listing."""
+        payload = await self.get_json(f"/tvl/{PROBE_PROTOCOL}")
+        with self.parsing("tvl"):
+            return parse_protocol_tvl(payload)
 
     async def defi(self) -> DefiOverview:
         calls = [

@@ -6,6 +6,12 @@
 
 Limits: no keys and no published limits. feedparser only ever sees the fetched text, wrapped in
 a stream: given a plain string that looks like a URL or a file name it would fetch or open it.
+
+Feeds are fetched with conditional GET: each adapter keeps the `ETag` and `Last-Modified` of its
+feed's last 200 with the items parsed from that body, and sends them back as `If-None-Match` /
+`If-Modified-Since`. A `304 Not Modified` has no body and returns those same items again (an
+empty list when that body had none); it is still a request, charged like any other. This is
+not a cache: the items are only ever served on the publisher's word that nothing changed.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import feedparser
 
 from cryptoagg.core.errors import BadResponse
 from cryptoagg.core.models import Capability, NewsItem, from_unix
-from cryptoagg.providers.base import HttpProvider
+from cryptoagg.providers.base import HttpProvider, ProviderContext
 
 SUMMARY_CHARS = 500
 _TAG = re.compile(r"<[^>]+>")
@@ -31,6 +37,8 @@ _SPACE = re.compile(r"\s+")
 _EMPTY_DC_DESCRIPTION = re.compile(r"<dc:description\s*(?:/>|>\s*</dc:description>)")
 #: the declared charset makes feedparser trust our (already decoded) text over the XML prolog
 _HEADERS = {"content-type": "application/xml; charset=utf-8"}
+#: response validator -> the request header that sends it back (RFC 9110 §13.1)
+_VALIDATORS = (("etag", "If-None-Match"), ("last-modified", "If-Modified-Since"))
 
 # -- text helpers (also used by the CryptoPanic adapter) -----------------------------------
 
@@ -112,10 +120,23 @@ class RssNewsProvider(HttpProvider):
     capabilities = frozenset({Capability.NEWS})
     requires_key = False
 
+    def __init__(self, ctx: ProviderContext) -> None:
+        super().__init__(ctx)
+        #: the last 200's validators, as request headers, and the items parsed from its body
+        self._validators: dict[str, str] = {}
+        self._items: list[NewsItem] = []
+
     async def news(self) -> list[NewsItem]:
-        text = await self.get_text(self.feed_path)
+        response = await self.request(self.feed_path, headers=self._validators)
+        if response.status_code == 304:
+            return list(self._items)
         with self.parsing("rss"):
-            return parse_rss(text, self.name, self.source)
+            items = parse_rss(response.text, self.name, self.source)
+        self._validators = {
+            sent_as: value for got, sent_as in _VALIDATORS if (value := response.headers.get(got))
+        }
+        self._items = items
+        return list(items)
 
 
 class CoinDeskProvider(RssNewsProvider):

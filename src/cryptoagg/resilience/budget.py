@@ -184,6 +184,12 @@ class QuotaLedger:
             self.data.last_runs.setdefault(provider, {})[purpose] = at.isoformat()
         self.store.save(self.data)
 
+    def remove(self, provider: str, month: str, purpose: str) -> None:
+        by_purpose = self.data.counts.get(provider, {}).get(month, {})
+        if by_purpose.get(purpose, 0) > 0:
+            by_purpose[purpose] -= 1
+            self.store.save(self.data)
+
     def last_run(self, provider: str, job: str) -> datetime | None:
         text = self.data.last_runs.get(provider, {}).get(job)
         try:
@@ -336,6 +342,10 @@ class Budget:
         background_at = wall if priority is not Priority.CLIENT else None
         self.ledger.add(self.provider, month_key(wall), purpose, background_at)
         self._notify()
+
+    def refund(self, purpose: str) -> None:
+        """A spent call never reached the provider: off the monthly count (not the rates)."""
+        self.ledger.remove(self.provider, month_key(self.wall()), purpose)
 
     # -- reading -----------------------------------------------------------------------------
 

@@ -108,6 +108,12 @@ class Guards:
         await self._budgets[provider].acquire(call.priority, call.job, call.remaining_s())
         call.count(provider)
 
+    def not_sent(self, provider: str) -> None:
+        """The request just admitted found no connection: take it off the monthly ledger
+        (it still counted against the rate, and the attempt's outcome is a failure)."""
+        if provider in self._budgets:
+            self._budgets[provider].refund(current().job)
+
     def admits(self, provider: str) -> str | None:
         """Why the current background job may not call `provider` in this run, or None."""
         call = current()

@@ -1,8 +1,15 @@
 """Simulated Alternative.me Fear & Greed index and DefiLlama TVL (shapes from
-`alternative_me/fng_limit2.json` and `defillama/{protocols,v2_chains,v2_historicalChainTvl}.json`).
+`alternative_me/fng_limit2.json` and `defillama/{protocols,v2_chains,v2_historicalChainTvl,
+tvl_protocol}.json`).
+
+`/tvl/{protocol}` (the adapter's health probe) answers a bare number for a protocol's slug or a
+parent's (`uniswap` sums `uniswap-v3`, as DefiLlama's parent protocols sum their versions); an
+unknown slug gets a 404 (the OpenAPI's "Protocol not found"; its body is not documented).
 """
 
 from __future__ import annotations
+
+import re
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -151,6 +158,20 @@ def defillama_routes(state: SimState) -> Routes:
             ]
         )
 
+    def protocol_tvl(slug: str, at: float) -> float | None:
+        """A protocol's TVL, or a parent's (the sum of its `-v<n>` versions)."""
+        version = re.compile(rf"{re.escape(slug)}(-v\d+)?")
+        shares = [(s, share) for _, s, _, _, share in PROTOCOLS if version.fullmatch(s) is not None]
+        if not shares:
+            return None
+        return sum(total_at(at) * share * drift(s, at) for s, share in shares)
+
+    async def tvl(request: Request) -> Response:
+        value = protocol_tvl(request.path_params["protocol"], state.now_s())
+        if value is None:
+            return json({"message": "Protocol not found"}, 404)
+        return json(value)
+
     async def history(_request: Request) -> Response:
         today = int(state.now_s() // DAY_S)
         first = today - 3 * 365
@@ -165,4 +186,5 @@ def defillama_routes(state: SimState) -> Routes:
         ("/defillama/protocols", protocols),
         ("/defillama/v2/chains", chains),
         ("/defillama/v2/historicalChainTvl", history),
+        ("/defillama/tvl/{protocol}", tvl),
     ]

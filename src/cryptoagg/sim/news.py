@@ -3,12 +3,18 @@
 
 Stories are drawn from an RNG seeded by (seed, feed, hour): titles name seeded assets, publication
 times lie in the hours before "now", and the price quoted in a summary is the walk's.
+
+The RSS feeds change only every `FEED_UPDATE_S` and answer conditional GET as publishers' feeds
+do: every 200 carries an `ETag` (a hash of the body) and a `Last-Modified` (when the feed was
+last rebuilt, also its `lastBuildDate`), and a request whose `If-None-Match` matches (or, without
+one, whose `If-Modified-Since` is not older than that) gets a `304 Not Modified`, no body.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from email.utils import format_datetime
+import hashlib
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime, parsedate_to_datetime
 from xml.sax.saxutils import escape, quoteattr
 
 from starlette.requests import Request
@@ -51,6 +57,8 @@ FEEDS = {
     ),
 }
 RSS_TYPE = "application/rss+xml; charset=utf-8"
+#: how often the feeds change: CoinDesk's `<ttl>` (minutes) says 5
+FEED_UPDATE_S = 300
 
 
 class Story:
@@ -70,10 +78,32 @@ class Story:
         self.number = 350_000 + int(self.published.timestamp() // 60) % 100_000
 
 
-def stories(state: SimState, feed: str, count: int) -> list[Story]:
-    """`count` stories, newest first."""
-    now = state.now().replace(second=0, microsecond=0)
+def built_at(state: SimState, step_s: int) -> datetime:
+    """The start of the current `step_s`: when a feed that changes every `step_s` was built."""
+    return datetime.fromtimestamp(state.now_s() // step_s * step_s, UTC)
+
+
+def stories(state: SimState, feed: str, count: int, step_s: int = 60) -> list[Story]:
+    """`count` stories, newest first, as of `built_at(state, step_s)`."""
+    now = built_at(state, step_s)
     return [Story(state, feed, i, now) for i in range(count)]
+
+
+def not_modified(request: Request, etag: str, modified: datetime) -> bool:
+    """Whether the client's copy is current (RFC 9110 §13.1.2: `If-None-Match` compares weakly
+    and, when present, `If-Modified-Since` is ignored)."""
+    match = request.headers.get("if-none-match")
+    if match is not None:
+        tags = {tag.strip().removeprefix("W/") for tag in match.split(",")}
+        return "*" in tags or etag in tags
+    since = request.headers.get("if-modified-since")
+    if not since:
+        return False
+    try:
+        when = parsedate_to_datetime(since)
+    except (TypeError, ValueError):
+        return False
+    return modified <= (when if when.tzinfo else when.replace(tzinfo=UTC))
 
 
 def _item(feed: str, story: Story) -> str:
@@ -99,8 +129,9 @@ def rss_routes(state: SimState) -> Routes:
     def feed_route(feed: str) -> tuple[str, Handler]:
         path, title, link, _ = FEEDS[feed]
 
-        async def render(_request: Request) -> Response:
-            items = "".join(_item(feed, s) for s in stories(state, feed, 10))
+        async def render(request: Request) -> Response:
+            built = built_at(state, FEED_UPDATE_S)
+            items = "".join(_item(feed, s) for s in stories(state, feed, 10, FEED_UPDATE_S))
             body = (
                 '<?xml version="1.0" encoding="UTF-8"?>\n'
                 '<rss xmlns:dc="http://purl.org/dc/elements/1.1/" '
@@ -109,11 +140,15 @@ def rss_routes(state: SimState) -> Routes:
                 f"    <title>{escape(title)}</title>\n"
                 f"    <link>{escape(link)}</link>\n"
                 f"    <description>{escape(title)}</description>\n"
-                f"    <lastBuildDate>{format_datetime(state.now())}</lastBuildDate>\n"
+                f"    <lastBuildDate>{format_datetime(built)}</lastBuildDate>\n"
                 "    <language>en-US</language>\n"
-                "    <ttl>5</ttl>\n" + items + "  </channel>\n</rss>\n"
+                f"    <ttl>{FEED_UPDATE_S // 60}</ttl>\n" + items + "  </channel>\n</rss>\n"
             )
-            return Response(body, media_type=RSS_TYPE)
+            etag = f'"{hashlib.blake2b(body.encode(), digest_size=12).hexdigest()}"'
+            headers = {"etag": etag, "last-modified": format_datetime(built, usegmt=True)}
+            if not_modified(request, etag, built):
+                return Response(status_code=304, headers=headers)
+            return Response(body, headers=headers, media_type=RSS_TYPE)
 
         return path, render
 

@@ -1,0 +1,118 @@
+"""The simulated RSS feeds answer conditional GET: 304 (no body) while a feed is unchanged,
+200 with a new ETag once it changed."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from cryptoagg.core.asset_seed import seeded_registry
+from cryptoagg.providers.base import ProviderContext
+from cryptoagg.providers.news import CoinDeskProvider
+from cryptoagg.sim.app import create_sim_app
+from cryptoagg.sim.news import FEED_UPDATE_S
+
+#: 12:31:15, so the feed was last rebuilt at 12:30:00
+NOW = datetime(2026, 11, 20, 12, 31, 15, tzinfo=UTC)
+FEED = "/coindesk/arc/outboundfeeds/rss/"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def sim(clock: Clock) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_sim_app(seed=1, clock=clock)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://sim"
+    ) as client:
+        yield client
+
+
+@pytest.mark.parametrize("path", [FEED, "/cointelegraph/rss", "/decrypt/feed"])
+async def test_an_unchanged_feed_answers_304_without_a_body(
+    sim: httpx.AsyncClient, path: str
+) -> None:
+    first = await sim.get(path)
+    assert first.status_code == 200 and "</rss>" in first.text
+    etag = first.headers["etag"]
+    assert etag.startswith('"') and etag.endswith('"')
+    assert first.headers["last-modified"] == "Fri, 20 Nov 2026 12:30:00 GMT"
+    assert "<lastBuildDate>Fri, 20 Nov 2026 12:30:00 +0000</lastBuildDate>" in first.text
+    again = await sim.get(path, headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["etag"] == etag
+
+
+async def test_a_feed_changes_only_when_it_is_rebuilt(sim: httpx.AsyncClient, clock: Clock) -> None:
+    first = await sim.get(FEED)
+    etag = first.headers["etag"]
+    clock.now = NOW.replace(minute=34, second=59)  # same 5-minute build
+    assert (await sim.get(FEED, headers={"If-None-Match": etag})).status_code == 304
+    clock.now = NOW.replace(minute=35)
+    changed = await sim.get(FEED, headers={"If-None-Match": etag})
+    assert changed.status_code == 200
+    assert changed.headers["etag"] != etag
+    assert changed.text != first.text
+    assert changed.headers["last-modified"] == "Fri, 20 Nov 2026 12:35:00 GMT"
+    assert FEED_UPDATE_S == 300 and "<ttl>5</ttl>" in changed.text
+
+
+async def test_if_none_match_lists_weak_tags_and_the_wildcard(sim: httpx.AsyncClient) -> None:
+    etag = (await sim.get(FEED)).headers["etag"]
+    for header in (f'"other", W/{etag}', "*"):
+        assert (await sim.get(FEED, headers={"If-None-Match": header})).status_code == 304
+    assert (await sim.get(FEED, headers={"If-None-Match": '"other"'})).status_code == 200
+
+
+async def test_if_modified_since_is_used_only_without_if_none_match(
+    sim: httpx.AsyncClient,
+) -> None:
+    built = "Fri, 20 Nov 2026 12:30:00 GMT"
+    earlier = "Fri, 20 Nov 2026 12:29:59 GMT"
+    assert (await sim.get(FEED, headers={"If-Modified-Since": built})).status_code == 304
+    assert (await sim.get(FEED, headers={"If-Modified-Since": earlier})).status_code == 200
+    assert (await sim.get(FEED, headers={"If-Modified-Since": "yesterday"})).status_code == 200
+    both = {"If-Modified-Since": built, "If-None-Match": '"other"'}
+    assert (await sim.get(FEED, headers=both)).status_code == 200
+
+
+async def test_the_adapter_gets_304s_from_the_simulator_and_keeps_its_items(
+    clock: Clock,
+) -> None:
+    app = create_sim_app(seed=1, clock=clock)
+    statuses: list[int] = []
+
+    async def keep(response: httpx.Response) -> None:
+        statuses.append(response.status_code)
+
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), event_hooks={"response": [keep]}
+    )
+    async with client:
+        ctx = ProviderContext(
+            client=client, registry=seeded_registry(), upstream_base_url="http://sim"
+        )
+        provider = CoinDeskProvider(ctx)
+        first = await provider.news()
+        again = await provider.news()
+        clock.now += timedelta(seconds=FEED_UPDATE_S)
+        later = await provider.news()
+    assert len(first) == 10 and again == first
+    assert later != first
+    assert statuses == [200, 304, 200]
+    assert app.state.sim.stats.snapshot()["calls"]["coindesk"] == {"/arc/outboundfeeds/rss/": 3}
