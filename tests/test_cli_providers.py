@@ -4,6 +4,7 @@ against the in-process simulator (`--mock`) or one on a thread with injected fau
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -34,7 +35,7 @@ KEYLESS = [n for n in ALL if n not in ("coincap", "messari", "cryptopanic")]
 PROBES = {
     "coingecko": "spot_price:bitcoin",
     "alternative_me": "fear_greed",
-    "defillama": "tvl",
+    "defillama": "tvl:uniswap",
     "coindesk": "news",
 }
 SIMPLE = "/api/v3/simple/price"
@@ -98,7 +99,7 @@ def test_schema_in_mock_mode_parses_every_payload(tmp_path: Path) -> None:
     paths = {name: [e["path"] for e in row["endpoints"]] for name, row in found.items()}
     assert paths["coingecko"] == [SIMPLE]
     assert paths["coinbase"] == ["/products/BTC-USD/ticker"]
-    assert sorted(paths["defillama"]) == ["/protocols", "/v2/chains"]
+    assert sorted(paths["defillama"]) == ["/tvl/uniswap"]
 
 
 def test_the_list_stays_and_check_is_also_a_flag(tmp_path: Path) -> None:
@@ -160,11 +161,12 @@ def test_a_quota_provider_is_probed_at_most_as_often_as_the_health_check(
     first = invoke(args, tmp_path, UPSTREAM_BASE_URL=url)
     again = invoke(args, tmp_path, UPSTREAM_BASE_URL=url)
     assert first.exit_code == again.exit_code == 0, again.output
-    assert server.sim.stats.total("coingecko") == 1  # 10,000 a month: one probe per ~86 min
+    # 10,000 a month: the plan lets the health job probe it every ~2.7 hours
+    assert server.sim.stats.total("coingecko") == 1
     before, after = rows(first)["coingecko"], rows(again)["coingecko"]
     assert after["result"] == "ok" and after["latency_ms"] == before["latency_ms"]
     assert after["detail"].startswith("not sent: the probe at ")
-    assert "one probe every 86 min" in after["detail"]
+    assert re.search(r"the monthly plan allows one probe every 1[4-7]\d min", after["detail"])
 
 
 def test_schema_fails_on_a_payload_the_adapter_cannot_read(
@@ -247,3 +249,87 @@ def test_the_schema_table_marks_a_missing_required_field() -> None:
     assert "$.*.usd (required)" in text
     assert "$.*.usd_24h_vol (used)" in text
     assert "1 of 1 failed" in text
+
+
+# -- providers plan --------------------------------------------------------------------------
+
+#: the middle of June 2026 (30 days): 15 days gone, 15 to go
+MID_JUNE = datetime(2026, 6, 16, tzinfo=UTC)
+
+
+@pytest.fixture
+def mid_june(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The plan's clock at MID_JUNE, and a ledger in mock mode's DATA_DIR/mock: CoinGecko has
+    spent 1,500 calls (300 by clients), CoinPaprika all of its 20,000."""
+    monkeypatch.setattr("cryptoagg.bootstrap.providers.utcnow", lambda: MID_JUNE)
+    counts = {
+        "coingecko": {"2026-06": {"client": 300, "prices": 1200}},
+        "coinpaprika": {"2026-06": {"client": 20_000}},
+    }
+    (tmp_path / "mock").mkdir()
+    (tmp_path / "mock" / "quota.json").write_text(json.dumps({"version": 2, "counts": counts}))
+    return tmp_path
+
+
+def test_plan_shows_each_providers_month(mid_june: Path) -> None:
+    result = invoke(["providers", "plan", "--mock", "--json"], mid_june)
+    assert result.exit_code == 0, result.output
+    found = rows(result)
+    assert list(found) == ALL  # the enabled ones: mock mode has a key for every provider
+    coingecko = found["coingecko"]
+    # clients are planned at least their reserve: 25% of 10,000 a month, 1,250 for the half
+    # month left (they used 300 in the first half); background work gets the rest of the
+    # target, 8,000 - 1,500 - 1,250 = 5,250: probes 5% of it (262.5), collectors 4,987.5
+    assert {k: coingecko[k] for k in ("used_this_month", "used_by_clients", "monthly")} == {
+        "used_this_month": 1_500,
+        "used_by_clients": 300,
+        "monthly": 10_000,
+    }
+    assert (coingecko["target"], coingecko["client_reserve"]) == (8_000, 1_250)
+    assert coingecko["projected_month_end"] == 8_000
+    assert coingecko["exhausted"] is False
+    # collectors would spend 0.02 calls/s (prices each 60 s, candles each 300 s) for 15 days,
+    # 25,920 calls: slowed by 4,987.5 / 25,920; health (1/60 s, 21,600) by 262.5 / 21,600
+    intervals = {j["job"]: j["interval_s"] for j in coingecko["schedule"]}
+    assert intervals == {"prices": 311.8, "candles": 1559.1, "health": 4937.1}
+
+    paprika = found["coinpaprika"]
+    assert paprika["exhausted"] is True
+    assert (paprika["used_this_month"], paprika["projected_month_end"]) == (20_000, 20_000)
+    assert all(j["interval_s"] is None for j in paprika["schedule"])
+
+    kraken = found["kraken"]  # no monthly quota: planned from its rate limits
+    assert (kraken["monthly"], kraken["target"], kraken["client_reserve"]) == (None, None, None)
+    assert {j["job"]: j["interval_s"] for j in kraken["schedule"]}["prices"] == 60.0
+
+
+def test_plan_table_fits_80_columns(mid_june: Path) -> None:
+    result = invoke(["providers", "plan", "--mock"], mid_june, COLUMNS="80")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "Quota plan this month (UTC)" in lines[0]
+
+    def cells(line: str) -> list[str]:
+        return [cell.strip() for cell in line.split("│")]
+
+    table = [cells(line) for line in lines if "│" in line]
+    start = next(i for i, row in enumerate(table) if row[0] == "coingecko")
+    # provider, used, month end, quota, target, reserve, then the jobs, one a line
+    assert table[start] == [
+        "coingecko",
+        "1,500",
+        "8,000",
+        "10,000",
+        "8,000",
+        "1,250",
+        "prices 5.2m",
+    ]
+    assert [row[6] for row in table[start + 1 : start + 3]] == ["candles 26m", "health 1.4h"]
+    assert table[start + 3][0] == "binance"
+    kraken = next(row for row in table if row[0] == "kraken")
+    # no monthly quota: its jobs at their base intervals, 0.0367 calls/s for 15 days
+    assert kraken[1:7] == ["0", "47,520", "—", "—", "—", "prices 1m"]
+    paprika = next(i for i, row in enumerate(table) if row[0] == "coinpaprika")
+    assert table[paprika][1:6] == ["20,000", "20,000", "20,000", "16,000", "20,000"]
+    assert [row[6] for row in table[paprika : paprika + 2]] == ["prices paused", "health paused"]

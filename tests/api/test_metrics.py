@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from cryptoagg.api.app import create_app
 from cryptoagg.bootstrap import Container
+from cryptoagg.bootstrap.collectors import plan_jobs
 from cryptoagg.config import load_settings
 
 
@@ -164,3 +167,63 @@ async def test_collector_lag_per_job(tmp_path: Path) -> None:
     assert value(samples, "cryptoagg_collector_leader") == 1
     stamp = value(samples, "cryptoagg_collector_last_success_timestamp_seconds", job="prices")
     assert stamp == pytest.approx(prices.last_run.timestamp())
+
+
+async def test_the_monthly_plan_is_what_api_providers_shows(tmp_path: Path) -> None:
+    # this month so far: CoinGecko 1,020 calls (20 by clients), CoinPaprika's quota used up
+    month = datetime.now(UTC).strftime("%Y-%m")
+    counts = {
+        "coingecko": {month: {"client": 20, "prices": 1000}},
+        "coinpaprika": {month: {"client": 20_000}},
+    }
+    (tmp_path / "mock").mkdir()  # mock mode keeps its state in DATA_DIR/mock
+    (tmp_path / "mock" / "quota.json").write_text(json.dumps({"version": 2, "counts": counts}))
+    async with served(tmp_path) as (client, app):
+        container: Container = app.state.container
+        # the jobs as the collectors would register them; the plan's clock stops, so the
+        # scrape and the API answer describe the same instant
+        plan_jobs(container.settings, container.providers, container.guards)
+        now = container.guards.plan.wall()
+        container.guards.plan.wall = lambda: now
+        assert (await client.get("/api/market", params={"limit": 5})).status_code == 200
+        samples = await scrape(client)
+        providers = {p["name"]: p for p in (await client.get("/api/providers")).json()["providers"]}
+
+    def by_provider(name: str) -> dict[str, float]:
+        return {dict(labels)["provider"]: v for labels, v in series(samples, name).items()}
+
+    quota = {name: p["quota"] for name, p in providers.items()}
+    assert by_provider("cryptoagg_quota_monthly") == {"coingecko": 10_000, "coinpaprika": 20_000}
+    assert {n: q["monthly"] for n, q in quota.items() if q["monthly"] is not None} == {
+        "coingecko": 10_000,
+        "coinpaprika": 20_000,
+    }
+    projected = by_provider("cryptoagg_quota_projected_month_end")
+    assert projected == {name: q["projected_month_end"] for name, q in quota.items()}
+    assert projected["coinpaprika"] == 20_000  # used up: nothing more this month
+    assert 1_021 <= projected["coingecko"] <= 8_000  # the plan aims at the target
+    reserve = by_provider("cryptoagg_quota_client_reserve")
+    assert reserve == {
+        name: q["client_reserve"] for name, q in quota.items() if q["client_reserve"] is not None
+    }
+    assert set(reserve) == {"coingecko", "coinpaprika"} and reserve["coingecko"] > 0
+
+    intervals = {
+        (dict(labels)["provider"], dict(labels)["job"]): v
+        for labels, v in series(samples, "cryptoagg_collector_interval_seconds").items()
+    }
+    shown = {
+        (name, job["job"]): job["interval_s"]
+        for name, p in providers.items()
+        for job in p["schedule"]
+    }
+    assert set(intervals) == set(shown)
+    for key, interval in shown.items():
+        if interval is None:
+            assert intervals[key] == math.inf, key  # paused
+        else:
+            assert intervals[key] == pytest.approx(interval, abs=0.05), key  # the API rounds
+    assert {job for (name, job) in shown if name == "coingecko"} >= {"prices", "candles", "health"}
+    assert intervals[("coinpaprika", "prices")] == math.inf
+    assert intervals[("kraken", "prices")] == 60.0  # no monthly quota: fits at its base
+    assert intervals[("coingecko", "prices")] > 60.0  # slowed to stay within the target

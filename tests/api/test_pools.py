@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from tests.api.conftest import AppClient
 
@@ -55,6 +56,27 @@ async def test_providers_report_health_fields(app_client: AppClient) -> None:
     assert (
         rows["coingecko"]["quota"]["left"] == 10000 - rows["coingecko"]["quota"]["used_this_month"]
     )
+
+
+def shape(value: Any) -> Any:
+    """Keys and nesting without the values (a list by its first item)."""
+    if isinstance(value, dict):
+        return {key: shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [shape(value[0])] if value else []
+    return None
+
+
+async def test_the_providers_example_has_the_shape_of_an_answer(app_client: AppClient) -> None:
+    # collectors on: their jobs are in each provider's schedule
+    async with app_client(collectors=True) as client:
+        spec = (await client.get("/openapi.json")).json()
+        rows = {p["name"]: p for p in (await client.get("/api/providers")).json()["providers"]}
+    operation = spec["paths"]["/api/providers"]["get"]
+    example = operation["responses"]["200"]["content"]["application/json"]["example"]
+    shown = example["providers"][0]
+    assert rows[shown["name"]]["schedule"]
+    assert shape(shown) == shape(rows[shown["name"]])
 
 
 async def test_batch_prices_share_one_call_per_provider(app_client: AppClient) -> None:

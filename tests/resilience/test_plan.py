@@ -123,6 +123,23 @@ def test_calls_per_run_are_learned_from_what_runs_sent() -> None:
     assert one is not None and twenty == pytest.approx(20 * one)
 
 
+def test_a_provider_due_when_a_run_starts_stays_due_for_the_whole_run() -> None:
+    clock = Clock(APRIL)
+    guards = guards_for(clock, {"cg": Limits(monthly=10_000), "binance": Limits(per_second=10)})
+    plan = guards.plan
+    plan.register("candles", 300.0, ["cg", "binance"], Priority.COLLECTOR)
+    for name in ("cg", "binance"):
+        run = clock.wall()
+        assert plan.due("candles", name, run)
+        for _ in range(20):  # one call per asset
+            guards[name].budget.spend(Priority.COLLECTOR, "candles")
+            clock.t += 1
+        assert plan.due("candles", name, run)  # still the same run
+        assert not plan.due("candles", name, clock.wall())  # the next run is not due yet
+        clock.t += 300
+        assert plan.due("candles", "binance", clock.wall())
+
+
 # -- a month on an injected clock ------------------------------------------------------------
 
 
@@ -198,7 +215,7 @@ async def simulate_month(client_calls_per_hour: int, burst: tuple[int, int] | No
     refused = 0
 
     async def run(job: str, priority: Priority, the_pool: ProviderPool, first: bool) -> None:
-        with background(job, priority) as scope:
+        with background(job, priority, clock.wall()) as scope:
             try:
                 if first:
                     await the_pool.first(lambda p: p.spot_prices([]))

@@ -15,32 +15,11 @@ import pytest
 
 from cryptoagg.sim.app import create_sim_app
 from cryptoagg.sim.server import BackgroundSim
+from tests.sim.conftest import Clock
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "providers"
 NOW = datetime(2026, 11, 20, 12, 34, 56, tzinfo=UTC)
 PING = "/coingecko/api/v3/ping"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-async def sim(clock: Clock) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_sim_app(seed=1, clock=clock)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://sim"
-    ) as client:
-        yield client
 
 
 async def add(client: httpx.AsyncClient, **spec: Any) -> dict[str, Any]:

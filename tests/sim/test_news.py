@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -14,32 +13,11 @@ from cryptoagg.providers.base import ProviderContext
 from cryptoagg.providers.news import CoinDeskProvider
 from cryptoagg.sim.app import create_sim_app
 from cryptoagg.sim.news import FEED_UPDATE_S
+from tests.sim.conftest import Clock
 
 #: 12:31:15, so the feed was last rebuilt at 12:30:00
 NOW = datetime(2026, 11, 20, 12, 31, 15, tzinfo=UTC)
 FEED = "/coindesk/arc/outboundfeeds/rss/"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-async def sim(clock: Clock) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_sim_app(seed=1, clock=clock)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://sim"
-    ) as client:
-        yield client
 
 
 @pytest.mark.parametrize("path", [FEED, "/cointelegraph/rss", "/decrypt/feed"])

@@ -17,16 +17,11 @@ import httpx
 import pytest
 
 from tests.e2e.procs import fault, server, simulator
-from tests.web.browser import Browser, Page, WebSocket, chromium
+from tests.web.browser import Page, WebSocket
 
 pytestmark = pytest.mark.e2e
 
 ADMIN = "dashboard-test-token"
-#: a 1x1 transparent PNG answered for coin logos (the machine has no internet)
-PIXEL = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d4944415478da63f8ffff3f0005fe02fea7d6a4b60000000049454e44ae426082"
-)
 
 
 @pytest.fixture(scope="module")
@@ -49,39 +44,6 @@ def api(sim: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     }
     with server(tmp_path_factory.mktemp("data"), env) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def problems() -> list[str]:
-    """Console errors and page errors of the test's page; none may be left at the end."""
-    return []
-
-
-@pytest.fixture
-def page(browser: Browser, problems: list[str]) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.on(
-        "console",
-        lambda message: (
-            problems.append(f"console: {message.text}") if message.type == "error" else None
-        ),
-    )
-    page.route(
-        re.compile(r"^https://"),
-        lambda route: route.fulfill(status=200, content_type="image/png", body=PIXEL),
-    )
-    yield page
-    context.close()
-    # CSP violations, failed loads and script errors all surface as console errors
-    assert problems == []
 
 
 def coin_price(text: str) -> float:

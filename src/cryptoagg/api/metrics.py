@@ -6,12 +6,15 @@ by route template (never the raw path, so label values stay few whatever clients
 method and status class.
 Everything else is read at scrape time from the state the service already keeps: upstream
 calls by provider and outcome (`HttpProvider.outcomes`), the cache's counters, breaker state
-and quota per provider, WebSocket clients of the event hub, collector lag per job. The one
-exception is the garbage collector's pauses (`api/gc_pauses.py`), which Python does not time.
+and quota per provider, the monthly plan (projected month-end use, client reserve, each
+job's interval per provider), WebSocket clients of the event hub, collector lag per job. The
+one exception is the garbage collector's pauses (`api/gc_pauses.py`), which Python does not
+time.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 
 from fastapi import APIRouter, FastAPI, Request
@@ -126,6 +129,7 @@ class ServiceCollector:
         if container is None:
             return
         yield from self._providers(container)
+        yield from self._plan(container)
         yield from self._cache(container)
         yield self._websocket(container)
         yield from self._collectors(container)
@@ -164,6 +168,46 @@ class ServiceCollector:
             if remaining is not None:
                 left.add_metric([provider.name], remaining)
         yield from (calls, breaker, used, left)
+
+    def _plan(self, container: Container) -> Iterator[Metric]:
+        """The monthly plan as `/api/providers` shows it (`quota` and `schedule`)."""
+        monthly = GaugeMetricFamily(
+            "cryptoagg_quota_monthly",
+            "Monthly quota of calls (providers with a monthly quota)",
+            labels=["provider"],
+        )
+        projected = GaugeMetricFamily(
+            "cryptoagg_quota_projected_month_end",
+            "Calls the plan projects for this month: used, clients' projected use and the "
+            "background schedule until month end",
+            labels=["provider"],
+        )
+        reserve = GaugeMetricFamily(
+            "cryptoagg_quota_client_reserve",
+            "Calls the plan keeps for client requests for the rest of the month "
+            "(providers with a monthly quota)",
+            labels=["provider"],
+        )
+        interval = GaugeMetricFamily(
+            "cryptoagg_collector_interval_seconds",
+            "Seconds between two runs of a background job that call a provider, as the plan "
+            "spaces them now (+Inf: paused for the rest of the month)",
+            labels=["job", "provider"],
+        )
+        plan = container.guards.plan
+        for provider in container.providers:
+            if provider.name not in container.guards:
+                continue
+            p = plan.provider_plan(provider.name)
+            projected.add_metric([p.provider], p.projected_month_end)
+            if p.monthly_quota is not None:
+                monthly.add_metric([p.provider], p.monthly_quota)
+            if p.client_reserve is not None:
+                reserve.add_metric([p.provider], p.client_reserve)
+            for job in p.jobs:
+                seconds = math.inf if job.interval_s is None else job.interval_s
+                interval.add_metric([job.job, p.provider], seconds)
+        yield from (monthly, projected, reserve, interval)
 
     def _cache(self, container: Container) -> Iterator[Metric]:
         cache = container.cache

@@ -44,6 +44,8 @@ from cryptoagg.storage.news import NewsRepository
 from cryptoagg.storage.repositories import PriceRepository
 
 COLLECT, PROBE = Priority.COLLECTOR, Priority.PROBE
+#: the first health check waits for the collectors' first round (passive verdicts)
+HEALTH_FIRST_DELAY_S = 5.0
 
 
 def per_asset(providers: list[Provider]) -> set[str]:
@@ -115,7 +117,12 @@ def start_collectors(
     registry = ctx.registry
     collectors = Collectors(
         leader_lock(engine, settings.state_dir),
-        Supervisor(clock=utcnow, observe=guards.plan.observe, probes=frozenset({HEALTH_JOB})),
+        Supervisor(
+            clock=utcnow,
+            observe=guards.plan.observe,
+            probes=frozenset({HEALTH_JOB}),
+            first_delays={HEALTH_JOB: min(HEALTH_FIRST_DELAY_S, settings.collect_health_s)},
+        ),
         [
             (
                 "prices",

@@ -103,7 +103,7 @@ def start_discovery(
     if settings.enable_auto_discovery:
 
         async def refresh() -> object:
-            with background(DISCOVERY_JOB, Priority.PROBE):
+            with background(DISCOVERY_JOB, Priority.PROBE, utcnow()):
                 return await assets.refresh()
 
         start_periodic("asset-discovery", settings.discovery_interval_s, refresh, stack)

@@ -3,8 +3,8 @@
 - `common`: settings with logging, the consoles, failures;
 - `serve`: `serve`, `simulate`;
 - `market`: `price`, `analyze`;
-- `providers`: `providers` (list), `providers check`, `providers schema` (with `checks`,
-  the probes they send, and `schema`, the verdict on a payload's shape);
+- `providers`: `providers` (list), `providers check`, `providers schema`, `providers plan`
+  (with `checks`, the probes they send, and `schema`, the verdict on a payload's shape);
 - `history`: `backfill`;
 - `assets`: `assets refresh`;
 - `storage`: `db upgrade`, `export`, `backup`, `restore`.

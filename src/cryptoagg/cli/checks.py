@@ -140,7 +140,7 @@ class Prober:
             return ProbeResult(name, "skipped", detail="no call to probe it with")
         guards = self.container.guards
         metered = guards[name].budget.limits.monthly is not None
-        with background(HEALTH_JOB, Priority.PROBE):
+        with background(HEALTH_JOB, Priority.PROBE, self.clock()):
             # a provider with a monthly quota is probed no more often than its plan allows
             if self.record and metered and guards.admits(name) is not None:
                 recent = await self._recent_probe(provider)

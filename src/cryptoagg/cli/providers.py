@@ -1,5 +1,6 @@
-"""`cryptoagg providers` (the list), `providers check` (does each answer?) and
-`providers schema` (has any changed its format?)."""
+"""`cryptoagg providers` (the list), `providers check` (does each answer?),
+`providers schema` (has any changed its format?) and `providers plan` (how this month's
+quota is being spent)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from cryptoagg.config import Settings
 from cryptoagg.core.ports import Provider
 from cryptoagg.providers.registry import PROVIDERS
 from cryptoagg.providers.shapes import ShapeDiff
+from cryptoagg.resilience.plan import JobPlan, ProviderPlan
 
 providers_app = typer.Typer(no_args_is_help=False)
 
@@ -31,6 +33,10 @@ NamesOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")]
 #: paths listed per table cell before "… N more"
 CELL_ITEMS = 6
+#: the order `providers plan` lists a provider's jobs in: collectors, then the probes
+JOB_ORDER = ("prices", "candles", "news", "health", "discovery")
+#: from this terminal width on a provider's jobs share one line ("prices 11m · health 2.7h")
+JOBS_ON_ONE_LINE = 120
 
 
 @providers_app.callback(invoke_without_command=True)
@@ -108,6 +114,29 @@ def schema_command(
     else:
         console.print(_schema_table(reports))
     raise typer.Exit(1 if any(r.failed for r in reports) else 0)
+
+
+@providers_app.command("plan", short_help="This month's quota plan of each enabled provider.")
+def plan_command(ctx: typer.Context, mock: MockOption = False, as_json: JsonOption = False) -> None:
+    """How each enabled provider's month of calls is being spent (UTC month): calls used,
+    the plan's projected use by month end (used + clients' projected use + the background
+    schedule), the monthly quota and the plan's target, the calls kept for client requests
+    for the rest of the month, and each background job's interval as the plan spaces it now
+    ("paused": nothing left for it this month). Read from the quota ledger `serve` writes
+    (in DATA_DIR, or DATA_DIR/mock with --mock); no provider is called. Calls per run are
+    counted as one here: a running server learns them, so its /api/providers can show longer
+    intervals."""
+    settings = quiet_settings(_mock(ctx, mock))
+
+    async def run() -> list[ProviderPlan]:
+        async with build(settings) as container:  # plans the jobs as `serve` does
+            return [s.plan for s in container.status.providers_status() if s.enabled]
+
+    plans = asyncio.run(run())
+    if as_json:
+        console.print_json(data=[_plan_json(p) for p in plans])
+    else:
+        console.print(_plan_table(plans))
 
 
 # -- running the probes ----------------------------------------------------------------------
@@ -233,4 +262,90 @@ def _schema_table(reports: list[SchemaReport]) -> Table:
             table.add_row(
                 r.provider if first else "", parse if first else "", escape(e.path), *cells
             )
+    return table
+
+
+def _plan_json(p: ProviderPlan) -> dict[str, Any]:
+    return {
+        "provider": p.provider,
+        "used_this_month": p.used_this_month,
+        "used_by_clients": p.used_by_clients,
+        "projected_month_end": p.projected_month_end,
+        "monthly": p.monthly_quota,
+        "target": p.target,
+        "client_reserve": p.client_reserve,
+        "exhausted": p.exhausted,
+        "schedule": [
+            {
+                "job": j.job,
+                "base_interval_s": j.base_interval_s,
+                "interval_s": None if j.interval_s is None else round(j.interval_s, 1),
+                "calls_per_run": j.calls_per_run,
+            }
+            for j in _ordered(p.jobs)
+        ],
+    }
+
+
+def _ordered(jobs: list[JobPlan]) -> list[JobPlan]:
+    def rank(job: JobPlan) -> int:
+        return JOB_ORDER.index(job.job) if job.job in JOB_ORDER else len(JOB_ORDER)
+
+    return sorted(jobs, key=rank)
+
+
+def _every(seconds: float) -> str:
+    """Compact: 45s, 9.5m, 11m, 2.7h, 3d (one decimal below 10 of the unit)."""
+
+    def trim(value: float) -> str:
+        return f"{value:.0f}" if value >= 10 else f"{value:.1f}".removesuffix(".0")
+
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    if seconds < 3600:
+        return f"{trim(seconds / 60)}m"
+    if seconds < 2 * 86400:
+        return f"{trim(seconds / 3600)}h"
+    return f"{trim(seconds / 86400)}d"
+
+
+def _job_cell(job: JobPlan) -> str:
+    if job.interval_s is None:
+        return f"[red]{escape(job.job)} paused[/red]"
+    text = f"{escape(job.job)} {_every(job.interval_s)}"
+    # slowed below its base interval by the plan: yellow
+    return text if job.interval_s <= job.base_interval_s + 0.05 else f"[yellow]{text}[/yellow]"
+
+
+def _count(value: int | None) -> str:
+    return "—" if value is None else f"{value:,}"
+
+
+def _plan_table(plans: list[ProviderPlan]) -> Table:
+    table = Table(
+        title="Quota plan this month (UTC)",
+        caption="month end: projected use; target: QUOTA_TARGET of the quota; reserve: calls "
+        "kept for clients until month end; jobs: interval now (yellow: slowed by the plan)",
+        show_edge=False,
+    )
+    table.add_column("provider", no_wrap=True)
+    for column in ("used", "month\nend", "quota", "target", "reserve"):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("jobs", min_width=len("health paused"))
+    sep = " · " if console.width >= JOBS_ON_ONE_LINE else "\n"
+    for p in plans:
+        used = _count(p.used_this_month)
+        if p.exhausted:
+            used = f"[red]{used}[/red]"
+        over = p.target is not None and p.projected_month_end > p.target
+        projected = _count(p.projected_month_end)
+        table.add_row(
+            p.provider,
+            used,
+            f"[yellow]{projected}[/yellow]" if over else projected,
+            _count(p.monthly_quota),
+            _count(p.target),
+            _count(p.client_reserve),
+            sep.join(_job_cell(j) for j in _ordered(p.jobs)) or "-",
+        )
     return table

@@ -156,7 +156,7 @@ class HealthChecks:
         if not self.incidents.restored:
             await self.incidents.restore()
         checked = [p for p in self.providers if p.disabled_reason is None]
-        with background(JOB, Priority.PROBE):
+        with background(JOB, Priority.PROBE, self.clock()):
             outcomes = await asyncio.gather(*(self.check(p) for p in checked))
         done = [o for o in outcomes if o is not None]
         await asyncio.to_thread(self.status_log.add_many, [o.record for o in done])

@@ -59,6 +59,9 @@ class Supervisor:
     observe: Observe | None = None
     #: jobs that run at probe priority (health checks); the rest are collectors
     probes: frozenset[str] = frozenset()
+    #: seconds a job waits before its first run (health checks let the collectors' first
+    #: round answer for the providers first, so they need no call of their own)
+    first_delays: dict[str, float] = field(default_factory=dict)
     jobs: dict[str, JobState] = field(default_factory=dict)
     _tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
 
@@ -69,10 +72,12 @@ class Supervisor:
 
     async def _loop(self, state: JobState, job: Job) -> None:
         backoff = 1.0
+        if (delay := self.first_delays.get(state.name, 0.0)) > 0:
+            await self.sleep(delay)
         while True:
             priority = Priority.PROBE if state.name in self.probes else Priority.COLLECTOR
             try:
-                with background(state.name, priority) as run:
+                with background(state.name, priority, self.clock()) as run:
                     await job()
                 if self.observe is not None:
                     self.observe(state.name, run.sent)

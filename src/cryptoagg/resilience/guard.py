@@ -117,7 +117,7 @@ class Guards:
     def admits(self, provider: str) -> str | None:
         """Why the current background job may not call `provider` in this run, or None."""
         call = current()
-        if call.priority is Priority.CLIENT or self.plan.due(call.job, provider):
+        if call.priority is Priority.CLIENT or self.plan.due(call.job, provider, call.started_at):
             return None
         wait = self.plan.next_in_s(call.job, provider)
         if wait is None:

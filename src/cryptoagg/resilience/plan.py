@@ -142,8 +142,9 @@ class QuotaPlan:
         )
         return None if factor <= 0 else demand.base_interval_s / min(1.0, factor)
 
-    def due(self, job: str, provider: str) -> bool:
-        """Whether `job` may call `provider` in the run starting now."""
+    def due(self, job: str, provider: str, run_started: datetime | None = None) -> bool:
+        """Whether `job` may call `provider` in its run that began at `run_started` (a call
+        earlier in the same run keeps the provider due for the rest of it)."""
         demand = self.demands.get(provider, {}).get(job)
         if demand is None:
             return True  # not planned work (a client request, a CLI command)
@@ -152,7 +153,7 @@ class QuotaPlan:
             return False
         budget = self.budgets[provider]
         last = budget.ledger.last_run(provider, job)
-        if last is None:
+        if last is None or (run_started is not None and last >= run_started):
             return True
         # half a base interval of slack: a run that starts a moment early is not skipped
         elapsed = (self.wall() - last).total_seconds()
@@ -205,7 +206,9 @@ class QuotaPlan:
             monthly_quota=monthly,
             used_this_month=used,
             used_by_clients=budget.used_this_month("client"),
-            client_reserve=None if monthly is None else round(split.client_rest),
+            client_reserve=None
+            if monthly is None
+            else round(min(split.client_rest, max(0, monthly - used))),
             projected_month_end=round(min(projected, monthly) if monthly else projected),
             target=None if monthly is None else math.floor(self.policy.target * monthly),
             exhausted=budget.quota_used_up(),

@@ -13,6 +13,7 @@ import contextlib
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from cryptoagg.core.limits import Priority
 from cryptoagg.resilience.retry import Deadline
@@ -27,6 +28,9 @@ class CallScope:
     #: the ledger's purpose: "client" or the background job's name
     job: str = CLIENT_JOB
     deadline: Deadline | None = None
+    #: when the background run began: every call of one run counts as that run's, so a
+    #: provider due at the start of a run stays due for the whole run
+    started_at: datetime | None = None
     #: requests that left in this scope (and its children), per provider
     sent: dict[str, int] = field(default_factory=dict)
     parent: CallScope | None = None
@@ -55,6 +59,7 @@ def scope(
     priority: Priority | None = None,
     job: str | None = None,
     deadline: Deadline | None = None,
+    started_at: datetime | None = None,
 ) -> Iterator[CallScope]:
     """A child of the current scope: what is not given is inherited; `sent` starts at 0."""
     outer = current()
@@ -62,6 +67,7 @@ def scope(
         priority=outer.priority if priority is None else priority,
         job=outer.job if job is None else job,
         deadline=deadline or outer.deadline,
+        started_at=started_at or outer.started_at,
         parent=_current.get(),
     )
     token = _current.set(inner)
@@ -72,7 +78,7 @@ def scope(
 
 
 def background(
-    job: str, priority: Priority = Priority.COLLECTOR
+    job: str, priority: Priority, started_at: datetime
 ) -> contextlib.AbstractContextManager[CallScope]:
-    """The scope of a background job's run."""
-    return scope(priority=priority, job=job)
+    """The scope of a background job's run that began at `started_at`."""
+    return scope(priority=priority, job=job, started_at=started_at)

@@ -1,30 +1,98 @@
-// Providers: state, breaker, latency, success rates, quota and last error of each provider,
-// and the incidents the health checks opened; state changes arrive over `providers`.
+// Providers: state, breaker, latency, success rates, this month's quota and plan (calls used,
+// projected month-end use, quota and target, the reserve kept for client requests), each
+// background job's current interval, and the incidents the health checks opened; state
+// changes arrive over `providers`.
 
 import { getJson } from '../api.js';
 import { el, fillRows, freshness, pill, showError, td } from '../dom.js';
 import * as fmt from '../format.js';
 
-const STATE_KIND = { ok: 'ok', degraded: 'warn', down: 'bad', disabled: 'muted' };
+const STATE_KIND = {
+  ok: 'ok',
+  unknown: 'muted',
+  failing: 'bad',
+  open: 'bad',
+  half_open: 'warn',
+  quota_exhausted: 'bad',
+  disabled: 'muted',
+};
+const STATE_TEXT = { half_open: 'half-open', quota_exhausted: 'quota exhausted' };
+const STATE_TITLE = {
+  quota_exhausted: 'The monthly quota is used up: no calls until the month turns (UTC)',
+};
+// collectors first, then the probes; a job not listed here goes last
+const JOB_ORDER = ['prices', 'candles', 'news', 'health', 'discovery'];
+const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 let stop = null;
+
+function count(value) {
+  return value === null || value === undefined ? '–' : integer.format(value);
+}
+
+/** 652.3 -> "11 min", 9720 -> "2.7 h": one decimal below 10 of the unit, whole above. */
+function duration(seconds) {
+  const trim = (v) => (v >= 10 ? String(Math.round(v)) : v.toFixed(1).replace(/\.0$/, ''));
+  if (seconds < 60) return `${Math.round(seconds)} s`;
+  if (seconds < 3600) return `${trim(seconds / 60)} min`;
+  if (seconds < 2 * 86400) return `${trim(seconds / 3600)} h`;
+  return `${trim(seconds / 86400)} d`;
+}
 
 function stateCell(p) {
   if (!p.enabled) return td(pill(`disabled${p.disabled_reason ? ': ' + p.disabled_reason : ''}`, 'muted'));
-  return td(pill(p.state, STATE_KIND[p.state] || 'warn'));
+  const badge = pill(STATE_TEXT[p.state] || p.state, STATE_KIND[p.state] || 'warn');
+  if (STATE_TITLE[p.state]) badge.title = STATE_TITLE[p.state];
+  return td(badge);
 }
 
 function quota(q) {
-  if (q.monthly === null || q.monthly === undefined) return td(`${q.used_this_month} used · no monthly cap`);
-  return td([
-    el('meter', { min: 0, max: q.monthly, value: q.used_this_month, high: q.monthly * 0.8, optimum: 0 }),
-    ` ${q.used_this_month} / ${q.monthly} (${q.left} left)`,
-  ]);
+  const capped = q.monthly !== null && q.monthly !== undefined;
+  const over = capped && q.target !== null && q.projected_month_end > q.target;
+  const lines = capped
+    ? [
+        el('div', { class: q.exhausted ? 'down' : null },
+          // green below the target, yellow past it, red once used up
+          el('meter', { min: 0, max: q.monthly, value: q.used_this_month, low: q.target ?? q.monthly, high: q.monthly - 0.5, optimum: 0 }),
+          ` ${count(q.used_this_month)} used of ${count(q.monthly)} (${count(q.left)} left)`),
+        el('div', { class: over ? 'stale' : null },
+          `projected ${count(q.projected_month_end)} by month end · target ${count(q.target)}`),
+        el('div', { class: 'muted' },
+          `client reserve ${count(q.client_reserve)} · clients used ${count(q.used_by_clients)}`),
+      ]
+    : [
+        el('div', {}, `${count(q.used_this_month)} used · no monthly cap`),
+        el('div', { class: 'muted' }, `projected ${count(q.projected_month_end)} by month end`),
+      ];
+  return td(lines, 'quota');
 }
 
-function row(p) {
+function job(j) {
+  if (j.interval_s === null || j.interval_s === undefined) {
+    return el('span', { class: 'job paused', title: 'nothing left of the allowance this month' }, `${j.job} paused`);
+  }
+  const base = Math.abs(j.interval_s - j.base_interval_s) < 0.05;
+  const text = base
+    ? `${j.job} every ${duration(j.interval_s)}`
+    : `${j.job} every ${duration(j.interval_s)} (base ${duration(j.base_interval_s)})`;
+  const calls = `${j.calls_per_run} call${j.calls_per_run === 1 ? '' : 's'} per run`;
+  return el('span', { class: base ? 'job' : 'job slowed', title: calls }, text);
+}
+
+function schedule(p, columns) {
+  const rank = (j) => (JOB_ORDER.includes(j.job) ? JOB_ORDER.indexOf(j.job) : JOB_ORDER.length);
+  const ordered = [...p.schedule].sort((a, b) => rank(a) - rank(b));
+  const jobs = ordered.flatMap((j, i) => (i === 0 ? [job(j)] : [' · ', job(j)]));
   return el(
     'tr',
-    { dataset: { provider: p.name, state: p.enabled ? p.state : 'disabled' } },
+    { class: 'plan', dataset: { planFor: p.name } },
+    el('td', { colspan: columns }, el('span', { class: 'plan-label' }, 'schedule'), ' ', jobs),
+  );
+}
+
+function rows(p, columns) {
+  const main = el(
+    'tr',
+    { class: p.schedule.length ? 'has-plan' : null, dataset: { provider: p.name, state: p.enabled ? p.state : 'disabled' } },
     td(el('strong', {}, p.name)),
     stateCell(p),
     td(p.breaker),
@@ -33,17 +101,31 @@ function row(p) {
     quota(p.quota),
     td(p.last_error_at ? [el('span', { title: p.last_error || '' }, p.last_error_reason || 'error'), ' ', freshness(p.last_error_at, false, '')] : '–'),
   );
+  return p.schedule.length ? [main, schedule(p, columns)] : [main];
+}
+
+/** Each cell's column name in `data-label` (shown above the value at phone width). */
+function label(table) {
+  const names = [...table.tHead.rows[0].cells].map((cell) => cell.textContent.trim());
+  for (const tr of table.tBodies[0].rows) {
+    if (tr.cells.length !== names.length) continue;
+    [...tr.cells].forEach((cell, i) => {
+      cell.dataset.label = names[i];
+    });
+  }
 }
 
 function onProviders(panel, data) {
   // pushed on change: state, breaker, enabled; the counters come with the next refresh
+  const table = panel.querySelector('#providers-table');
   for (const p of data || []) {
-    const tr = panel.querySelector(`#providers-table tr[data-provider="${CSS.escape(p.name)}"]`);
+    const tr = table.querySelector(`tr[data-provider="${CSS.escape(p.name)}"]`);
     if (!tr) continue;
     tr.dataset.state = p.enabled ? p.state : 'disabled';
     tr.cells[1].replaceWith(stateCell(p));
     tr.cells[2].textContent = p.breaker;
   }
+  label(table);
 }
 
 export default {
@@ -59,15 +141,20 @@ export default {
   async refresh(ctx, panel) {
     try {
       const [providers, incidents] = await Promise.all([getJson('/api/providers'), getJson('/api/incidents?limit=50')]);
-      fillRows(panel.querySelector('#providers-table'), providers.providers.map(row), 'no providers');
+      const table = panel.querySelector('#providers-table');
+      const columns = table.tHead.rows[0].cells.length;
+      fillRows(table, providers.providers.flatMap((p) => rows(p, columns)), 'no providers');
+      label(table);
+      const incidentsTable = panel.querySelector('#incidents-table');
       fillRows(
-        panel.querySelector('#incidents-table'),
+        incidentsTable,
         incidents.incidents.map((i) =>
           el('tr', {}, td(i.provider), td(pill(i.status, i.status === 'open' ? 'bad' : 'ok')), td(fmt.time(i.opened_at)),
             td(i.resolved_at ? fmt.time(i.resolved_at) : '–'), td(i.reason), td(String(i.failed_checks), 'num')),
         ),
         'no incidents',
       );
+      label(incidentsTable);
       showError(panel, null);
     } catch (error) {
       showError(panel, error);
