@@ -331,5 +331,5 @@ def test_plan_table_fits_80_columns(mid_june: Path) -> None:
     # no monthly quota: its jobs at their base intervals, 0.0367 calls/s for 15 days
     assert kraken[1:7] == ["0", "47,520", "—", "—", "—", "prices 1m"]
     paprika = next(i for i, row in enumerate(table) if row[0] == "coinpaprika")
-    assert table[paprika][1:6] == ["20,000", "20,000", "20,000", "16,000", "20,000"]
+    assert table[paprika][1:6] == ["20,000", "20,000", "20,000", "16,000", "0"]
     assert [row[6] for row in table[paprika : paprika + 2]] == ["prices paused", "health paused"]

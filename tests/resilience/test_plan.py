@@ -108,7 +108,8 @@ def test_background_stops_at_the_target_and_the_state_shows_an_exhausted_quota()
     assert guards.plan.interval_s("prices", "cg") is None  # paused
     for _ in range(20):
         guards["cg"].budget.spend(Priority.CLIENT, "client")
-    assert guards.plan.provider_plan("cg").exhausted
+    view = guards.plan.provider_plan("cg")
+    assert view.exhausted and view.client_reserve == 0  # nothing left to keep for anyone
     assert guards["cg"].admit() is not None
 
 
