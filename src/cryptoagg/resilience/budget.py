@@ -269,10 +269,13 @@ class Budget:
         wait = self.wait_s(priority)
         if wait > 0 or self._queue:
             wait = max(wait, self._estimate(len(self._queue), priority, self.clock()))
-            return BudgetExhausted(
-                self.provider, f"rate limit, next call in {wait:.1f}s", retry_after_s=wait
-            )
+            return self._rate_refusal(wait)
         return None
+
+    def _rate_refusal(self, wait: float) -> BudgetExhausted:
+        return BudgetExhausted(
+            self.provider, f"rate limit, next call in {wait:.1f}s", retry_after_s=wait
+        )
 
     # -- spending ----------------------------------------------------------------------------
 
@@ -302,9 +305,7 @@ class Budget:
                     return
                 wait = self._estimate(position, priority, now)
                 if remaining_s is not None and wait + SEND_MARGIN_S > remaining_s - (now - started):
-                    raise BudgetExhausted(
-                        self.provider, f"rate limit, next call in {wait:.1f}s", retry_after_s=wait
-                    )
+                    raise self._rate_refusal(wait)
                 await self._nap(wait if position == 0 else None)
         finally:
             self._queue.remove(ticket)
