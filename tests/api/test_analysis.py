@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from cryptoagg.core import indicators as ind
+from cryptoagg.core.analysis import METHOD_VERSION
 from tests.api.conftest import AppClient
 
 
@@ -56,7 +57,7 @@ async def test_analysis_of_stored_candles_is_stored_and_reused(
         stored = connection.execute(
             'SELECT asset_id, interval, "window", method FROM market_analysis'
         ).fetchall()
-    assert stored == [("bitcoin", "1d", 60, "indicators-v1")]
+    assert stored == [("bitcoin", "1d", 60, METHOD_VERSION)]
 
 
 async def test_hourly_analysis_uses_8760_periods_a_year(app_client: AppClient) -> None:

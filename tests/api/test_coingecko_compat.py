@@ -5,10 +5,18 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
+import httpx
+import pytest
+
+from cryptoagg.api.app import create_app
+from cryptoagg.config import load_settings
 from tests.api.cg_shape import recorded, shape_problems, unmock
 from tests.api.conftest import AppClient
 
@@ -330,3 +338,49 @@ async def test_mock_mode_marks_v3_with_a_header_not_a_key(app_client: AppClient)
         )
     assert response.headers["x-mock"] == "true"
     assert list(response.json()) == ["bitcoin"]
+
+
+@asynccontextmanager
+async def served(tmp_path: Path, **settings: Any) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+    """The app in mock mode, and the base URL of its simulator (for `/_sim/...`)."""
+    options = {"collectors": False, **settings}
+    app = create_app(load_settings(use_mock_data=True, data_dir=tmp_path, **options))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+            yield client, app.state.container.upstream_base_url
+
+
+async def test_coins_markets_passes_on_the_sent_supply_and_derives_only_a_missing_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key in ("ADMIN_TOKEN", "USE_MOCK_DATA", "PROVIDERS_FILE"):
+        monkeypatch.delenv(key, raising=False)
+    params = {"vs_currency": "usd", "ids": "bitcoin,ethereum"}
+    async with served(tmp_path, markets_ttl_s=0) as (client, sim):  # each call asks again
+        from_gecko = (await client.get("/api/v3/coins/markets", params=params)).json()
+        listing = (await client.get("/api/market", params={"limit": 2})).json()
+        async with httpx.AsyncClient(base_url=sim) as control:  # same event loop
+            sent = (await control.get("/coingecko/api/v3/coins/markets?per_page=5")).json()
+            tickers = (await control.get("/coinpaprika/v1/tickers")).json()
+            fault = {"provider": "coingecko", "kind": "error", "status": 503}
+            assert (await control.post("/_sim/faults", json=fault)).status_code == 201
+        from_paprika = (await client.get("/api/v3/coins/markets", params=params)).json()
+        paprika_listing = (await client.get("/api/market", params={"limit": 2})).json()
+    # CoinGecko sends circulating_supply: passed on as sent
+    supply = {r["id"]: r["circulating_supply"] for r in sent}
+    assert [r["circulating_supply"] for r in from_gecko] == [
+        supply["bitcoin"],
+        supply["ethereum"],
+    ]
+    assert [e["circulating_supply"] for e in listing["cryptocurrencies"]] == [
+        supply["bitcoin"],
+        supply["ethereum"],
+    ]
+    # CoinPaprika's tickers do not: market cap / price, and /api/market leaves it null
+    assert "circulating_supply" not in tickers[0]
+    assert paprika_listing["provider"] == "coinpaprika"
+    assert [e["circulating_supply"] for e in paprika_listing["cryptocurrencies"]] == [None, None]
+    for row in from_paprika:
+        derived = row["market_cap"] / row["current_price"]
+        assert math.isclose(row["circulating_supply"], derived, rel_tol=1e-12)

@@ -5,13 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import orjson
 import pytest
 
 from cryptoagg.api import coingecko_chart as chart
 from cryptoagg.api import coingecko_shapes as cg
+from cryptoagg.core.asset_seed import seeded_registry
 from cryptoagg.core.consensus import consensus
 from cryptoagg.core.errors import InvalidInput
 from cryptoagg.core.models import Candle, Interval, MarketEntry, Quote, TrendingCoin
+from cryptoagg.providers import coincap, coingecko, coinpaprika
+from tests.providers.support import fixture_bytes
 
 NOW = datetime(2026, 1, 10, 12, 34, 56, 789_000, tzinfo=UTC)
 
@@ -50,6 +54,38 @@ def test_market_row_derives_the_usd_change_and_the_supply() -> None:
     unknown = cg.market_row(entry("bitcoin", 1, cap=None, change=None))
     assert unknown["price_change_24h"] is None and unknown["circulating_supply"] is None
     assert unknown["high_24h"] is None and unknown["ath"] is None and unknown["roi"] is None
+
+
+def test_market_row_passes_on_the_providers_supply_and_derives_it_only_when_missing() -> None:
+    recorded = orjson.loads(fixture_bytes("coingecko/coins_markets.json"))
+    [sent] = coingecko.parse_markets(recorded, NOW)
+    row = cg.market_row(sent)
+    # CoinGecko's own figure, not 1381651251183 / 70187 (19685035.4...)
+    assert row["circulating_supply"] == Decimal(19675987)
+    assert row["market_cap"] / row["current_price"] != row["circulating_supply"]
+    del recorded[0]["circulating_supply"]
+    [missing] = coingecko.parse_markets(recorded, NOW)
+    assert missing.circulating_supply is None
+    derived = cg.market_row(missing)["circulating_supply"]
+    assert derived == Decimal(1381651251183) / Decimal(70187)
+    # CoinPaprika's current tickers send no circulating supply: derived; its 2020 ones do
+    paprika = coinpaprika.parse_markets(
+        orjson.loads(fixture_bytes("coinpaprika/tickers.json")), seeded_registry(), 1
+    )
+    assert cg.market_row(paprika[0])["circulating_supply"] == (
+        paprika[0].market_cap / paprika[0].price  # type: ignore[operator]
+    )
+    [bsv] = coinpaprika.parse_markets(
+        [orjson.loads(fixture_bytes("coinpaprika/tickers_bsv-bitcoin-sv_2020.json"))],
+        seeded_registry(),
+        1,
+    )
+    assert cg.market_row(bsv)["circulating_supply"] == Decimal(18446975)
+    # CoinCap's `supply`
+    coins = coincap.parse_markets(
+        orjson.loads(fixture_bytes("coincap/v2_assets.json")), seeded_registry()
+    )
+    assert cg.market_row(coins[0])["circulating_supply"] == Decimal("18855306")
 
 
 def test_markets_order_by_rank_volume_or_id_with_unknowns_last() -> None:

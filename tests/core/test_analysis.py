@@ -109,3 +109,29 @@ def test_method_names_every_parameter() -> None:
     assert "population" in text["bollinger"]
     assert "close of each closed 1h candle" in text["price"]
     assert "sqrt(365)" in method(Interval.D1)["volatility"]
+
+
+def test_partial_rollups_are_left_out() -> None:
+    """A day rolled up from 16 of its 24 hours says nothing reliable about that day: the
+    analysis is that of the other candles, and counts only them."""
+    closes = [100 + t + 3 * math.sin(t / 3) for t in range(80)]
+    rows = candles(closes)
+    # the first and a middle day: partial rollups with a wild close
+    for i in (0, 40):
+        rows[i] = rows[i].model_copy(
+            update={"close": Decimal(1), "provider": "rollup", "partial": True, "sub_candles": 16}
+        )
+    result = analyse("bitcoin", Interval.D1, rows, 80)
+    without = analyse(
+        "bitcoin", Interval.D1, [r for i, r in enumerate(rows) if i not in (0, 40)], 80
+    )
+    assert result == without
+    assert result["candles"] == 78 and result["first"] == "2025-01-02T00:00:00Z"
+    assert result["indicators"]["volatility"]["returns"] == 77
+    assert "partial rollup" in result["method"]["price"]
+    # too few complete candles is too few, whatever else is stored
+    plain = candles(closes[:50])
+    partial = [r.model_copy(update={"partial": True}) for r in plain[:10]]
+    with pytest.raises(NotEnoughCandles) as info:
+        analyse("bitcoin", Interval.D1, partial + plain[10:], 50)
+    assert info.value.available == 40

@@ -8,9 +8,11 @@ from cryptoagg.core.candles import (
     Span,
     aggregate,
     chunks,
+    complete,
     floor_time,
     last_closed,
     missing_spans,
+    sub_candles_per,
 )
 from cryptoagg.core.models import Candle, Interval
 
@@ -98,3 +100,66 @@ def test_aggregate_takes_first_open_last_close_extremes_and_summed_volume() -> N
 def test_aggregate_without_any_volume_has_no_volume() -> None:
     [hour] = aggregate([minute(0, "1", "1", "1", "1", None)], Interval.H1)
     assert hour.volume is None
+
+
+def hours(*indexes: int, day: int = 0, partial: tuple[int, ...] = ()) -> list[Candle]:
+    """Hourly candles of day `day` at the given hours; those in `partial` are partial
+    rollups (as a rollup of an hour with missing minutes is)."""
+    start = T0 + timedelta(days=day)
+    return [
+        Candle(
+            asset_id="bitcoin",
+            interval=Interval.H1,
+            open_time=start + timedelta(hours=h),
+            open=Decimal(100 + h),
+            high=Decimal(200 + h),
+            low=Decimal(50 + h),
+            close=Decimal(101 + h),
+            volume=Decimal(1),
+            provider="rollup" if h in partial else "kraken",
+            partial=h in partial,
+            sub_candles=59 if h in partial else None,
+        )
+        for h in indexes
+    ]
+
+
+def test_sub_candles_per_period() -> None:
+    assert sub_candles_per(Interval.H1) == 60
+    assert sub_candles_per(Interval.D1) == 24
+    assert sub_candles_per(Interval.D1, Interval.M1) == 1440
+
+
+def test_a_rollup_with_every_sub_candle_is_complete() -> None:
+    [day] = aggregate(hours(*range(24)), Interval.D1)
+    assert (day.partial, day.sub_candles) == (False, 24)
+    minutes = [minute(i, "1", "2", "0.5", "1.5") for i in range(60)]
+    [hour] = aggregate(minutes, Interval.H1)
+    assert (hour.partial, hour.sub_candles) == (False, 60)
+
+
+def test_a_rollup_missing_sub_candles_is_partial_with_its_count() -> None:
+    # a history that starts at 08:00: 16 hours of the first day, then a whole day
+    first, second = aggregate(hours(*range(8, 24)) + hours(*range(24), day=1), Interval.D1)
+    assert (first.open_time, first.partial, first.sub_candles) == (T0, True, 16)
+    assert first.open == Decimal(108)  # what the 16 hours say: the 08:00 open
+    assert first.volume == Decimal(16)
+    assert (second.partial, second.sub_candles) == (False, 24)
+    # a gap inside the period counts too: 59 of 60 minutes
+    minutes = [minute(i, "1", "2", "0.5", "1.5") for i in range(60) if i != 30]
+    [hour] = aggregate(minutes, Interval.H1)
+    assert (hour.partial, hour.sub_candles) == (True, 59)
+
+
+def test_a_partial_sub_candle_makes_its_period_partial() -> None:
+    """24 hours are stored, but 05:00 was rolled up from 59 minutes: the day has 23
+    complete hours, so it is partial too."""
+    [day] = aggregate(hours(*range(24), partial=(5,)), Interval.D1)
+    assert (day.partial, day.sub_candles) == (True, 23)
+    assert day.high == Decimal(223)  # its values still come from all 24
+
+
+def test_complete_leaves_partial_rollups_out() -> None:
+    days = aggregate(hours(*range(8, 24)) + hours(*range(24), day=1), Interval.D1)
+    assert complete(days) == days[1:]
+    assert complete(hours(0, 1, 2, partial=(1,))) == hours(0, 2)

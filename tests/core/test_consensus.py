@@ -64,3 +64,29 @@ def test_single_quote() -> None:
     assert result is not None
     assert result.price == Decimal(100)
     assert result.spread_bps == Decimal(0)
+
+
+def assumed(provider: str, price: str) -> Quote:
+    """A USDT quote converted at an assumed rate of 1."""
+    return q(provider, price).model_copy(update={"converted_from": "USDT", "rate_assumed": True})
+
+
+def test_a_single_quote_at_an_assumed_rate_spans_the_allowance() -> None:
+    result = consensus("bitcoin", [assumed("binance", "100")], NOW)
+    assert result is not None
+    assert result.price == Decimal(100)  # the price itself is not moved
+    assert (result.low, result.high) == (Decimal("99.500"), Decimal("100.500"))
+    assert result.spread_bps == Decimal("100.00")
+
+
+def test_assumed_rate_widens_the_band_only_as_far_as_its_quote_reaches() -> None:
+    quotes = [q("kraken", "100"), q("coinbase", "100.2"), assumed("binance", "100.1")]
+    result = consensus(
+        "bitcoin", quotes, NOW, ConsensusRules(assumed_rate_allowance=Decimal("0.001"))
+    )
+    assert result is not None
+    assert result.price == Decimal("100.1")
+    assert (result.low, result.high) == (Decimal("99.9999"), Decimal("100.2001"))
+    # measured quotes alone keep their own range
+    plain = consensus("bitcoin", quotes[:2], NOW)
+    assert plain is not None and (plain.low, plain.high) == (Decimal(100), Decimal("100.2"))

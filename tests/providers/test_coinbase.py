@@ -61,6 +61,7 @@ async def test_exchange_ticker_gives_price_volume_and_trade_time() -> None:
     assert q.volume_24h == Decimal("53602.03940154") * Decimal("6268.48")  # base volume * price
     assert q.volume_24h == Decimal("336003311.9477654592")
     assert q.as_of == datetime(2020, 3, 20, 0, 22, 57, 833000, tzinfo=UTC)
+    assert q.time_source == "provider"
 
 
 async def test_live_capture_with_nanosecond_time() -> None:
@@ -88,6 +89,7 @@ async def test_exchange_404_falls_back_to_app_spot_price(
     assert seen(rec) == [(APP, f"/v2/prices/{pair}/spot"), (EXCHANGE, f"/products/{pair}/ticker")]
     assert (q.asset_id, q.price, q.quote_currency) == (asset_id, Decimal(price), "USD")
     assert q.as_of == NOW  # the spot price has no time
+    assert q.time_source == "received"  # and the quote says so
     assert q.volume_24h is None
 
 

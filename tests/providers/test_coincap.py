@@ -66,6 +66,9 @@ def test_null_numbers_are_kept_as_none_and_rows_without_price_skipped() -> None:
     assert quote.price == Decimal("4129.8665728728088499")
     [entry] = parse_markets(body, seeded_registry())
     assert entry.rank is None and entry.market_cap is None
+    body["data"] = [{**eth, "supply": None}]
+    [entry] = parse_markets(body, seeded_registry())
+    assert entry.circulating_supply is None
 
 
 async def test_markets_map_coincap_ids_to_canonical_ids() -> None:
@@ -88,6 +91,7 @@ async def test_markets_map_coincap_ids_to_canonical_ids() -> None:
     assert bnb.price == Decimal("477.6148568179112637")
     assert bnb.change_24h_pct == Decimal("-1.4874930394008333")
     assert bnb.as_of == V2_AS_OF
+    assert bnb.circulating_supply == Decimal("166801148.0000000000000000")  # `supply`
     [request] = rec.requests
     assert request.url.path == "/v3/assets"
     assert dict(request.url.params) == {"limit": "10"}

@@ -18,6 +18,7 @@ from cryptoagg.providers.coingecko import (
     parse_global,
     parse_markets,
     parse_ohlc,
+    parse_simple_price,
     parse_trending,
 )
 from tests.providers.support import NOW, Recorder, fixture_bytes, make, replay
@@ -38,16 +39,26 @@ async def test_spot_prices_parses_simple_price_and_sends_demo_key() -> None:
     assert q.price == Decimal("67187.3358936566")
     assert q.market_cap == Decimal("1317802988326.25")
     assert q.as_of == datetime(2024, 3, 25, 8, 45, tzinfo=UTC)
+    assert q.time_source == "provider"
     request = rec.requests[0]
     assert request.url.path == "/api/v3/simple/price"
     assert request.url.params["ids"] == "bitcoin,ethereum"
     assert request.headers["x-cg-demo-api-key"] == "cg-demo-123"
 
 
+def test_simple_price_without_last_updated_at_is_stamped_on_receipt() -> None:
+    body = load("simple_price.json")
+    assert isinstance(body, dict)
+    del body["bitcoin"]["last_updated_at"]
+    [q] = parse_simple_price(body, {"bitcoin": seeded_registry().get("bitcoin")}, NOW)
+    assert (q.as_of, q.time_source) == (NOW, "received")
+
+
 def test_parse_markets() -> None:
     [entry] = parse_markets(load("coins_markets.json"), NOW)
     assert (entry.asset_id, entry.symbol, entry.rank) == ("bitcoin", "BTC", 1)
     assert entry.price == Decimal(70187)
+    assert entry.circulating_supply == Decimal(19675987)  # as sent, not cap / price
     assert entry.change_24h_pct == Decimal("3.12502")
     assert entry.as_of == datetime(2024, 4, 7, 16, 49, 31, 736000, tzinfo=UTC)
 

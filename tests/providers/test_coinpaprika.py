@@ -74,6 +74,12 @@ def test_parse_tickers_accepts_the_2020_schema() -> None:
     assert quote.as_of == datetime(2020, 6, 29, 16, 3, 48, tzinfo=UTC)
 
 
+def test_markets_keep_the_circulating_supply_of_the_2020_schema() -> None:
+    [entry] = parse_markets([load("tickers_bsv-bitcoin-sv_2020.json")], seeded_registry(), 1)
+    assert entry.circulating_supply == Decimal(18446975)
+    assert entry.market_cap == Decimal(2936580074)
+
+
 async def test_markets_are_ranked_and_limited() -> None:
     rec = Recorder(replay("coinpaprika/tickers.json"))
     entries = await make(CoinPaprikaProvider, rec).markets(2)
@@ -84,6 +90,7 @@ async def test_markets_are_ranked_and_limited() -> None:
     assert entries[1].market_cap == Decimal(407813462328)
     assert entries[1].volume_24h == Decimal("8805945104.18832")
     assert entries[0].as_of == datetime(2024, 6, 29, 13, 27, 36, tzinfo=UTC)
+    assert entries[0].circulating_supply is None  # the current schema does not send it
     [request] = rec.requests
     assert request.url.path == "/v1/tickers"
     assert dict(request.url.params) == {"quotes": "USD"}

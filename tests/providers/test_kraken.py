@@ -54,6 +54,7 @@ async def test_spot_prices_requests_pairs_and_maps_prefixed_keys() -> None:
     assert q.change_24h_pct is not None
     assert round(q.change_24h_pct, 6) == Decimal("-0.654366")  # c[0] vs o 30502.80000
     assert q.as_of == CLOCK  # the payload has no time
+    assert q.time_source == "received"  # and the quote says so
 
 
 def test_parse_ticker_maps_unprefixed_keys_of_newer_assets() -> None:

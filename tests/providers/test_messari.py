@@ -36,6 +36,7 @@ async def test_spot_prices_use_v2_details_with_the_key_in_a_header() -> None:
     assert btc.market_cap == Decimal(1000005000000)
     assert btc.change_24h_pct is None
     assert btc.as_of == NOW  # the v2 schema carries no observation time
+    assert btc.time_source == "received"  # and the quote says so
     assert by_asset["ethereum"].price == Decimal("2500.75")
     [request] = rec.requests
     assert request.url.host == "api.messari.io"

@@ -8,14 +8,14 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import Engine
 
-from cryptoagg.core.analysis import METHOD_VERSION
+from cryptoagg.core.analysis import METHOD_VERSION, analyse
 from cryptoagg.core.asset_seed import seeded_registry
 from cryptoagg.core.assets import Asset
 from cryptoagg.core.errors import NotEnoughCandles
 from cryptoagg.core.models import Interval
 from cryptoagg.services.analysis import AnalysisService
 from cryptoagg.storage.analysis import AnalysisRepository, StoredAnalysis
-from tests.services.test_history import NOW, FakeOhlcv, service
+from tests.services.test_history import NOW, FakeOhlcv, WithHole, service
 
 HOUR = timedelta(hours=1)
 LAST_CLOSED = datetime(2026, 3, 3, 11, 0, tzinfo=NOW.tzinfo)
@@ -108,3 +108,51 @@ async def test_storing_prunes_analyses_past_the_retention(migrated: Engine, btc:
     await svc.analyse(btc, Interval.H1, 60, max_calls=3)
     assert svc.repo.count() == 1
     assert svc.repo.latest(btc.id, Interval.D1, 200, METHOD_VERSION) is None
+
+
+MARCH_1 = datetime(2026, 3, 1, tzinfo=NOW.tzinfo)
+DAY = timedelta(days=1)
+
+
+async def test_an_analysis_after_sixteen_hours_of_a_day_uses_the_providers_daily_candle(
+    migrated: Engine, btc: Asset
+) -> None:
+    provider = FakeOhlcv("binance")
+    svc = analyses(migrated, provider, Clock())
+    history = svc.history
+    await history.fill(btc, Interval.H1, MARCH_1 + 8 * HOUR, NOW)  # 1 March: 16 hours
+
+    report = await svc.analyse(btc, Interval.D1, 50, max_calls=3)
+
+    # the window ends on 2 March (a complete rollup of 24 hours); 1 March was partial, so it
+    # was fetched with the 48 days before it
+    start = MARCH_1 + DAY - 49 * DAY
+    assert provider.asked[-1] == (start, MARCH_1)
+    assert report.backfilled == 49
+    used = history.candles.between(btc.id, Interval.D1, start, MARCH_1 + DAY)
+    assert [c for c in used if c.partial] == []
+    assert used[-2].provider == "binance" and used[-1].sub_candles == 24
+    assert report.result == analyse(btc.id, Interval.D1, used, 50)
+    assert report.result["candles"] == 50
+
+
+async def test_an_analysis_leaves_out_a_partial_day_no_provider_could_replace(
+    migrated: Engine, btc: Asset
+) -> None:
+    provider = WithHole("binance", hole=MARCH_1)
+    svc = AnalysisService(
+        service(migrated, [provider], chunk=720), AnalysisRepository(migrated), Clock()
+    )
+    await svc.history.fill(btc, Interval.H1, MARCH_1 + 8 * HOUR, NOW)
+
+    report = await svc.analyse(btc, Interval.D1, 60, max_calls=3)
+
+    start = MARCH_1 + DAY - 59 * DAY
+    stored = svc.history.candles.between(btc.id, Interval.D1, start, MARCH_1 + DAY)
+    [partial] = [c for c in stored if c.partial]
+    assert (partial.open_time, partial.sub_candles) == (MARCH_1, 16)
+    # the 59 complete days, not the partial one
+    assert report.result["candles"] == 59
+    complete = [c for c in stored if not c.partial]
+    assert report.result == analyse(btc.id, Interval.D1, complete, 60)
+    assert report.result["indicators"]["volatility"]["returns"] == 58

@@ -313,3 +313,79 @@ async def test_a_paced_fill_waits_for_the_rate_budget_instead_of_stopping(
     assert unpaced.unfilled  # stopped when the budget ran out
     paced = await history.fill(btc, Interval.M1, start, NOW, paced=True)
     assert paced.unfilled == [] and len(provider.asked) == 30
+
+
+class WithHole(FakeOhlcv):
+    """A provider without a candle for one period (its data has a hole there)."""
+
+    def __init__(self, name: str, hole: datetime) -> None:
+        super().__init__(name)
+        self.hole = hole
+
+    async def ohlcv(
+        self, asset: Asset, interval: Interval, start: datetime, end: datetime
+    ) -> list[Candle]:
+        rows = await super().ohlcv(asset, interval, start, end)
+        return [c for c in rows if c.open_time != self.hole]
+
+
+DAY = timedelta(days=1)
+MARCH_1 = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def marks(candles: Sequence[Candle]) -> list[tuple[datetime, str, bool, int | None]]:
+    return [(c.open_time, c.provider, c.partial, c.sub_candles) for c in candles]
+
+
+async def test_sixteen_hours_of_a_day_then_the_day_fetches_the_providers_daily_candle(
+    migrated: Engine, btc: Asset
+) -> None:
+    provider = FakeOhlcv("binance")
+    history = service(migrated, [provider], chunk=720)
+    # hourly history from 1 March 08:00: 16 hours of that day, all of the 2nd, the 3rd so far
+    await history.fill(btc, Interval.H1, MARCH_1 + timedelta(hours=8), NOW)
+    rolled = history.candles.between(btc.id, Interval.D1, MARCH_1, NOW)
+    assert marks(rolled) == [
+        (MARCH_1, "rollup", True, 16),
+        (MARCH_1 + DAY, "rollup", False, 24),
+        (MARCH_1 + 2 * DAY, "rollup", True, 12),  # the current day, still open
+    ]
+    # the partial day has the 08:00 open and 16 hours of volume: not the day's candle
+    assert rolled[0].open == price(btc.id, MARCH_1 + timedelta(hours=8), Interval.H1)[0]
+    assert rolled[0].volume == Decimal("1.5") * 16
+    # so the closed partial day is missing; the complete one and the open one are not
+    gaps = await history.missing(btc, Interval.D1, MARCH_1, NOW)
+    assert [(s.start, s.end) for s in gaps] == [(MARCH_1, MARCH_1)]
+
+    asked_before = len(provider.asked)
+    report = await history.fill(btc, Interval.D1, MARCH_1, NOW)
+
+    assert provider.asked[asked_before:] == [(MARCH_1, MARCH_1)]  # only the partial day
+    assert (report.missing, report.added, report.unfilled) == (1, 1, [])
+    days = history.candles.between(btc.id, Interval.D1, MARCH_1, NOW)
+    assert marks(days) == [
+        (MARCH_1, "binance", False, None),
+        (MARCH_1 + DAY, "rollup", False, 24),
+        (MARCH_1 + 2 * DAY, "rollup", True, 12),
+    ]
+    o, h, lo, c = price(btc.id, MARCH_1, Interval.D1)
+    assert (days[0].open, days[0].high, days[0].low, days[0].close) == (o, h, lo, c)
+    # rolling the hours up again (a later hourly fill) keeps the provider's candle
+    await history.rollup(btc, Interval.H1, MARCH_1 + timedelta(hours=8), NOW)
+    assert history.candles.between(btc.id, Interval.D1, MARCH_1, MARCH_1) == days[:1]
+    again = await history.fill(btc, Interval.D1, MARCH_1, NOW)
+    assert again.calls == 0
+
+
+async def test_a_partial_day_no_provider_has_stays_partial_and_missing(
+    migrated: Engine, btc: Asset
+) -> None:
+    provider = WithHole("binance", hole=MARCH_1)
+    history = service(migrated, [provider], chunk=720)
+    await history.fill(btc, Interval.H1, MARCH_1 + timedelta(hours=8), NOW)
+    report = await history.fill(btc, Interval.D1, MARCH_1 - 9 * DAY, NOW)
+    assert report.added == 9  # the nine days before; the partial day could not be replaced
+    [day] = history.candles.between(btc.id, Interval.D1, MARCH_1, MARCH_1)
+    assert (day.provider, day.partial, day.sub_candles) == ("rollup", True, 16)
+    gaps = await history.missing(btc, Interval.D1, MARCH_1 - 9 * DAY, NOW)
+    assert [(s.start, s.end) for s in gaps] == [(MARCH_1, MARCH_1)]

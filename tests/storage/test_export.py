@@ -43,6 +43,8 @@ def _candle(i: int, asset: str = "bitcoin", interval: str = "1h", **over: Any) -
         "close": Decimal("100.000"),
         "volume": None if i % 2 else Decimal("0.00001"),
         "source": "binance",
+        "partial": False,
+        "sub_candles": None,
     }
     row.update(over)
     return row
@@ -60,8 +62,9 @@ def _read_csv(path: Path) -> list[list[str]]:
 
 
 def test_csv_holds_the_rows_with_exact_decimals_and_utc_times(db: Engine, tmp_path: Path) -> None:
+    rollup = _candle(2, source="rollup", partial=True, sub_candles=16)
     with db.begin() as connection:
-        connection.execute(candles.insert(), [_candle(i) for i in range(3)])
+        connection.execute(candles.insert(), [_candle(0), _candle(1), rollup])
     out = tmp_path / "out" / "candles.csv"
 
     written = export_table(db, "candles", "csv", out)
@@ -79,6 +82,8 @@ def test_csv_holds_the_rows_with_exact_decimals_and_utc_times(db: Engine, tmp_pa
         "close",
         "volume",
         "source",
+        "partial",
+        "sub_candles",
     ]
     big, tiny = "12345678901234567890.123456789012345678", "0.000000000000000001"
 
@@ -95,9 +100,9 @@ def test_csv_holds_the_rows_with_exact_decimals_and_utc_times(db: Engine, tmp_pa
         ]
 
     assert rows[1:] == [
-        [*head(1, "12", "42000.5"), "0.00001", "binance"],
-        [*head(2, "13", "42001.5"), "", "binance"],
-        [*head(3, "14", "42002.5"), "0.00001", "binance"],
+        [*head(1, "12", "42000.5"), "0.00001", "binance", "false", ""],
+        [*head(2, "13", "42001.5"), "", "binance", "false", ""],
+        [*head(3, "14", "42002.5"), "0.00001", "rollup", "true", "16"],  # 16 of its 24 hours
     ]
     assert Decimal(rows[1][5]) == BIG
     assert [p.name for p in out.parent.iterdir()] == ["candles.csv"]  # no temporary left
@@ -162,7 +167,10 @@ def test_csv_writes_json_booleans_floats_and_nulls(db: Engine, tmp_path: Path) -
 
 def test_parquet_has_an_explicit_schema_and_the_exact_values(db: Engine, tmp_path: Path) -> None:
     with db.begin() as connection:
-        connection.execute(candles.insert(), [_candle(i) for i in range(5)])
+        connection.execute(
+            candles.insert(),
+            [*(_candle(i) for i in range(4)), _candle(4, partial=True, sub_candles=3)],
+        )
         connection.execute(
             prices.insert(),
             {
@@ -188,6 +196,8 @@ def test_parquet_has_an_explicit_schema_and_the_exact_values(db: Engine, tmp_pat
     assert schema.field("id").type == pa.int64()
     assert schema.field("volume").nullable is True
     assert schema.field("source").nullable is False
+    assert schema.field("partial").type == pa.bool_() and not schema.field("partial").nullable
+    assert schema.field("sub_candles").type == pa.int64()
     rows = parquet.read().to_pylist()
     assert [r["id"] for r in rows] == [1, 2, 3, 4, 5]
     first = rows[0]
@@ -196,6 +206,7 @@ def test_parquet_has_an_explicit_schema_and_the_exact_values(db: Engine, tmp_pat
     assert (first["open"], first["high"], first["low"]) == (Decimal("42000.5"), BIG, TINY)
     assert str(first["high"]) == "12345678901234567890.123456789012345678"
     assert [r["volume"] for r in rows] == [Decimal("0.00001"), None] * 2 + [Decimal("0.00001")]
+    assert [(r["partial"], r["sub_candles"]) for r in rows] == [(False, None)] * 4 + [(True, 3)]
 
     export_table(db, "prices", "parquet", tmp_path / "prices.parquet")
     price = pq.read_table(tmp_path / "prices.parquet").to_pylist()[0]

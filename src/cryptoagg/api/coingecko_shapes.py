@@ -4,7 +4,8 @@ Field names, order and JSON types follow CoinGecko's recorded payloads
 (`tests/fixtures/providers/coingecko/`). We are USD-based, so `usd` is the only currency.
 A field we have no data for is present with `null`, never left out, so clients that index it
 get `None` rather than a `KeyError`. A few fields are derived from what the markets listing
-carries (each derivation is named where it is made); none is invented.
+carries (each derivation is named where it is made, and listed in `DERIVED`), and only when
+the listing's provider did not send the figure itself; none is invented.
 """
 
 from __future__ import annotations
@@ -63,8 +64,20 @@ def _change_24h(price: Decimal, pct: Decimal | None) -> Decimal | None:
     return price - price / (1 + pct / 100)
 
 
+#: the `coins/markets` fields we may compute rather than pass on, and how (for the docs)
+DERIVED = {
+    "circulating_supply": "market_cap / current_price, only when the listing's provider did "
+    "not send its circulating supply",
+    "price_change_24h": "from current_price and price_change_percentage_24h (the listings "
+    "send the per cent change only)",
+}
+
+
 def circulating_supply(entry: MarketEntry) -> Decimal | None:
-    """Market cap over price: how CoinGecko and the other listings compute market cap."""
+    """The provider's own circulating supply when its listing sent one; else market cap over
+    price (how CoinGecko and the other listings compute market cap)."""
+    if entry.circulating_supply is not None:
+        return entry.circulating_supply
     if entry.market_cap is None or entry.price <= 0:
         return None
     return entry.market_cap / entry.price
@@ -118,8 +131,9 @@ def market_row(
     entry: MarketEntry, changes: Sequence[str] = (), sparkline: bool = False
 ) -> dict[str, Any]:
     """One row of `coins/markets` (recorded: coins_markets.json). We know price, market cap
-    and rank, volume and the 24h change; the USD change and circulating supply are derived
-    from them; highs, lows, supplies, ATH/ATL and ROI are null."""
+    and rank, volume, the 24h change and, from some listings, the circulating supply; the USD
+    change is derived, and so is the circulating supply when the listing lacks it (`DERIVED`);
+    highs, lows, the other supplies, ATH/ATL and ROI are null."""
     price, pct = entry.price, entry.change_24h_pct
     row: dict[str, Any] = {
         "id": entry.asset_id,

@@ -14,10 +14,12 @@ from datetime import datetime
 from typing import Any
 
 from cryptoagg.core import indicators as ind
+from cryptoagg.core.candles import complete
 from cryptoagg.core.errors import InvalidInput, NotEnoughCandles
 from cryptoagg.core.models import Candle, Interval
 
-METHOD_VERSION = "indicators-v1"
+#: v2: partial rollups (periods with some finer candles missing) are left out
+METHOD_VERSION = "indicators-v2"
 
 SMA_PERIODS = (20, 50, 200)
 EMA_PERIODS = (12, 26, 50)
@@ -58,7 +60,8 @@ def method(interval: Interval) -> dict[str, str]:
     return {
         "version": METHOD_VERSION,
         "price": f"close of each closed {interval.value} candle (UTC), oldest first; the "
-        "current, unfinished period is left out",
+        "current, unfinished period is left out, and so is a partial rollup (a candle "
+        "aggregated from finer candles some of which are missing)",
         "arithmetic": "IEEE-754 double precision; prices are converted once from their exact "
         "decimal values",
         "sma": f"SMA(N) = mean of the last N closes, N = {sma}; null when the window has "
@@ -132,7 +135,9 @@ def _rsi_state(value: float) -> str:
 def analyse(
     asset_id: str, interval: Interval, candles: Sequence[Candle], window: int
 ) -> dict[str, Any]:
-    """Indicators, levels and trend of `candles` (closed, one asset, oldest first)."""
+    """Indicators, levels and trend of `candles` (closed, one asset, oldest first); partial
+    rollups among them are left out."""
+    candles = complete(candles)
     if len(candles) < MIN_CANDLES:
         raise NotEnoughCandles(asset_id, interval.value, MIN_CANDLES, len(candles))
     closes = [float(c.close) for c in candles]

@@ -20,6 +20,17 @@ ROLLUP_SOURCE = "rollup"
 ROLLUP_FROM = {Interval.H1: Interval.M1, Interval.D1: Interval.H1}
 
 
+def sub_candles_per(interval: Interval, finer: Interval | None = None) -> int:
+    """How many `finer` candles (by default the tier it is rolled up from) one `interval`
+    period holds: 60 minutes in an hour, 24 hours in a day (UTC days have no DST)."""
+    return interval.seconds // (finer or ROLLUP_FROM[interval]).seconds
+
+
+def complete(rows: Iterable[Candle]) -> list[Candle]:
+    """`rows` without partial rollups: what an analysis may compute on."""
+    return [c for c in rows if not c.partial]
+
+
 def floor_time(at: datetime, interval: Interval) -> datetime:
     """The open time of the `interval` period containing `at`."""
     seconds = int(at.timestamp())
@@ -83,7 +94,10 @@ def aggregate(
 
     open = first open, close = last close, high = max, low = min, volume = sum of the known
     volumes (None when none is known). A period with only some of its finer candles (the
-    current hour, or a gap) still gets a candle from what is there.
+    current hour, or a gap) still gets a candle from what is there, marked `partial`.
+    `sub_candles` counts the complete finer candles (a partial finer rollup does not count),
+    so a rollup is complete exactly when every finer candle of its period is stored and
+    complete: 60 minutes for an hour, 24 complete hours for a day.
     """
     out: list[Candle] = []
     group: list[Candle] = []
@@ -102,6 +116,7 @@ def aggregate(
 def _merge(group: list[Candle], interval: Interval, source: str) -> Candle:
     opens = floor_time(group[0].open_time, interval)
     volumes = [c.volume for c in group if c.volume is not None]
+    whole = len({c.open_time for c in group if not c.partial})
     return Candle(
         asset_id=group[0].asset_id,
         interval=interval,
@@ -112,4 +127,6 @@ def _merge(group: list[Candle], interval: Interval, source: str) -> Candle:
         close=group[-1].close,
         volume=sum(volumes, Decimal(0)) if volumes else None,
         provider=source,
+        partial=whole < sub_candles_per(interval, group[0].interval),
+        sub_candles=whole,
     )

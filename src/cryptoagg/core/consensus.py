@@ -5,6 +5,11 @@ further from the median than `k` scaled MADs *and* further than `min_rel_dev` of
 (the second bound keeps a near-zero MAD, e.g. three identical quotes, from condemning honest
 quotes a hair away). The confidence band is the range of the kept quotes, with its width in
 basis points, so a client can see how well the sources agree.
+
+A quote converted from a USD stablecoin at an *assumed* rate (1 USD: no provider measured the
+rate) is only known to within the stablecoin's usual distance from its peg, so it spans
+±`assumed_rate_allowance` (0.5%) of its price in the band: a single such quote never yields a
+zero-width band. The allowance covers ordinary peg drift, not a de-peg.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ class ConsensusRules:
     min_rel_dev: Decimal = Decimal("0.01")
     max_age: timedelta = timedelta(minutes=5)
     min_sources: int = 1
+    #: how far a quote converted at an assumed stablecoin rate may be off, either way
+    assumed_rate_allowance: Decimal = Decimal("0.005")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +62,14 @@ def _median(values: Sequence[Decimal]) -> Decimal:
     return Decimal(median(values))
 
 
+def _bounds(quote: Quote, rules: ConsensusRules) -> tuple[Decimal, Decimal]:
+    """The prices `quote` stands for: its own, or ± the allowance if its rate was assumed."""
+    if quote.rate_assumed:
+        allowance = quote.price * rules.assumed_rate_allowance
+        return quote.price - allowance, quote.price + allowance
+    return quote.price, quote.price
+
+
 def consensus(
     asset_id: str,
     quotes: Sequence[Quote],
@@ -74,8 +89,9 @@ def consensus(
     kept = [q for q in fresh if abs(q.price - mid) <= limit]
     dropped += [Dropped(q, "outlier") for q in fresh if q not in kept]
     price = _median([q.price for q in kept])
-    low = min(q.price for q in kept)
-    high = max(q.price for q in kept)
+    bounds = [_bounds(q, rules) for q in kept]
+    low = min(lo for lo, _ in bounds)
+    high = max(hi for _, hi in bounds)
     spread = ((high - low) / price * 10_000).quantize(Decimal("0.01")) if price else Decimal(0)
     return Consensus(
         asset_id=asset_id,

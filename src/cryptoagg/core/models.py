@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
@@ -60,9 +61,17 @@ class _Timed(_Model):
         return utc(value)
 
 
+#: where a quote's `as_of` comes from: the provider's own stamp, or our receive time (the
+#: payload had no time)
+TimeSource = Literal["provider", "received"]
+
+
 class Quote(_Timed):
     """One provider's price for one asset. `quote_currency` is USD, or USDT/USDC before
-    conversion; converted quotes keep the original currency in `converted_from`."""
+    conversion; converted quotes keep the original currency in `converted_from`, and
+    `rate_assumed` says the stablecoin's USD rate was taken to be 1 because no provider
+    measured it. `time_source` says whether `as_of` is the provider's stamp or the time we
+    received a payload that carried none."""
 
     asset_id: str
     provider: str
@@ -73,9 +82,14 @@ class Quote(_Timed):
     change_24h_pct: Decimal | None = None
     market_cap: Decimal | None = None
     converted_from: str | None = None
+    rate_assumed: bool = False
+    time_source: TimeSource = "provider"
 
 
 class MarketEntry(_Timed):
+    """One row of a provider's market listing, with the figures the provider sent (None:
+    not sent; nothing here is derived)."""
+
     asset_id: str
     symbol: str
     name: str
@@ -86,9 +100,17 @@ class MarketEntry(_Timed):
     change_24h_pct: Decimal | None = None
     market_cap: Decimal | None = None
     volume_24h: Decimal | None = None
+    circulating_supply: Decimal | None = None
 
 
 class Candle(_Model):
+    """One OHLCV period. `provider` is the provider's name, or "rollup" for a candle
+    aggregated from finer stored candles (`core.candles.aggregate`).
+
+    A rollup records how many complete finer candles it was built from (`sub_candles`) and
+    is `partial` when that is fewer than its period holds (24 hours, 60 minutes): a period
+    with gaps, or the current one. A provider's candle has neither (`False`, `None`)."""
+
     asset_id: str
     interval: Interval
     open_time: datetime
@@ -98,6 +120,8 @@ class Candle(_Model):
     close: Decimal
     volume: Decimal | None
     provider: str
+    partial: bool = False
+    sub_candles: int | None = None
 
     @field_validator("open_time")
     @classmethod

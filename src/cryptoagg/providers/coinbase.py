@@ -76,11 +76,14 @@ def parse_product_ticker(payload: Any, asset: Asset) -> Quote:
 
 def parse_spot(payload: Any, asset: Asset, now: datetime) -> Quote:
     """App API `/v2/prices/{pair}/spot` (fixtures: coinbase/v2_prices_spot.json,
-    coinbase/v2_prices_spot_eth_recent.json; their key orders differ)."""
+    coinbase/v2_prices_spot_eth_recent.json; their key orders differ). The payload has no
+    time: the quote is stamped `now`, the receive time, and marked so."""
     data = _Spot.model_validate(payload).data
     if data.currency != QUOTE:
         raise ValueError(f"spot price in {data.currency}")
-    return Quote(asset_id=asset.id, provider=NAME, price=data.amount, as_of=now)
+    return Quote(
+        asset_id=asset.id, provider=NAME, price=data.amount, as_of=now, time_source="received"
+    )
 
 
 def parse_products(payload: Any) -> list[ListedAsset]:

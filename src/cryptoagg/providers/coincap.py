@@ -31,6 +31,7 @@ class _Asset(BaseModel):
     rank: int | None = None  # a numeric string ("1")
     symbol: str
     name: str
+    supply: Decimal | None = None  # CoinCap's circulating supply
     priceUsd: Decimal | None = None
     marketCapUsd: Decimal | None = None
     volumeUsd24Hr: Decimal | None = None
@@ -96,6 +97,7 @@ def parse_markets(payload: Any, registry: AssetRegistry) -> list[MarketEntry]:
                 change_24h_pct=row.changePercent24Hr,
                 market_cap=row.marketCapUsd,
                 volume_24h=row.volumeUsd24Hr,
+                circulating_supply=row.supply,
             )
         )
     return entries

@@ -52,6 +52,7 @@ class _Market(BaseModel):
     market_cap_rank: int | None = None
     total_volume: Decimal | None = None
     price_change_percentage_24h: Decimal | None = None
+    circulating_supply: Decimal | None = None
     last_updated: datetime | None = None
 
 
@@ -93,7 +94,8 @@ _List = RootModel[list[_ListItem]]
 
 
 def parse_simple_price(payload: Any, by_id: dict[str, Asset], now: datetime) -> list[Quote]:
-    """`/api/v3/simple/price` (fixture: coingecko/simple_price.json)."""
+    """`/api/v3/simple/price` (fixture: coingecko/simple_price.json). A row without
+    `last_updated_at` is stamped `now`, the receive time, and marked so."""
     quotes = []
     for cg_id, raw in dict(payload).items():
         asset = by_id.get(cg_id)
@@ -106,6 +108,7 @@ def parse_simple_price(payload: Any, by_id: dict[str, Asset], now: datetime) -> 
                 provider=NAME,
                 price=row.usd,
                 as_of=from_unix(row.last_updated_at) if row.last_updated_at else now,
+                time_source="provider" if row.last_updated_at else "received",
                 volume_24h=row.usd_24h_vol,
                 change_24h_pct=row.usd_24h_change,
                 market_cap=row.usd_market_cap,
@@ -129,6 +132,7 @@ def parse_markets(payload: Any, now: datetime) -> list[MarketEntry]:
             change_24h_pct=row.price_change_percentage_24h,
             market_cap=row.market_cap,
             volume_24h=row.total_volume,
+            circulating_supply=row.circulating_supply,
         )
         for row in rows
         if row.current_price is not None

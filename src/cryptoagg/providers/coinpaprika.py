@@ -24,7 +24,7 @@ NAME = "coinpaprika"
 
 # -- payload models ------------------------------------------------------------------------
 # Only the fields we read: the 2020 schema has `circulating_supply` and no `first_data_at`,
-# the 2024/2026 ones the reverse; neither matters here.
+# the 2024/2026 ones the reverse; the listing keeps `circulating_supply` when it is sent.
 
 
 class _Usd(BaseModel):
@@ -43,6 +43,7 @@ class _Ticker(BaseModel):
     name: str
     symbol: str
     rank: int | None = None
+    circulating_supply: Decimal | None = None
     last_updated: datetime
     quotes: _Quotes
 
@@ -109,6 +110,7 @@ def parse_markets(payload: Any, registry: AssetRegistry, limit: int) -> list[Mar
             change_24h_pct=t.quotes.USD.percent_change_24h,
             market_cap=t.quotes.USD.market_cap,
             volume_24h=t.quotes.USD.volume_24h,
+            circulating_supply=t.circulating_supply,
         )
         for t in ranked[: max(limit, 0)]
     ]

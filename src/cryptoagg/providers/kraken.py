@@ -92,7 +92,8 @@ def result_keys(code: str) -> tuple[str, str]:
 
 
 def parse_ticker(payload: Any, by_code: dict[str, Asset], now: datetime) -> list[Quote]:
-    """`/0/public/Ticker` (fixture: kraken/ticker.json). The payload has no time: `now`.
+    """`/0/public/Ticker` (fixture: kraken/ticker.json). The payload has no time: quotes are
+    stamped `now`, the receive time, and marked so (`time_source="received"`).
 
     `c[0]` is the last trade, `v[1]`/`p[1]` the 24h volume and VWAP, `o` today's open.
     """
@@ -110,6 +111,7 @@ def parse_ticker(payload: Any, by_code: dict[str, Asset], now: datetime) -> list
                 provider=NAME,
                 price=last,
                 as_of=now,
+                time_source="received",
                 volume_24h=tick.v[1] * tick.p[1],
                 change_24h_pct=(last - tick.o) / tick.o * 100 if tick.o else None,
             )

@@ -85,8 +85,9 @@ def parse_asset_details(payload: Any, by_slug: dict[str, Asset], now: datetime) 
     """`/metrics/v2/assets/details` (fixture: messari/v2_assets_details_FROM_SCHEMA.json,
     constructed from the schema — not a recording).
 
-    The schema carries no observation time, so quotes are stamped `now`. Assets not asked
-    for, or without `marketData.priceUsd`, are skipped."""
+    The schema carries no observation time, so quotes are stamped `now`, the receive time,
+    and marked so (`time_source="received"`). Assets not asked for, or without
+    `marketData.priceUsd`, are skipped."""
     body = _V2Body.model_validate(payload)
     if body.data is None:
         raise BadResponse(NAME, f"error response: {(body.error or 'no data')[:200]}")
@@ -102,6 +103,7 @@ def parse_asset_details(payload: Any, by_slug: dict[str, Asset], now: datetime) 
                 provider=NAME,
                 price=market.priceUsd,
                 as_of=now,
+                time_source="received",
                 volume_24h=market.volume24Hour,
                 market_cap=market.marketcap.circulatingUsd if market.marketcap else None,
             )

@@ -1,10 +1,11 @@
 """Market analysis as a use case: stored candles in, indicators out, each result stored.
 
 An analysis covers the `window` newest closed candles. Missing ones are fetched first through
-`HistoryService.fill`, within the caller's upstream-call budget. A stored analysis of the same
-asset, interval and window (and method version) is reused while no newer candle has closed
-since it was computed, so at most for one interval; concurrent requests for the same analysis
-wait for one computation instead of each filling and computing.
+`HistoryService.fill`, within the caller's upstream-call budget; a partial rollup counts as
+missing (the fill asks for the provider's own candle) and is never computed on. A stored
+analysis of the same asset, interval and window (and method version) is reused while no newer
+candle has closed since it was computed, so at most for one interval; concurrent requests for
+the same analysis wait for one computation instead of each filling and computing.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import structlog
 
 from cryptoagg.core.analysis import METHOD_VERSION, MIN_CANDLES, analyse
 from cryptoagg.core.assets import Asset
-from cryptoagg.core.candles import floor_time, last_closed
+from cryptoagg.core.candles import complete, floor_time, last_closed
 from cryptoagg.core.errors import NotEnoughCandles
 from cryptoagg.core.models import Interval
 from cryptoagg.services.history import HistoryService
@@ -97,7 +98,7 @@ class AnalysisService:
             if max_calls > 0:
                 filled = await self.history.fill(asset, interval, start, end, max_calls=max_calls)
                 added = filled.added
-            candles = await self.history.stored(asset, interval, start, end)
+            candles = complete(await self.history.stored(asset, interval, start, end))
             if len(candles) < MIN_CANDLES:
                 gaps = await self.history.missing(asset, interval, start, end)
                 fetchable = sum(span.count for span in gaps)

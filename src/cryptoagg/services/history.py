@@ -6,6 +6,10 @@ CryptoCompare's 2,000), through the OHLCV pool and so within every provider's bu
 it is driven by what is stored, an interrupted fill resumes where it stopped. A chunk that no
 provider has data for and that lies before the oldest stored candle moves the asset's
 *history floor* (kept in `configuration`), so it is never asked for again.
+
+A closed period whose only candle is a *partial* rollup (some of its finer candles are not
+stored: the 16 hours of a day whose history starts at 08:00) counts as missing, so a fill
+asks a provider for its own candle of the period, which then replaces the rollup.
 """
 
 from __future__ import annotations
@@ -110,7 +114,8 @@ class HistoryService:
         self, asset: Asset, interval: Interval, start: datetime, end: datetime
     ) -> list[Span]:
         """Gaps in `[start, end]` that a provider could fill: only closed periods, inside
-        the tier's retention and after the asset's history floor."""
+        the tier's retention and after the asset's history floor. A period holding only a
+        partial rollup is a gap."""
         start, end = utc(start), min(utc(end), last_closed(self.ctx.clock(), interval))
         keep_days = self.retention.days(interval)
         if keep_days:
@@ -121,7 +126,9 @@ class HistoryService:
         start = floor_time(start, interval)
         if start > end:
             return []
-        stored = await asyncio.to_thread(self.candles.open_times, asset.id, interval, start, end)
+        stored = await asyncio.to_thread(
+            self.candles.open_times, asset.id, interval, start, end, complete=True
+        )
         return find_missing(stored, interval, start, end)
 
     # --- filling -------------------------------------------------------------------------

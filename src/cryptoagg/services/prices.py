@@ -1,4 +1,9 @@
-"""Consensus prices: every spot-price provider at once, USDT/USDC converted, outliers dropped."""
+"""Consensus prices: every spot-price provider at once, USDT/USDC converted, outliers dropped.
+
+A stablecoin's USD rate is measured (the median of its USD quotes) when some provider quoted
+it in USD; otherwise it is assumed to be 1, and both the report's `conversions` and every
+quote converted through it say so (the consensus then widens its band, `core/consensus.py`).
+"""
 
 from __future__ import annotations
 
@@ -27,28 +32,52 @@ def _per_asset(provider: Provider) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
+class StableRate:
+    """The USD value of a USD stablecoin: measured from `sources`' USD quotes, or assumed
+    (1, no source) when none quoted it."""
+
+    rate: Decimal
+    sources: tuple[str, ...] = ()
+
+    @property
+    def assumed(self) -> bool:
+        return not self.sources
+
+
+ASSUMED = StableRate(Decimal(1))
+
+
+@dataclass(frozen=True, slots=True)
 class PriceReport:
     asset: Asset
     consensus: Consensus
     failures: dict[str, str]
-    conversions: dict[str, Decimal]
+    #: the stablecoin rates the consensus's quotes were converted at, by currency code
+    conversions: dict[str, StableRate]
 
 
-def stable_rates(quotes: Sequence[Quote]) -> dict[str, Decimal]:
-    """USD value of each USD stablecoin, as the median of its USD-quoted quotes (default 1)."""
+def stable_rates(quotes: Sequence[Quote]) -> dict[str, StableRate]:
+    """USD value of each USD stablecoin, as the median of its USD-quoted quotes; assumed to
+    be 1 when no provider quoted it in USD."""
     rates = {}
     for code, asset_id in STABLE_IDS.items():
-        usd = [q.price for q in quotes if q.asset_id == asset_id and q.quote_currency == "USD"]
-        rates[code] = Decimal(median(usd)) if usd else Decimal(1)
+        usd = [q for q in quotes if q.asset_id == asset_id and q.quote_currency == "USD"]
+        if not usd:
+            rates[code] = ASSUMED
+            continue
+        sources = tuple(sorted({q.provider for q in usd}))
+        rates[code] = StableRate(Decimal(median(q.price for q in usd)), sources)
     return rates
 
 
-def to_usd(quotes: Sequence[Quote], rates: dict[str, Decimal]) -> list[Quote]:
-    """Convert stablecoin-quoted prices to USD, keeping the original currency in the quote."""
+def to_usd(quotes: Sequence[Quote], rates: dict[str, StableRate]) -> list[Quote]:
+    """Convert stablecoin-quoted prices to USD, keeping the original currency in the quote
+    and marking it when the rate was assumed."""
     out = []
     for q in quotes:
         if q.quote_currency in STABLECOINS_USD:
-            rate = rates[q.quote_currency]
+            stable = rates.get(q.quote_currency, ASSUMED)
+            rate = stable.rate
             volume = q.volume_24h * rate if q.volume_24h is not None else None
             converted = q.model_copy(
                 update={
@@ -56,6 +85,7 @@ def to_usd(quotes: Sequence[Quote], rates: dict[str, Decimal]) -> list[Quote]:
                     "volume_24h": volume,
                     "quote_currency": "USD",
                     "converted_from": q.quote_currency,
+                    "rate_assumed": stable.assumed,
                 }
             )
             out.append(converted)

@@ -2,11 +2,14 @@
 payloads; Messari v2 from `messari/v2_assets_details_FROM_SCHEMA.json`, built from its schema).
 
 CoinCap answers 401 without `Authorization: Bearer ...`, Messari without `x-messari-api-key`.
+Each reports market cap as circulating supply x its own price, lists by it and ranks by it
+(1 = largest), like the real listings.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -30,10 +33,9 @@ def coinpaprika_routes(state: SimState) -> Routes:
     model = state.model
     listed = {nid: asset for asset, nid in state.listed(name)}
 
-    def ticker(nid: str) -> dict[str, object]:
+    def ticker(nid: str, now: float, ranks: dict[str, int]) -> dict[str, object]:
         asset = listed[nid]
-        now = state.now_s()
-        price = state.price(name, asset.id)
+        price = state.price(name, asset.id, now)
         changes = {
             f"percent_change_{label}": round(
                 (price / state.price(name, asset.id, now - seconds) - 1) * 100, 2
@@ -43,12 +45,13 @@ def coinpaprika_routes(state: SimState) -> Routes:
         rng = rng_for(state.seed, name, asset.id)
         ath = price * rng.uniform(1.05, 3.0)
         volume = model.volume_24h(asset.id, now)
-        cap, cap_before = model.market_cap(asset.id, now), model.market_cap(asset.id, now - DAY_S)
+        cap = state.market_cap(name, asset.id, now)
+        cap_before = state.market_cap(name, asset.id, now - DAY_S)
         return {
             "id": nid,
             "name": asset.name,
             "symbol": asset.symbol,
-            "rank": asset.rank,
+            "rank": ranks[asset.id],
             "total_supply": model.supply(asset.id),
             "max_supply": 0,
             "beta_value": round(rng.uniform(0.6, 1.4), 5),
@@ -74,27 +77,36 @@ def coinpaprika_routes(state: SimState) -> Routes:
     async def tickers(request: Request) -> Response:
         if request.query_params.get("quotes", "USD").upper() != "USD":
             return json({"error": "simulator only quotes USD"}, 400)
-        return json([ticker(nid) for nid in listed])
+        now = state.now_s()
+        ranks = state.ranks(name, now)
+        return json([ticker(nid, now, ranks) for nid in sorted(listed, key=by_rank(ranks))])
 
     async def one_ticker(request: Request) -> Response:
         nid = request.path_params["id"]
-        return json(ticker(nid)) if nid in listed else json({"error": "id not found"}, 404)
+        if nid not in listed:
+            return json({"error": "id not found"}, 404)
+        now = state.now_s()
+        return json(ticker(nid, now, state.ranks(name, now)))
 
     async def coins(_request: Request) -> Response:
+        ranks = state.ranks(name)
         return json(
             [
                 {
                     "id": nid,
-                    "name": asset.name,
-                    "symbol": asset.symbol,
-                    "rank": asset.rank,
+                    "name": listed[nid].name,
+                    "symbol": listed[nid].symbol,
+                    "rank": ranks[listed[nid].id],
                     "is_new": False,
                     "is_active": True,
-                    "type": "token" if asset.symbol in TOKENS else "coin",
+                    "type": "token" if listed[nid].symbol in TOKENS else "coin",
                 }
-                for nid, asset in listed.items()
+                for nid in sorted(listed, key=by_rank(ranks))
             ]
         )
+
+    def by_rank(ranks: dict[str, int]) -> Callable[[str], int]:
+        return lambda nid: ranks[listed[nid].id]
 
     return [
         (f"/{name}/v1/tickers", tickers),
@@ -113,14 +125,13 @@ def coincap_routes(state: SimState) -> Routes:
     model = state.model
     listed = {nid: asset for asset, nid in state.listed(name)}
 
-    def row(nid: str) -> dict[str, object]:
+    def row(nid: str, now: float, ranks: dict[str, int]) -> dict[str, object]:
         asset = listed[nid]
-        now = state.now_s()
-        price = state.price(name, asset.id)
+        price = state.price(name, asset.id, now)
         o, h, low, c = state.ohlc(name, asset.id, now - DAY_S, now)
         return {
             "id": nid,
-            "rank": str(asset.rank),
+            "rank": str(ranks[asset.id]),
             "symbol": asset.symbol,
             "name": asset.name,
             "supply": _num(model.supply(asset.id)),
@@ -141,12 +152,15 @@ def coincap_routes(state: SimState) -> Routes:
         limit, offset = int_param(request, "limit", 100), int_param(request, "offset", 0)
         if limit is None or offset is None:
             return json({"error": "limit and offset must be integers"}, 400)
+        now = state.now_s()
+        ranks = state.ranks(name, now)
         if ids:
             chosen = [i for i in dict.fromkeys(ids) if i in listed]
         else:
-            chosen = list(listed)[max(offset, 0) : max(offset, 0) + max(1, min(limit, 2000))]
-        stamp = int(state.now_s() * 1000)
-        return json({"data": [row(nid) for nid in chosen], "timestamp": stamp})
+            ranked = sorted(listed, key=lambda nid: ranks[listed[nid].id])
+            chosen = ranked[max(offset, 0) : max(offset, 0) + max(1, min(limit, 2000))]
+        body = [row(nid, now, ranks) for nid in chosen]
+        return json({"data": body, "timestamp": int(now * 1000)})
 
     return [(f"/{name}/v3/assets", assets)]
 
@@ -156,10 +170,9 @@ def messari_routes(state: SimState) -> Routes:
     model = state.model
     listed = {nid: asset for asset, nid in state.listed(name)}
 
-    def details(slug: str) -> dict[str, object]:
+    def details(slug: str, now: float, ranks: dict[str, int]) -> dict[str, object]:
         asset = listed[slug]
-        now = state.now_s()
-        price = state.price(name, asset.id)
+        price = state.price(name, asset.id, now)
         hour, day = (
             state.ohlc(name, asset.id, now - 3600, now),
             state.ohlc(name, asset.id, now - DAY_S, now),
@@ -176,7 +189,7 @@ def messari_routes(state: SimState) -> Routes:
             "name": asset.name,
             "slug": slug,
             "symbol": asset.symbol,
-            "rank": asset.rank,
+            "rank": ranks[asset.id],
             "category": "Cryptocurrency",
             "sector": "Currency" if asset.symbol not in TOKENS else "Token",
             "tags": [],
@@ -184,8 +197,8 @@ def messari_routes(state: SimState) -> Routes:
             "links": [],
             "marketData": {
                 "priceUsd": price,
-                "priceBtc": price / state.price(name, "bitcoin"),
-                "priceEth": price / state.price(name, "ethereum"),
+                "priceBtc": price / state.price(name, "bitcoin", now),
+                "priceEth": price / state.price(name, "ethereum", now),
                 "volume24Hour": volume,
                 "ohlcv1HourUsd": candle(hour, volume / 24),
                 "ohlcv24HourUsd": candle(day, volume),
@@ -209,6 +222,9 @@ def messari_routes(state: SimState) -> Routes:
         if not request.headers.get("x-messari-api-key"):
             return json({"error": "Unauthorized: missing x-messari-api-key header"}, 401)
         slugs = csv_param(request, "slugs")
-        return json({"data": [details(s) for s in dict.fromkeys(slugs) if s in listed]})
+        now = state.now_s()
+        ranks = state.ranks(name, now)
+        body = [details(s, now, ranks) for s in dict.fromkeys(slugs) if s in listed]
+        return json({"data": body})
 
     return [(f"/{name}/metrics/v2/assets/details", assets_details)]

@@ -6,7 +6,8 @@ Granularity follows CoinGecko's documentation for the free API:
   as the paid plans allow); the last candle is the one in progress, closing at the live price.
 - `/coins/{id}/market_chart?days=N`: 1 day -> 5-minute points, 2-90 days -> hourly, 91+ ->
   daily at 00:00 UTC; the last point is "now".
-Unknown coin ids answer 404 `{"error": "coin not found"}` like the real API.
+Unknown coin ids answer 404 `{"error": "coin not found"}` like the real API. Market caps are
+circulating supply x the price served, and `market_cap_rank` is that order (1 = largest).
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def routes(state: SimState) -> Routes:  # noqa: PLR0915 - one closure per endpoi
                 continue  # unknown ids are simply absent
             entry: dict[str, float | int] = {"usd": state.price(NAME, asset_id)}
             if q.get("include_market_cap") == "true":
-                entry["usd_market_cap"] = model.market_cap(asset_id, now)
+                entry["usd_market_cap"] = state.market_cap(NAME, asset_id, now)
             if q.get("include_24hr_vol") == "true":
                 entry["usd_24h_vol"] = model.volume_24h(asset_id, now)
             if q.get("include_24hr_change") == "true":
@@ -79,12 +80,12 @@ def routes(state: SimState) -> Routes:  # noqa: PLR0915 - one closure per endpoi
             body[asset_id] = entry
         return json(body)
 
-    def market_row(asset_id: str, now: float) -> dict[str, object]:
+    def market_row(asset_id: str, rank: int, now: float) -> dict[str, object]:
         asset = model.by_id[asset_id]
-        price = state.price(NAME, asset_id)
+        price = state.price(NAME, asset_id, now)
         _, high, low, _ = state.ohlc(NAME, asset_id, now - DAY_S, now)
-        cap = model.market_cap(asset_id, now)
-        cap_before = model.market_cap(asset_id, now - DAY_S)
+        cap = state.market_cap(NAME, asset_id, now)
+        cap_before = state.market_cap(NAME, asset_id, now - DAY_S)
         supply = model.supply(asset_id)
         ath_date = from_s(now - uniform(30, 900, state.seed, asset_id, "ath") * DAY_S)
         ath = max(high, price * uniform(1.05, 3.0, state.seed, asset_id, "athx"))
@@ -96,7 +97,7 @@ def routes(state: SimState) -> Routes:  # noqa: PLR0915 - one closure per endpoi
             "image": IMAGE.format(rank=asset.rank, size="large", id=asset_id),
             "current_price": price,
             "market_cap": round(cap),
-            "market_cap_rank": asset.rank,
+            "market_cap_rank": rank,
             "fully_diluted_valuation": round(cap * 1.05),
             "total_volume": round(model.volume_24h(asset_id, now)),
             "high_24h": high,
@@ -125,8 +126,10 @@ def routes(state: SimState) -> Routes:  # noqa: PLR0915 - one closure per endpoi
         except ValueError:
             return json({"error": "invalid per_page or page"}, 400)
         now = state.now_s()
-        chosen = model.assets[(page - 1) * per_page : page * per_page]
-        return json([market_row(a.id, now) for a in chosen])
+        ranked = state.ranked(NAME, now)
+        first = (page - 1) * per_page
+        chosen = ranked[first : first + per_page]
+        return json([market_row(a.id, rank, now) for rank, a in enumerate(chosen, first + 1)])
 
     async def ohlc(request: Request) -> Response:
         asset_id = request.path_params["id"]
@@ -167,16 +170,17 @@ def routes(state: SimState) -> Routes:  # noqa: PLR0915 - one closure per endpoi
         now = state.now_s()
         btc = state.price(NAME, "bitcoin")
         rng = rng_for(state.seed, "trending", int(now // 3600))
+        ranks = state.ranks(NAME, now)
         coins = []
         for score, asset in enumerate(rng.sample(model.assets[5:], 7)):
             price = state.price(NAME, asset.id)
-            cap, volume = model.market_cap(asset.id, now), model.volume_24h(asset.id, now)
+            cap, volume = state.market_cap(NAME, asset.id, now), model.volume_24h(asset.id, now)
             item = {
                 "id": asset.id,
                 "coin_id": asset.rank,
                 "name": asset.name,
                 "symbol": asset.symbol,
-                "market_cap_rank": asset.rank,
+                "market_cap_rank": ranks[asset.id],
                 "thumb": IMAGE.format(rank=asset.rank, size="standard", id=asset.id),
                 "small": IMAGE.format(rank=asset.rank, size="small", id=asset.id),
                 "large": IMAGE.format(rank=asset.rank, size="large", id=asset.id),

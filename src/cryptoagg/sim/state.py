@@ -1,5 +1,11 @@
 """What every simulated provider shares: the clock, the price model seen through each
-provider's bias, faults, call counts, and small helpers to write provider-style payloads."""
+provider's bias, faults, call counts, and small helpers to write provider-style payloads.
+
+Providers disagree like real ones: each (provider, asset) pair has a fixed bias, drawn from the
+seed, of a few basis points for majors and stablecoins up to `MAX_BIAS_BPS` for the long tail,
+so two providers' quotes of an asset differ by up to twice that. Listings rank by the market
+cap each provider reports (circulating supply x its own price): rank 1 is the largest cap.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +22,7 @@ from starlette.responses import Response
 
 from cryptoagg.core.assets import Asset
 from cryptoagg.sim.faults import FaultBook
-from cryptoagg.sim.market import Bar, Ohlc, PriceModel, rng_for
+from cryptoagg.sim.market import STABLE_IDS, Bar, Ohlc, PriceModel, rng_for
 from cryptoagg.sim.stats import CallStats
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -25,8 +31,10 @@ Routes = list[tuple[str, Handler]]
 
 #: the price multiplier of an `outlier` fault that fired for the request being served
 OUTLIER_FACTOR: ContextVar[float] = ContextVar("sim_outlier_factor", default=1.0)
-#: how far a provider's quotes sit from the walk, at most (3 basis points)
-MAX_BIAS = 3e-4
+#: how far a provider's quotes sit from the walk, at most, in basis points: majors and
+#: stablecoins stay within a few, the long tail wanders up to this
+MAX_BIAS_BPS = 20.0
+STABLE_BIAS_BPS = 2.0
 
 
 def utcnow() -> datetime:
@@ -57,13 +65,20 @@ class SimState:
     def now_s(self) -> float:
         return self.clock().timestamp()
 
+    def bias_bps(self, asset_id: str) -> float:
+        """The widest bias a provider may have for the asset: wider down the ranks."""
+        if asset_id in STABLE_IDS:
+            return STABLE_BIAS_BPS
+        return min(3.0 + 0.3 * self.model.rank(asset_id), MAX_BIAS_BPS)
+
     def scale(self, provider: str, asset_id: str) -> float:
-        """The provider's fixed bias for the asset (a few bps) times any outlier factor."""
+        """The provider's fixed bias for the asset times any outlier factor."""
         key = (provider, asset_id)
         if key not in self._bias:
-            self._bias[key] = 1 + rng_for(self.seed, provider, asset_id, "bias").uniform(
-                -MAX_BIAS, MAX_BIAS
-            )
+            rng = rng_for(self.seed, provider, asset_id, "bias")
+            # at least a fifth of the widest, either way: no provider sits exactly on the walk
+            size = rng.uniform(0.2, 1.0) * self.bias_bps(asset_id) / 10_000
+            self._bias[key] = 1 + size * rng.choice((-1, 1))
         return self._bias[key] * OUTLIER_FACTOR.get()
 
     def price(self, provider: str, asset_id: str, at: float | None = None) -> float:
@@ -86,8 +101,23 @@ class SimState:
             for b in raw
         ]
 
+    def market_cap(self, provider: str, asset_id: str, at: float | None = None) -> float:
+        """The market cap `provider` reports: circulating supply x its own price."""
+        return self.model.supply(asset_id) * self.price(provider, asset_id, at)
+
+    def ranked(self, provider: str, at: float | None = None) -> list[Asset]:
+        """Every seeded asset by the market cap `provider` reports at `at`, largest first."""
+        at = self.now_s() if at is None else at
+        caps = {a.id: self.market_cap(provider, a.id, at) for a in self.model.assets}
+        return sorted(self.model.assets, key=lambda a: -caps[a.id])
+
+    def ranks(self, provider: str, at: float | None = None) -> dict[str, int]:
+        """asset id -> rank (1 = largest market cap) in `provider`'s listing at `at`."""
+        return {a.id: i for i, a in enumerate(self.ranked(provider, at), start=1)}
+
     def listed(self, provider: str) -> list[tuple[Asset, str]]:
-        """(asset, native id) of every seeded asset the provider lists, by rank."""
+        """(asset, native id) of every seeded asset the provider lists, in the seed's order
+        (a listing endpoint orders by `ranked` at the time of the request)."""
         return [(a, n) for a in self.model.assets if (n := a.native_id(provider)) is not None]
 
 

@@ -11,10 +11,13 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
     UniqueConstraint,
+    false,
+    text,
 )
 
 from cryptoagg.storage.types import Money, UtcDateTime
@@ -56,7 +59,21 @@ candles = Table(
     Column("close", Money, nullable=False),
     Column("volume", Money),
     Column("source", String(40), nullable=False),
+    #: a rollup lacking some of its finer candles (never a provider's candle)
+    Column("partial", Boolean, nullable=False, default=False, server_default=false()),
+    #: complete finer candles a rollup was built from; NULL for a provider's candle (and
+    #: for a rollup older than revision 0003 whose finer candles were already pruned)
+    Column("sub_candles", SmallInteger),
     UniqueConstraint("asset_id", "interval", "open_time"),
+    # PostgreSQL: the few partial rollups, for ingest to find those a provider candle
+    # replaces (SQLite's ingest upserts on the unique key instead and needs no index)
+    Index(
+        "ix_candles_partial",
+        "asset_id",
+        "interval",
+        "open_time",
+        postgresql_where=text("partial"),
+    ).ddl_if(dialect="postgresql"),
 )
 
 news = Table(

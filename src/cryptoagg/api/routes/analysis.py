@@ -133,7 +133,10 @@ class AnalysisOut(BaseModel):
     name: str
     interval: Literal["1h", "1d"]
     window: int = Field(description="candles asked for")
-    candles: int = Field(description="closed candles used (fewer when some are missing)")
+    candles: int = Field(
+        description="closed candles used (fewer when some are missing; a partial rollup, "
+        "built from only some of its finer candles, is never used)"
+    )
     first: datetime = Field(description="open time of the oldest candle used")
     last: datetime = Field(description="open time of the newest candle used")
     close: float = Field(description="close of the newest candle")

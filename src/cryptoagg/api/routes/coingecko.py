@@ -202,9 +202,19 @@ async def simple_price(
     return responses.respond(request, encoded, ctx.ttls.price_s - served.age_s)
 
 
+MARKETS_DOC = (
+    "The top 250 assets of our cached listing, filtered (`ids`, else `names`, else "
+    "`symbols`), ordered and paged like CoinGecko's; pages past them are empty. `category` "
+    "cannot be served and is refused.\n\n"
+    "Every figure is the listing provider's own, or null, except these derived ones:\n"
+    + "".join(f"\n- `{name}`: {how}" for name, how in cg.DERIVED.items())
+)
+
+
 @router.get(
     "/coins/markets",
     summary="The markets listing in CoinGecko's row shape",
+    description=MARKETS_DOC,
     responses=errors(400, 422, 503),
 )
 async def coins_markets(
@@ -224,9 +234,7 @@ async def coins_markets(
     sparkline: str | None = None,
     price_change_percentage: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
-    """The top 250 assets of our cached listing, filtered (`ids`, else `names`, else
-    `symbols`), ordered and paged like CoinGecko's; pages past them are empty. `category`
-    cannot be served and is refused."""
+    """CoinGecko's `coins/markets` from our listing (described in `MARKETS_DOC`)."""
     refused = _usd_only(vs_currency)
     if refused is not None:
         return refused
@@ -293,7 +301,9 @@ async def market_chart(
     """`days` back from now (or `max`), at CoinGecko's granularity on our tiers: up to 1 day
     5-minutely (from 1m candles), up to 90 days hourly, beyond daily; `interval=5m|hourly|
     daily` forces one. Missing candles are fetched first (at most HISTORY_BACKFILL_CALLS
-    upstream calls); the last point is the last closed candle."""
+    upstream calls); the last point is the last closed candle. `market_caps` are closes x
+    today's circulating supply from the listing (derived as in `coins/markets` when the
+    listing's provider did not send it)."""
     if id not in container.registry:
         return cg_error(404, "coin not found")
     refused = _usd_only(vs_currency)

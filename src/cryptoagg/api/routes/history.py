@@ -1,9 +1,15 @@
-"""`/api/crypto/history/{symbol}`: stored candles, with gaps filled on demand within budget."""
+"""`/api/crypto/history/{symbol}`: stored candles, with gaps filled on demand within budget.
+
+Every candle says whether it is `partial`: a rollup (`source: "rollup"`) built from fewer
+finer candles than its period holds, as `sub_candles` of `sub_candles_expected` (e.g. 16 of
+24 hours). A closed partial period is also listed under `missing` until a provider's candle
+replaces it.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
@@ -11,14 +17,31 @@ from fastapi.responses import Response
 from cryptoagg.api.deps import ContainerDep
 from cryptoagg.api.render import iso, render
 from cryptoagg.api.routes.market import SYMBOL_PATTERN
-from cryptoagg.core.candles import floor_time
+from cryptoagg.core.candles import floor_time, sub_candles_per
 from cryptoagg.core.errors import InvalidInput
-from cryptoagg.core.models import Interval, utc
+from cryptoagg.core.models import Candle, Interval, utc
 
 router = APIRouter(prefix="/api", tags=["history"])
 
 DEFAULT_CANDLES = 200
 MAX_CANDLES = 5000
+
+
+def _candle(c: Candle) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "time": iso(c.open_time),
+        "open": c.open,
+        "high": c.high,
+        "low": c.low,
+        "close": c.close,
+        "volume": c.volume,
+        "source": c.provider,
+        "partial": c.partial,
+    }
+    if c.partial:
+        row["sub_candles"] = c.sub_candles
+        row["sub_candles_expected"] = sub_candles_per(c.interval)
+    return row
 
 
 @router.get(
@@ -39,7 +62,9 @@ async def crypto_history(
     ] = True,
 ) -> Response:
     """Stored candles for `[start, end]`. Missing candles are fetched first, at most
-    HISTORY_BACKFILL_CALLS upstream calls per request; what is still missing is listed."""
+    HISTORY_BACKFILL_CALLS upstream calls per request; what is still missing is listed.
+    A candle with `partial: true` is a rollup of only `sub_candles` of its
+    `sub_candles_expected` finer candles (a closed one also counts as missing)."""
     asset = container.assets.resolve(symbol).asset
     history = container.history
     end_at = utc(end) if end else history.ctx.clock()
@@ -72,17 +97,6 @@ async def crypto_history(
             "missing": [
                 {"start": iso(s.start), "end": iso(s.end), "candles": s.count} for s in missing
             ],
-            "candles": [
-                {
-                    "time": iso(c.open_time),
-                    "open": c.open,
-                    "high": c.high,
-                    "low": c.low,
-                    "close": c.close,
-                    "volume": c.volume,
-                    "source": c.provider,
-                }
-                for c in candles
-            ],
+            "candles": [_candle(c) for c in candles],
         }
     )

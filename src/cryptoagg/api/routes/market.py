@@ -16,11 +16,12 @@ from cryptoagg.api.deps import ContainerDep
 from cryptoagg.api.hot import ResponsesDep, request_key
 from cryptoagg.api.render import iso, render
 from cryptoagg.bootstrap import Container
+from cryptoagg.core.consensus import ConsensusRules
 from cryptoagg.core.errors import InvalidInput
 from cryptoagg.core.models import Quote
 from cryptoagg.services.context import ServiceContext
 from cryptoagg.services.market import MarketReport
-from cryptoagg.services.prices import PriceReport
+from cryptoagg.services.prices import PriceReport, StableRate
 
 router = APIRouter(prefix="/api", tags=["market"])
 
@@ -55,7 +56,12 @@ def record_market_query(container: Container, scope: Scope, duration_ms: float) 
     container.recorder.hit("/api/market", _market_params(scope["query_string"]), 200, duration_ms)
 
 
-@router.get("/market", summary="Top assets with price, 24h change, market cap and volume")
+@router.get(
+    "/market",
+    summary="Top assets with price, 24h change, market cap and volume",
+    description="One provider's listing, its figures as sent: `circulating_supply` is null "
+    "when that provider sent none (CoinPaprika's current tickers do not), never derived here.",
+)
 async def market(
     request: Request,
     container: ContainerDep,
@@ -84,6 +90,7 @@ def _market_body(report: MarketReport, ctx: ServiceContext) -> dict[str, Any]:
             "change_24h": e.change_24h_pct,
             "market_cap": e.market_cap,
             "volume_24h": e.volume_24h,
+            "circulating_supply": e.circulating_supply,
             "as_of": iso(e.as_of),
             "age_s": ctx.age_s(e.as_of),
             "sources": [e.provider],
@@ -128,13 +135,30 @@ async def market_history(
     )
 
 
+_RULES = ConsensusRules()
+METHOD = (
+    f"median of fresh quotes; outliers beyond {_RULES.k} scaled MADs and "
+    f"{_RULES.min_rel_dev:.0%} dropped; a quote converted at an assumed stablecoin rate spans "
+    f"±{_RULES.assumed_rate_allowance:.1%} in the band"
+)
+LABELS = """Each quote's `time_source` is `provider` (the provider stamped it) or `received` (the
+payload had no time: `as_of` is when we received it). `conversions` names each stablecoin rate
+the quotes were converted at: `assumed: true` (rate 1, no `sources`) when no provider quoted the
+stablecoin in USD; such quotes widen the confidence band (see `confidence.method`)."""
+
+
 def _quote(q: Quote) -> dict[str, Any]:
     return {
         "provider": q.provider,
         "price": q.price,
         "as_of": iso(q.as_of),
+        "time_source": q.time_source,
         "converted_from": q.converted_from,
     }
+
+
+def _conversion(stable: StableRate) -> dict[str, Any]:
+    return {"rate": stable.rate, "assumed": stable.assumed, "sources": list(stable.sources)}
 
 
 def _price_body(report: PriceReport, stale: bool, ctx: ServiceContext) -> dict[str, Any]:
@@ -149,7 +173,7 @@ def _price_body(report: PriceReport, stale: bool, ctx: ServiceContext) -> dict[s
             "high": c.high,
             "spread_bps": c.spread_bps,
             "mad": c.mad,
-            "method": "median of fresh quotes; outliers beyond 3 scaled MADs and 1% dropped",
+            "method": METHOD,
         },
         "as_of": iso(c.as_of),
         "age_s": ctx.age_s(c.as_of),
@@ -157,12 +181,16 @@ def _price_body(report: PriceReport, stale: bool, ctx: ServiceContext) -> dict[s
         "sources": c.sources,
         "quotes": [_quote(q) for q in c.used],
         "outliers": [{**_quote(d.quote), "reason": d.reason} for d in c.dropped],
-        "conversions": report.conversions,
+        "conversions": {code: _conversion(rate) for code, rate in report.conversions.items()},
         "unavailable": report.failures,
     }
 
 
-@router.get("/price/{symbol}", summary="Consensus price with confidence band and sources")
+@router.get(
+    "/price/{symbol}",
+    summary="Consensus price with confidence band and sources",
+    description=LABELS,
+)
 async def price(
     request: Request,
     container: ContainerDep,
@@ -179,7 +207,11 @@ async def price(
     return responses.respond(request, encoded, ctx.ttls.price_s - served.age_s)
 
 
-@router.get("/prices", summary="Consensus prices of several assets in one batch")
+@router.get(
+    "/prices",
+    summary="Consensus prices of several assets in one batch",
+    description="Each entry of `prices` is shaped like `/api/price`'s answer. " + LABELS,
+)
 async def prices(
     request: Request,
     container: ContainerDep,

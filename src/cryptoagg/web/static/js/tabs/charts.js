@@ -18,6 +18,7 @@ const RANGES = [
 const MAX_CANDLES = 5000; // what one /api/crypto/history request may ask for
 const UP = '#16a34a';
 const DOWN = '#dc2626';
+const PARTIAL = '#94a3b8'; // a closed rollup some of whose finer candles are missing
 
 const state = { asset: 'bitcoin', range: '1W', interval: '1h', chart: null, candles: null, volume: null, last: null, stop: null, following: null, request: 0 };
 
@@ -86,7 +87,18 @@ async function loadCandles(panel) {
   const body = await getJson(`/api/crypto/history/${encodeURIComponent(state.asset)}?${query}`);
   if (ticket !== state.request) return; // a newer switch has already asked
   ensureChart(panel);
-  const candles = body.candles.map((c) => ({ time: toSeconds(c.time), open: c.open, high: c.high, low: c.low, close: c.close }));
+  // a partial rollup of a period that has closed is drawn grey (the current period is
+  // partial until it closes, and is drawn as usual)
+  const closed = (c) => c.partial && toSeconds(c.time) + INTERVAL_S[body.interval] <= Date.now() / 1000;
+  const candles = body.candles.map((c) => ({
+    time: toSeconds(c.time),
+    open: c.open,
+    high: c.high,
+    low: c.low,
+    close: c.close,
+    ...(closed(c) ? { color: PARTIAL, wickColor: PARTIAL, borderColor: PARTIAL } : {}),
+  }));
+  const partial = body.candles.filter(closed).length;
   const volume = body.candles.map((c) => ({ time: toSeconds(c.time), value: c.volume ?? 0, color: c.close >= c.open ? `${UP}66` : `${DOWN}66` }));
   state.candles.setData(candles);
   state.volume.setData(volume);
@@ -96,10 +108,36 @@ async function loadCandles(panel) {
   const info = panel.querySelector('#chart-info');
   info.dataset.count = String(body.count);
   info.dataset.interval = body.interval;
+  info.dataset.partial = String(partial);
   info.textContent =
     `${body.symbol} · ${body.count} ${body.interval} candles` +
     (body.backfilled ? ` · ${body.backfilled} fetched now` : '') +
+    (partial ? ` · ${partial} partial (grey: rolled up from incomplete data)` : '') +
     (missing ? ` · ${missing} still missing (filled as budgets allow)` : '');
+}
+
+// What a quote's price and time rest on: a stablecoin conversion (marked when its rate was
+// assumed, not measured) and a time that is only when we received it (the payload had none).
+function quoteNotes(q, conversions) {
+  const notes = [];
+  if (q.converted_from) {
+    const rate = conversions[q.converted_from];
+    notes.push(rate && rate.assumed ? `from ${q.converted_from} (rate assumed)` : `from ${q.converted_from}`);
+  }
+  if (q.time_source === 'received') notes.push('time: received');
+  return notes.join(' · ');
+}
+
+function conversionLines(conversions) {
+  return Object.entries(conversions).map(([code, c]) =>
+    el(
+      'p',
+      { class: c.assumed ? 'stale' : 'muted', dataset: { conversion: code, assumed: String(c.assumed) } },
+      c.assumed
+        ? `${code} assumed at ${fmt.number(c.rate, 4)} USD (no USD quote): band widened`
+        : `${code} at ${fmt.number(c.rate, 4)} USD (measured: ${c.sources.join(', ')})`,
+    ),
+  );
 }
 
 function renderConsensus(aside, quote) {
@@ -108,8 +146,15 @@ function renderConsensus(aside, quote) {
     return;
   }
   const band = quote.confidence;
+  const conversions = quote.conversions || {};
   const rows = (quote.quotes || []).map((q) =>
-    el('tr', {}, el('td', {}, q.provider), el('td', { class: 'num' }, fmt.price(q.price)), el('td', {}, q.converted_from ? `from ${q.converted_from}` : '')),
+    el(
+      'tr',
+      {},
+      el('td', {}, q.provider),
+      el('td', { class: 'num' }, fmt.price(q.price)),
+      el('td', { title: q.time_source === 'received' ? 'the provider sent no time: this is when we received it' : null }, quoteNotes(q, conversions)),
+    ),
   );
   const dropped = (quote.outliers || []).map((o) => el('li', {}, `${o.provider}: ${fmt.price(o.price)} (${o.reason})`));
   const parts = [
@@ -118,6 +163,7 @@ function renderConsensus(aside, quote) {
     el('p', {}, `band ${fmt.price(band.low)} – ${fmt.price(band.high)} · spread ${fmt.number(band.spread_bps)} bps`),
     el('p', {}, `${quote.sources.length} sources · `, freshness(quote.as_of, quote.stale)),
     rows.length ? el('table', { class: 'grid compact' }, el('tbody', {}, rows)) : null,
+    ...conversionLines(conversions),
     dropped.length ? el('details', {}, el('summary', {}, `${dropped.length} outliers dropped`), el('ul', {}, dropped)) : null,
     el('p', { class: 'method' }, band.method),
   ];
