@@ -358,28 +358,29 @@ async def test_coins_markets_passes_on_the_sent_supply_and_derives_only_a_missin
         monkeypatch.delenv(key, raising=False)
     params = {"vs_currency": "usd", "ids": "bitcoin,ethereum"}
     async with served(tmp_path, markets_ttl_s=0) as (client, sim):  # each call asks again
-        from_gecko = (await client.get("/api/v3/coins/markets", params=params)).json()
+        from_all = (await client.get("/api/v3/coins/markets", params=params)).json()
         listing = (await client.get("/api/market", params={"limit": 2})).json()
         async with httpx.AsyncClient(base_url=sim) as control:  # same event loop
             sent = (await control.get("/coingecko/api/v3/coins/markets?per_page=5")).json()
+            keyed = {"authorization": "Bearer any"}
+            capped = (await control.get("/coincap/v3/assets?limit=5", headers=keyed)).json()
+            capped = capped["data"]
             tickers = (await control.get("/coinpaprika/v1/tickers")).json()
-            fault = {"provider": "coingecko", "kind": "error", "status": 503}
-            assert (await control.post("/_sim/faults", json=fault)).status_code == 201
+            for name in ("coingecko", "coincap"):  # the two listings that send a supply
+                fault = {"provider": name, "kind": "error", "status": 503}
+                assert (await control.post("/_sim/faults", json=fault)).status_code == 201
         from_paprika = (await client.get("/api/v3/coins/markets", params=params)).json()
         paprika_listing = (await client.get("/api/market", params={"limit": 2})).json()
-    # CoinGecko sends circulating_supply: passed on as sent
-    supply = {r["id"]: r["circulating_supply"] for r in sent}
-    assert [r["circulating_supply"] for r in from_gecko] == [
-        supply["bitcoin"],
-        supply["ethereum"],
-    ]
-    assert [e["circulating_supply"] for e in listing["cryptocurrencies"]] == [
-        supply["bitcoin"],
-        supply["ethereum"],
-    ]
+    # CoinGecko and CoinCap send a supply: the row's is their median, passed on as sent
+    gecko = {r["id"]: r["circulating_supply"] for r in sent}
+    cap = {r["id"]: float(r["supply"]) for r in capped}
+    expected = [(gecko[a] + cap[a]) / 2 for a in ("bitcoin", "ethereum")]
+    for rows in (from_all, listing["cryptocurrencies"]):
+        got = [r["circulating_supply"] for r in rows]
+        assert all(map(math.isclose, got, expected)), (got, expected)
     # CoinPaprika's tickers do not: market cap / price, and /api/market leaves it null
     assert "circulating_supply" not in tickers[0]
-    assert paprika_listing["provider"] == "coinpaprika"
+    assert paprika_listing["providers"] == ["coinpaprika"]
     assert [e["circulating_supply"] for e in paprika_listing["cryptocurrencies"]] == [None, None]
     for row in from_paprika:
         derived = row["market_cap"] / row["current_price"]

@@ -27,17 +27,19 @@ async def test_rotate_needs_the_admin_token(app_client: AppClient) -> None:
         )
         assert wrong.status_code == 403
         assert "s3cret-admin" not in wrong.text
-        await client.get("/api/market")  # coingecko answers first
+        await client.get("/api/crypto/history/BTC", params={"interval": "1d"})
+        before = (await client.get("/api/pools")).json()
         ok = await client.post(
-            "/api/pools/markets/rotate", headers={"authorization": "Bearer s3cret-admin"}
+            "/api/pools/ohlcv/rotate", headers={"authorization": "Bearer s3cret-admin"}
         )
         assert ok.status_code == 200
-        assert ok.json()["rotation"]["from"] == "coingecko"
-        assert ok.json()["rotation"]["to"] == "coinpaprika"
-        market = (await client.get("/api/market")).json()
-        rotations = (await client.get("/api/pools/markets/rotations")).json()["rotations"]
+        rotations = (await client.get("/api/pools/ohlcv/rotations")).json()["rotations"]
         missing = await client.get("/api/pools/nope/rotations")
-    assert market["provider"] == "coingecko"  # still cached: rotation changes the next load
+    ohlcv = next(p for p in before["pools"] if p["id"] == "ohlcv")
+    rotation = ok.json()["rotation"]
+    assert rotation["from"] == ohlcv["current"] == "binance"  # coingecko has no 1d candles
+    # the preferred member moves to the back: the next in line is preferred
+    assert rotation["to"] == ohlcv["members"][1]
     assert rotations[0]["reason"] == "manual rotation"
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "unknown_pool"
@@ -108,6 +110,7 @@ async def test_market_requests_are_recorded_and_served_as_history(app_client: Ap
         unknown = await client.get("/api/market/history", params={"symbol": "NOPECOINXYZ"})
     assert history["asset_id"] == "bitcoin"
     assert history["count"] == 1  # three requests, one upstream listing, one record
-    assert history["history"][0]["sources"] == ["coingecko"]
+    # every listing provider that listed it and agreed
+    assert history["history"][0]["sources"] == ["coincap", "coingecko", "coinpaprika"]
     assert history["history"][0]["price"] > 0
     assert unknown.status_code == 404

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -193,3 +194,111 @@ async def test_aclose_cancels_a_load_nobody_waits_for() -> None:
     await cache.aclose()
     assert cancelled
     assert cache.peek("k") is None
+
+
+class Upstream:
+    """A loader whose next outcome the test sets: a value, an error, or a wait."""
+
+    def __init__(self) -> None:
+        self.value = 0
+        self.error: Exception | None = None
+        self.gate: asyncio.Event | None = None
+        self.calls = 0
+
+    async def __call__(self) -> int:
+        self.calls += 1
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.error is not None:
+            raise self.error
+        self.value += 1
+        return self.value
+
+
+def swr(cache: TTLCache, upstream: Upstream, **options: float) -> Any:
+    """A lookup as the services make it: TTL 10, served for 10 more while it refreshes."""
+    return cache.get_or_load(
+        "k",
+        20,
+        upstream,
+        refresh_after_s=10,
+        stale_if_error_s=options.get("stale_if_error_s", 60),
+        revalidate_wait_s=options.get("revalidate_wait_s", 1.0),
+        overdue_s=options.get("overdue_s", 5),
+    )
+
+
+async def test_the_first_request_after_the_ttl_sees_a_failed_refresh_as_stale() -> None:
+    clock = FakeClock()
+    cache = TTLCache(clock=clock)
+    upstream = Upstream()
+    assert (await swr(cache, upstream)).value == 1
+    clock.now += 11
+    upstream.error = RuntimeError("every provider failed")
+    first = await swr(cache, upstream)
+    assert (first.value, first.stale) == (1, True)
+    assert isinstance(first.error, RuntimeError)
+    # later requests: still stale, no wait, one new refresh attempt each
+    again = await swr(cache, upstream)
+    assert (again.value, again.stale) == (1, True)
+
+
+async def test_the_first_request_after_the_ttl_gets_a_quick_refresh() -> None:
+    clock = FakeClock()
+    cache = TTLCache(clock=clock)
+    upstream = Upstream()
+    await swr(cache, upstream)
+    clock.now += 11
+    served = await swr(cache, upstream)
+    assert (served.value, served.stale, served.age_s) == (2, False, 0.0)
+
+
+async def test_a_slow_refresh_is_not_stale_until_it_overruns_its_deadline() -> None:
+    clock = FakeClock()
+    cache = TTLCache(clock=clock)
+    upstream = Upstream()
+    await swr(cache, upstream)
+    clock.now += 11
+    upstream.gate = asyncio.Event()  # the refresh hangs
+    first = await swr(cache, upstream, revalidate_wait_s=0.01)
+    assert (first.value, first.stale) == (1, False)  # being refreshed normally
+    clock.now += 4
+    assert (await swr(cache, upstream)).stale is False
+    clock.now += 2  # the refresh has run 6 s, past its 5 s deadline
+    late = await swr(cache, upstream)
+    assert (late.value, late.stale, late.error) == (1, True, None)
+    upstream.gate.set()
+    await asyncio.sleep(0.01)
+    assert (await swr(cache, upstream)).value == 2
+    assert upstream.calls == 2
+
+
+async def test_a_stale_value_is_served_only_up_to_stale_if_error() -> None:
+    clock = FakeClock()
+    cache = TTLCache(clock=clock)
+    upstream = Upstream()
+    await swr(cache, upstream, stale_if_error_s=15)
+    clock.now += 11
+    upstream.error = RuntimeError("down")
+    assert (await swr(cache, upstream, stale_if_error_s=15)).stale is True
+    clock.now += 5  # 16 s old: within the hard TTL (20) but past stale-if-error
+    with pytest.raises(RuntimeError, match="down"):
+        await swr(cache, upstream, stale_if_error_s=15)
+
+
+async def test_a_successful_refresh_clears_the_stale_flag() -> None:
+    clock = FakeClock()
+    cache = TTLCache(clock=clock)
+    upstream = Upstream()
+    await swr(cache, upstream)
+    clock.now += 11
+    upstream.error = RuntimeError("blip")
+    assert (await swr(cache, upstream)).stale is True
+    upstream.error = None
+    # known to be failing: served stale at once, while a new refresh starts
+    assert (await swr(cache, upstream)).stale is True
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    fresh = await swr(cache, upstream)
+    assert (fresh.stale, fresh.error) == (False, None)
+    assert fresh.value == 2

@@ -134,7 +134,7 @@ async def test_batch_reports_each_conversion_its_quotes_used() -> None:
         FakeSpot("kraken", {"bitcoin": "90020", "usd-coin": "0.9998"}),
     )
     batch = (await prices.prices(["ETH", "BTC"])).value
-    by_asset = {r.asset.id: r for r in batch.reports}
+    by_asset = {r.value.asset.id: r.value for r in batch.reports}
     # ETH has only Binance's USDT quote; no provider quoted USDT in USD
     assert by_asset["ethereum"].conversions == {"USDT": StableRate(Decimal(1))}
     assert by_asset["ethereum"].consensus.spread_bps == Decimal("100.00")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from cryptoagg.core.models import MarketEntry
+from cryptoagg.core.listing import ListingRow
 from cryptoagg.services.recorder import Recorder
 from cryptoagg.storage.db import make_engine, upgrade
 from cryptoagg.storage.repositories import PriceRepository, QueryRecord, QueryRepository
@@ -17,8 +17,8 @@ from cryptoagg.storage.tables import user_queries
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def entry(asset: str, minute: int, price: str = "10") -> MarketEntry:
-    return MarketEntry(
+def entry(asset: str, minute: int, price: str = "10") -> ListingRow:
+    return ListingRow(
         asset_id=asset,
         symbol=asset[:3].upper(),
         name=asset,
@@ -26,6 +26,9 @@ def entry(asset: str, minute: int, price: str = "10") -> MarketEntry:
         price=Decimal(price),
         as_of=T0 + timedelta(minutes=minute),
         provider="coingecko",
+        sources=("coingecko", "coincap"),
+        price_sources=("coingecko", "coincap"),
+        price_basis="listing",
     )
 
 

@@ -8,7 +8,7 @@ a hash of the body, so an unchanged refresh keeps the ETag and clients keep thei
 `Cache-Control: max-age` is the value's remaining TTL.
 
 Fields computed per request (an `age_s`) are therefore the age when the body was built; the
-HTTP `Age` header says how long ago that was.
+HTTP `Age` header is the data's age now (that `age_s` plus the time since).
 
 `HotPath` serves those bytes without entering FastAPI at all: a GET whose exact path and query
 were answered before, while that answer's value is still within its TTL, is the same bytes
@@ -23,7 +23,7 @@ import hashlib
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -32,6 +32,7 @@ from fastapi.responses import Response
 from starlette.types import Scope, Send
 
 from cryptoagg.api.render import dumps
+from cryptoagg.services.context import Served
 
 Clock = Callable[[], float]
 
@@ -42,6 +43,10 @@ class Encoded:
     body: bytes
     etag: str
     built_at: float
+    #: the age of the data when the body was built (the `Age` header counts on from it)
+    age_s: float = 0.0
+    #: further headers of this body (e.g. `X-Data-Stale`)
+    extra: tuple[tuple[str, str], ...] = ()
     #: until when the value behind the body is within its TTL (monotonic clock)
     fresh_until: float = 0.0
     #: the raw 200 and 304 headers, built once per whole second of the clock (max-age and
@@ -66,8 +71,16 @@ class ResponseCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, key: str, version: object, build: Callable[[], Any]) -> Encoded:
-        """The encoded body of `version` (compared with ==) under `key`."""
+    def get(
+        self,
+        key: str,
+        version: object,
+        build: Callable[[], Any],
+        age_s: float = 0.0,
+        extra: Mapping[str, str] | None = None,
+    ) -> Encoded:
+        """The encoded body of `version` (compared with ==) under `key`; `age_s` is the age of
+        its data now, `extra` further headers."""
         entry = self._entries.get(key)
         if entry is not None and entry.version == version:
             self._entries.move_to_end(key)
@@ -75,13 +88,24 @@ class ResponseCache:
             return entry
         body = dumps(build())
         etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-        entry = Encoded(version, body, etag, self.clock())
+        entry = Encoded(version, body, etag, self.clock(), age_s, tuple((extra or {}).items()))
         self._entries[key] = entry
         self._entries.move_to_end(key)
         while len(self._entries) > self._max:
             self._entries.popitem(last=False)
         self.builds += 1
         return entry
+
+    def serve(
+        self,
+        request: Request,
+        served: Served[Any],
+        build: Callable[[], Any],
+        extra: Mapping[str, str] | None = None,
+    ) -> Response:
+        """A service's answer, built (once per version) by `build` and encoded."""
+        encoded = self.get(request_key(request), served.version, build, served.age_s, extra)
+        return self.respond(request, encoded, served.max_age_s)
 
     def respond(self, request: Request, encoded: Encoded, max_age_s: float) -> Response:
         """200 with the bytes, or 304 when the client already has them. The entry may be
@@ -99,7 +123,8 @@ class ResponseCache:
         return {
             "ETag": encoded.etag,
             "Cache-Control": f"public, max-age={max(0, math.floor(encoded.fresh_until - now))}",
-            "Age": str(max(0, math.floor(now - encoded.built_at))),
+            "Age": str(max(0, math.floor(encoded.age_s + now - encoded.built_at))),
+            **dict(encoded.extra),
         }
 
     def fresh(self, key: str) -> Encoded | None:

@@ -20,6 +20,7 @@ from cryptoagg.services.assets import AssetService
 from cryptoagg.services.events import EventHub
 from cryptoagg.services.history import HistoryService
 from cryptoagg.services.market import MarketService
+from cryptoagg.services.news_feed import NewsFeed
 from cryptoagg.services.prices import PriceService
 from cryptoagg.services.recorder import Recorder
 from cryptoagg.services.sentiment import SentimentService
@@ -41,6 +42,7 @@ class Container:
     candles_repo: CandleRepository
     history: HistoryService
     sentiment: SentimentService
+    news: NewsFeed
     recorder: Recorder
     collectors: Collectors | None
     cache: TTLCache

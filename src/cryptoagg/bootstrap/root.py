@@ -29,12 +29,14 @@ from cryptoagg.resilience.cache import TTLCache
 from cryptoagg.resilience.health import HealthBook
 from cryptoagg.services.analysis import AnalysisService
 from cryptoagg.services.market import MarketService
+from cryptoagg.services.news_feed import NewsFeed
 from cryptoagg.services.prices import PriceService
 from cryptoagg.services.provider_feed import ProviderFeed
 from cryptoagg.services.sentiment import SentimentService, make_backend
 from cryptoagg.services.status import StatusService
 from cryptoagg.storage.analysis import AnalysisRepository
 from cryptoagg.storage.candles import CandleRepository
+from cryptoagg.storage.news_feed import NewsFeedRepository
 from cryptoagg.storage.repositories import PriceRepository
 
 
@@ -78,6 +80,11 @@ async def build(settings: Settings) -> AsyncIterator[Container]:
             )
         assets = await asset_service(ctx, engine)
         status = StatusService(providers, health, guards, pools)
+        sentiment = SentimentService(
+            make_backend(settings.sentiment_backend),
+            settings.sentiment_max_texts,
+            settings.sentiment_max_chars,
+        )
         start_provider_feed(ProviderFeed(status, events), stack)
         start_discovery(settings, assets, stack)
         yield Container(
@@ -91,16 +98,13 @@ async def build(settings: Settings) -> AsyncIterator[Container]:
             prices_repo=PriceRepository(engine),
             candles_repo=CandleRepository(engine),
             history=history,
-            sentiment=SentimentService(
-                make_backend(settings.sentiment_backend),
-                settings.sentiment_max_texts,
-                settings.sentiment_max_chars,
-            ),
+            sentiment=sentiment,
+            news=NewsFeed(NewsFeedRepository(engine), sentiment.backend, utcnow),
             recorder=recorder,
             collectors=collectors,
             cache=cache,
             prices=prices,
-            market=MarketService(ctx),
+            market=MarketService(ctx, prices),
             status=status,
             assets=assets,
             analysis=AnalysisService(history, AnalysisRepository(engine)),

@@ -50,6 +50,7 @@ def service_context(
             quote_max_age_s=settings.quote_max_age_s,
             stale_if_error_s=settings.stale_if_error_s,
             refresh_grace_s=settings.request_deadline_s,
+            revalidate_wait_s=settings.revalidate_wait_s,
         ),
         clock=utcnow,
     )

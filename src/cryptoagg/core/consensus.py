@@ -14,14 +14,18 @@ zero-width band. The allowance covers ordinary peg drift, not a de-peg.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from statistics import median
 
 from cryptoagg.core.models import Quote
 
+#: quotes of one asset needed to tell an outlier from an honest disagreement (with two, the
+#: median sits halfway and neither is further off than the other)
+MIN_TO_TELL = 3
 MAD_SCALE = Decimal("1.4826")  # makes the MAD a consistent estimator of sigma for normal data
 
 
@@ -104,3 +108,21 @@ def consensus(
         used=tuple(sorted(kept, key=lambda q: q.provider)),
         dropped=tuple(dropped),
     )
+
+
+@dataclass(slots=True)
+class Agreement:
+    """Per provider: how many of its prices could be checked against a consensus, and how
+    many disagreed with it (dropped or replaced as outliers)."""
+
+    checked: Counter[str] = field(default_factory=Counter)
+    replaced: Counter[str] = field(default_factory=Counter)
+
+    def outliers(self, share: float, what: str) -> dict[str, str]:
+        """Providers with at least `share` of their checked prices off, and why."""
+        marked = {}
+        for provider, bad in sorted(self.replaced.items()):
+            checked = self.checked[provider]
+            if bad and bad >= share * checked:
+                marked[provider] = f"{what} off the consensus for {bad} of {checked} assets"
+        return marked

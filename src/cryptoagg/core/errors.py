@@ -115,6 +115,13 @@ class GeoBlocked(ProviderError):
     reason = "geo_blocked"
 
 
+class OutlierPrices(ProviderError):
+    """The provider answered, but its prices disagree with the consensus of the others
+    (recorded in its health, never raised to a caller)."""
+
+    reason = "outlier"
+
+
 class AuthFailed(ProviderError):
     reason = "auth_failed"
 

@@ -2,16 +2,22 @@
 
 - Concurrent misses for one key share one loader call, so a thousand clients asking the same
   thing cost one upstream call per TTL.
-- Past `refresh_after_s` (the soft TTL) a hit is served at once and one background refresh
-  starts; past `ttl_s` the value is no longer served fresh.
-- When loading fails, the last good value is served flagged `stale` if it is younger than
-  `stale_if_error_s`; otherwise the error propagates.
+- Past `refresh_after_s` (the soft TTL) a hit starts one background refresh; the request
+  that started it waits up to `revalidate_wait_s` for it, so a refresh that ends quickly
+  (with a new value, or with a failure) is what that request sees. Other hits are served at
+  once. Past `ttl_s` the value is no longer served without a successful load.
+- Staleness is decided here, once: a value is `stale` as soon as a refresh that should have
+  replaced it has failed (`Cached.error` says why), or while a refresh has been running for
+  longer than `overdue_s` (its deadline). A value being refreshed within its deadline is not.
+- A stale value is served while it is younger than `stale_if_error_s`; after that the
+  refresh's error propagates.
 Entries are bounded (least recently used go first); the clock is injected so tests never sleep.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -33,6 +39,9 @@ class Cached(Generic[T]):
     hit: bool
     stale: bool = False
     age_s: float = 0.0
+    #: why a stale value is stale: the failed refresh's error (None: fresh, or a refresh
+    #: running past its deadline)
+    error: BaseException | None = None
 
 
 @dataclass(slots=True)
@@ -40,6 +49,10 @@ class _Entry:
     value: Any
     stored_at: float
     expires_at: float
+    #: the last refresh of this value failed with this (until a refresh replaces the value)
+    failed: BaseException | None = None
+    #: when the refresh now running started
+    refreshing_since: float | None = None
 
 
 class TTLCache:
@@ -62,7 +75,8 @@ class TTLCache:
         if entry is None:
             return None
         age = self.clock() - entry.stored_at
-        return Cached(entry.value, entry.stored_at, True, entry.expires_at <= self.clock(), age)
+        expired = entry.expires_at <= self.clock()
+        return Cached(entry.value, entry.stored_at, True, expired, age, entry.failed)
 
     def _store(self, key: str, value: Any, ttl_s: float) -> _Entry:
         now = self.clock()
@@ -97,20 +111,42 @@ class TTLCache:
             task.exception()  # mark retrieved: waiters re-raise it, nobody else must
 
     def _refresh_in_background(
-        self, key: str, ttl_s: float, loader: Callable[[], Awaitable[Any]]
-    ) -> None:
+        self, key: str, entry: _Entry, ttl_s: float, loader: Callable[[], Awaitable[Any]]
+    ) -> asyncio.Task[None] | None:
+        """Start refreshing `entry` (None: a load or refresh of `key` already runs)."""
         if key in self._inflight or key in self._refreshing:
-            return
+            return None
+        entry.refreshing_since = self.clock()
 
         async def refresh() -> None:
             try:
                 await self._load(key, ttl_s, loader)
             except Exception as exc:
+                entry.failed = exc
                 log.info("background_refresh_failed", key=key, error=type(exc).__name__)
+            finally:
+                entry.refreshing_since = None
 
         task = asyncio.create_task(refresh(), name=f"refresh:{key}")
         self._refreshing[key] = task
         task.add_done_callback(lambda _t: self._refreshing.pop(key, None))
+        return task
+
+    def _serve(
+        self, entry: _Entry, now: float, stale_if_error_s: float, overdue_s: float
+    ) -> Cached[Any]:
+        """A hit on a live entry: fresh, or stale with the reason."""
+        age = now - entry.stored_at
+        if entry.failed is not None:
+            if age > stale_if_error_s:
+                raise entry.failed.with_traceback(None)
+            self.stale_served += 1
+            return Cached(entry.value, entry.stored_at, True, True, age, entry.failed)
+        since = entry.refreshing_since
+        overdue = since is not None and now - since > overdue_s
+        if overdue:
+            self.stale_served += 1
+        return Cached(entry.value, entry.stored_at, True, overdue, age)
 
     async def get_or_load(
         self,
@@ -120,23 +156,33 @@ class TTLCache:
         *,
         refresh_after_s: float | None = None,
         stale_if_error_s: float = 0.0,
+        revalidate_wait_s: float = 0.0,
+        overdue_s: float = math.inf,
     ) -> Cached[T]:
         now = self.clock()
         entry = self._entries.get(key)
         if entry is not None and entry.expires_at > now:
             self.hits += 1
             self._entries.move_to_end(key)
-            age = now - entry.stored_at
-            if refresh_after_s is not None and age >= refresh_after_s:
-                self._refresh_in_background(key, ttl_s, loader)
-            return Cached(entry.value, entry.stored_at, True, False, age)
+            if refresh_after_s is not None and now - entry.stored_at >= refresh_after_s:
+                started = self._refresh_in_background(key, entry, ttl_s, loader)
+                if started is not None and entry.failed is None and revalidate_wait_s > 0:
+                    # the first request after the TTL sees a quick refresh's outcome
+                    await asyncio.wait({started}, timeout=revalidate_wait_s)
+                    current = self._entries.get(key)
+                    if current is not None and current is not entry:
+                        age = self.clock() - current.stored_at
+                        return Cached(current.value, current.stored_at, True, False, age)
+                    now = self.clock()
+            return self._serve(entry, now, stale_if_error_s, overdue_s)
         shared = key in self._inflight
         try:
             loaded = await self._load(key, ttl_s, loader)
-        except Exception:
+        except Exception as exc:
             if entry is not None and now - entry.stored_at <= stale_if_error_s:
+                entry.failed = exc
                 self.stale_served += 1
-                return Cached(entry.value, entry.stored_at, True, True, now - entry.stored_at)
+                return Cached(entry.value, entry.stored_at, True, True, now - entry.stored_at, exc)
             raise
         if shared:
             self.hits += 1

@@ -32,6 +32,9 @@ class ProviderHealth:
     last_error_reason: str | None = None
     last_error_at: datetime | None = None
     last_latency_ms: float | None = None
+    #: which of its prices (listing, spot) disagree with the consensus and why, until a
+    #: check of the same prices finds them agreeing
+    outliers: dict[str, str] = field(default_factory=dict)
     latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_SAMPLES))
     #: minute index -> [successes, failures]
     minutes: dict[int, list[int]] = field(default_factory=dict)
@@ -93,3 +96,12 @@ class HealthBook:
         health.last_error_reason = error.reason
         health.last_error_at = self._clock()
         self._bucket(health)[1] += 1
+
+    def outlier(self, provider: str, what: str, error: ProviderError) -> None:
+        """The provider answers, but its prices (`what`) disagree with the consensus: a
+        failure, and its state until `agrees` for the same prices."""
+        self.failure(provider, error)
+        self.get(provider).outliers[what] = error.detail
+
+    def agrees(self, provider: str, what: str) -> None:
+        self.get(provider).outliers.pop(what, None)

@@ -12,15 +12,17 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
 from statistics import median
+from typing import Any
 
 from cryptoagg.core.assets import STABLECOINS_USD, Asset
-from cryptoagg.core.consensus import Consensus, ConsensusRules, consensus
+from cryptoagg.core.consensus import MIN_TO_TELL, Agreement, Consensus, ConsensusRules, consensus
 from cryptoagg.core.errors import NoProviderAvailable
 from cryptoagg.core.models import Capability, Quote
 from cryptoagg.core.ports import Provider
 from cryptoagg.resilience.cache import Cached
-from cryptoagg.resilience.pool import Skip
-from cryptoagg.services.context import ServiceContext
+from cryptoagg.resilience.pool import ProviderPool, Skip
+from cryptoagg.services.context import Served, ServiceContext
+from cryptoagg.services.outliers import mark_outliers
 
 STABLE_IDS = {"USDT": "tether", "USDC": "usd-coin"}
 
@@ -102,29 +104,63 @@ class PriceBatch:
     failures: dict[str, str]
 
 
+@dataclass(frozen=True, slots=True)
+class Prices:
+    """Several assets' answers, each with its own freshness."""
+
+    reports: list[Served[PriceReport]]
+    missing: list[str]
+
+
 class PriceService:
     def __init__(self, ctx: ServiceContext, rules: ConsensusRules | None = None) -> None:
         self.ctx = ctx
         self.rules = rules or ConsensusRules(max_age=timedelta(seconds=ctx.ttls.quote_max_age_s))
+        #: the latest consensus of every asset, however it was asked for
+        self._latest: dict[str, Consensus] = {}
 
-    async def price(self, query: str) -> Cached[PriceReport]:
-        asset = self.ctx.registry.resolve(query).asset
-        return await self.ctx.cached(
-            f"price:{asset.id}", self.ctx.ttls.price_s, lambda: self._load_one(asset)
+    def recent(self, max_age_s: float) -> dict[str, Consensus]:
+        """The latest consensus of each asset whose quotes are at most `max_age_s` old (no
+        upstream call: what clients and collectors were last answered)."""
+        now = self.ctx.clock()
+        return {
+            asset_id: c
+            for asset_id, c in self._latest.items()
+            if (now - c.as_of).total_seconds() <= max_age_s
+        }
+
+    def _answer(self, cached: Cached[Any], report: PriceReport) -> Served[PriceReport]:
+        return self.ctx.served(
+            replace(cached, value=report),
+            self.ctx.ttls.price_s,
+            report.consensus.as_of,
+            report.failures,
         )
 
-    async def prices(self, queries: Sequence[str]) -> Cached[PriceBatch]:
+    async def price(self, query: str) -> Served[PriceReport]:
+        asset = self.ctx.registry.resolve(query).asset
+        cached = await self.ctx.cached(
+            f"price:{asset.id}", self.ctx.ttls.price_s, lambda: self._load_one(asset)
+        )
+        return self._answer(cached, cached.value)
+
+    async def prices(self, queries: Sequence[str]) -> Served[Prices]:
         """Consensus for several assets from one multi-asset call per provider. The cache key
-        is the sorted set of asset ids, so `BTC,eth` and `ethereum,bitcoin` share an entry."""
+        is the sorted set of asset ids, so `BTC,eth` and `ethereum,bitcoin` share an entry.
+        The whole answer is stale when any of its prices is."""
         assets = list(
             {a.id: a for a in (self.ctx.registry.resolve(q).asset for q in queries)}.values()
         )
         key = "prices:" + ",".join(sorted(a.id for a in assets))
-        served = await self.ctx.cached(key, self.ctx.ttls.price_s, lambda: self._load(assets))
+        cached = await self.ctx.cached(key, self.ctx.ttls.price_s, lambda: self._load(assets))
         rank = {a.id: i for i, a in enumerate(assets)}
-        batch = served.value
+        batch = cached.value
         ordered = sorted(batch.reports, key=lambda r: rank[r.asset.id])
-        return replace(served, value=replace(batch, reports=ordered))
+        answers = [self._answer(cached, r) for r in ordered]
+        served = self.ctx.served(cached, self.ctx.ttls.price_s, None, batch.failures)
+        stale = served.stale or any(a.stale for a in answers)
+        whole = replace(served, stale=stale, version=(*served.version, stale))
+        return whole.map(Prices(answers, batch.missing))
 
     async def collect(self, queries: Sequence[str]) -> PriceBatch:
         """Consensus for a collector run: from the providers that quote many assets in one
@@ -133,11 +169,38 @@ class PriceService:
         assets = [self.ctx.registry.resolve(q).asset for q in queries]
         return await self._load(assets, skip=_per_asset)
 
+    async def consensus_of(self, asset_ids: Sequence[str]) -> dict[str, Consensus]:
+        """A fresh consensus of each of these assets that has one, from the multi-asset
+        providers (one call each), or none when they all fail: to settle a listing's
+        disputed prices."""
+        assets = [self.ctx.registry.get(i) for i in asset_ids if i in self.ctx.registry]
+        if not assets:
+            return {}
+        try:
+            batch = await self._load(assets, skip=_per_asset)
+        except NoProviderAvailable:
+            return {}
+        return {r.asset.id: r.consensus for r in batch.reports}
+
     async def _load_one(self, asset: Asset) -> PriceReport:
         batch = await self._load([asset])
         if not batch.reports:
             raise NoProviderAvailable(Capability.SPOT_PRICE.value, batch.failures)
         return batch.reports[0]
+
+    @staticmethod
+    def _check(pool: ProviderPool, reports: Sequence[PriceReport]) -> None:
+        """Mark the providers whose quotes the consensus dropped as outliers (where there
+        were enough quotes to tell)."""
+        agreement = Agreement()
+        for report in reports:
+            c = report.consensus
+            outliers = [d.quote.provider for d in c.dropped if d.reason == "outlier"]
+            if len(c.used) + len(outliers) >= MIN_TO_TELL:
+                agreement.checked.update(q.provider for q in c.used)
+                agreement.checked.update(outliers)
+                agreement.replaced.update(outliers)
+        mark_outliers(pool, agreement, "price")
 
     async def _load(self, assets: Sequence[Asset], skip: Skip | None = None) -> PriceBatch:
         ids = {a.id for a in assets}
@@ -161,6 +224,8 @@ class PriceService:
             used = {q.converted_from for q in result.used if q.converted_from}
             conversions = {code: rates[code] for code in sorted(used)}
             reports.append(PriceReport(asset, result, dict(gathered.reasons), conversions))
+            self._latest[asset.id] = result
+        self._check(pool, reports)
         failures = dict(gathered.reasons)
         if missing:
             for answer in gathered.answers:

@@ -22,7 +22,8 @@ from typing import Any
 
 import structlog
 
-from cryptoagg.core.models import MarketEntry, from_unix
+from cryptoagg.core.listing import ListingRow
+from cryptoagg.core.models import from_unix
 from cryptoagg.storage.repositories import (
     PriceRecord,
     PriceRepository,
@@ -66,7 +67,7 @@ class Recorder:
             return
         self._queue.put_nowait(row)
 
-    def market(self, entries: Sequence[MarketEntry], recorded_at: datetime) -> None:
+    def market(self, entries: Sequence[ListingRow], recorded_at: datetime) -> None:
         for e in entries:
             if self._last_as_of.get(e.asset_id) == e.as_of:
                 continue
@@ -77,7 +78,7 @@ class Recorder:
                     price=e.price,
                     as_of=e.as_of,
                     recorded_at=recorded_at,
-                    sources=[e.provider],
+                    sources=list(e.sources),
                     volume_24h=e.volume_24h,
                     change_24h=e.change_24h_pct,
                     market_cap=e.market_cap,

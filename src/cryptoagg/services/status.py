@@ -87,6 +87,8 @@ class StatusService:
         if breaker.state is not State.CLOSED:
             return breaker.state.value, None
         h = self.health.get(provider.name)
+        if h.outliers:
+            return "outlier", None  # answering, but its prices disagree with the consensus
         if h.last_error_at and (h.last_success is None or h.last_error_at > h.last_success):
             return "failing", None
         return ("ok" if h.last_success else "unknown"), None

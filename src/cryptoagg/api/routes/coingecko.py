@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
-from typing import Annotated, Any
+from dataclasses import dataclass, replace
+from typing import Annotated, Any, TypeVar
 
 import structlog
 from fastapi import APIRouter, Query, Request
@@ -25,15 +25,17 @@ from cryptoagg.api import coingecko_chart as chart
 from cryptoagg.api import coingecko_shapes as cg
 from cryptoagg.api.deps import ContainerDep
 from cryptoagg.api.errors import STATUS_CODES
-from cryptoagg.api.hot import ResponsesDep, request_key
+from cryptoagg.api.hot import ResponsesDep
 from cryptoagg.api.render import render
 from cryptoagg.bootstrap import Container
 from cryptoagg.core.assets import Asset, AssetRegistry
 from cryptoagg.core.errors import CryptoAggError, InvalidInput
 from cryptoagg.core.models import MarketEntry
+from cryptoagg.services.context import Served
 from cryptoagg.services.market import MARKETS_PAGE
 
 log = structlog.get_logger("cryptoagg.api.coingecko")
+T = TypeVar("T")
 
 #: ids (or symbols) per `simple/price` request
 MAX_IDS = 250
@@ -97,21 +99,34 @@ def _usd_only(vs_currency: str | None) -> Response | None:
 
 @dataclass(frozen=True, slots=True)
 class Listing:
-    """The cached markets listing by asset id, and its cache version (None: unavailable)."""
+    """The listing by asset id, its version and whether it is stale (None: unavailable)."""
 
     entries: dict[str, MarketEntry]
-    version: float | None = None
+    version: object = None
+    stale: bool = False
 
 
 async def _listing(container: Container) -> Listing:
     """The listing; empty when no provider can give it (the figures it adds are then null
     or taken from elsewhere, never an error)."""
     try:
-        report = await container.market.market((), MARKETS_PAGE)
+        served = await container.market.market((), MARKETS_PAGE)
     except CryptoAggError as exc:
         log.info("coingecko_compat_without_listing", error=exc.message)
         return Listing({})
-    return Listing({e.asset_id: e for e in report.entries}, report.stored_at)
+    return Listing({e.asset_id: e for e in served.value.entries}, served.version, served.stale)
+
+
+def stale_header(stale: bool) -> dict[str, str]:
+    """CoinGecko's bodies have no room for it: whether the data is stale is a header (with
+    `Age`, the data's age in seconds)."""
+    return {"X-Data-Stale": "true" if stale else "false"}
+
+
+def _with(served: Served[T], listing: Listing) -> Served[T]:
+    """`served`, whose rendering also depends on `listing`."""
+    stale = served.stale or listing.stale
+    return replace(served, stale=stale, version=(served.version, listing.version))
 
 
 def _by_symbol(registry: AssetRegistry, symbol: str) -> Asset | None:
@@ -188,18 +203,18 @@ async def simple_price(
         served, listing = await asyncio.gather(container.prices.prices(wanted), _listing(container))
     else:
         served, listing = await container.prices.prices(wanted), Listing({})
-    consensus = {r.asset.id: r.consensus for r in served.value.reports}
-    encoded = responses.get(
-        request_key(request),
-        (served.stored_at, served.stale, listing.version),
+    consensus = {r.value.asset.id: r.value.consensus for r in served.value.reports}
+    answer = _with(served, listing)
+    return responses.serve(
+        request,
+        answer,
         lambda: {
             key: cg.simple_price_entry(consensus[a.id], listing.entries.get(a.id), usd, flags)
             for key, a in keyed.items()
             if a.id in consensus
         },
+        stale_header(answer.stale),
     )
-    ctx = container.prices.ctx
-    return responses.respond(request, encoded, ctx.ttls.price_s - served.age_s)
 
 
 MARKETS_DOC = (
@@ -242,13 +257,13 @@ async def coins_markets(
         raise InvalidInput("category is not supported")
     if order not in cg.MARKET_ORDERS:
         raise InvalidInput(f"order must be one of {', '.join(cg.MARKET_ORDERS)}")
-    report = await container.market.market((), MARKETS_PAGE)
+    served = await container.market.market((), MARKETS_PAGE)
 
     def build() -> list[dict[str, Any]]:
         wanted = cg.csv(price_change_percentage)
         changes = [t for t in cg.CHANGE_TIMEFRAMES if t in wanted]
         entries = cg.filter_markets(
-            report.entries,
+            served.value.entries,
             cg.csv(ids),
             cg.csv(names),
             cg.csv(symbols),
@@ -257,9 +272,7 @@ async def coins_markets(
         chosen = cg.order_markets(entries, order)[(page - 1) * per_page : page * per_page]
         return [cg.market_row(e, changes, cg.flag(sparkline)) for e in chosen]
 
-    encoded = responses.get(request_key(request), (report.stored_at, report.stale), build)
-    ctx = container.market.ctx
-    return responses.respond(request, encoded, ctx.ttls.markets_s - report.age_s)
+    return responses.serve(request, served, build, stale_header(served.stale))
 
 
 @router.get(
@@ -280,10 +293,8 @@ async def search_trending(
         ]
         return {"coins": coins, "nfts": [], "categories": []}
 
-    version = (served.stored_at, served.stale, listing.version)
-    encoded = responses.get(request_key(request), version, build)
-    ctx = container.market.ctx
-    return responses.respond(request, encoded, ctx.ttls.slow_s - served.age_s)
+    answer = _with(served, listing)
+    return responses.serve(request, answer, build, stale_header(answer.stale))
 
 
 @router.get(

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from cryptoagg.api.deps import ContainerDep
-from cryptoagg.api.hot import ResponsesDep, request_key
+from cryptoagg.api.hot import ResponsesDep
 from cryptoagg.api.render import iso, render
 from cryptoagg.api.routes.news import news_sentiment
 from cryptoagg.core.models import DefiOverview, TrendingCoin
-from cryptoagg.resilience.cache import Cached
 from cryptoagg.resilience.pool import Answer
-from cryptoagg.services.context import ServiceContext
+from cryptoagg.services.context import Served
 
 router = APIRouter(prefix="/api", tags=["info"])
 
@@ -24,14 +24,20 @@ Body = dict[str, Any]
 @router.get("/trending", summary="Trending coins")
 async def trending(request: Request, container: ContainerDep, responses: ResponsesDep) -> Response:
     served = await container.market.trending()
-    ctx = container.market.ctx
-    encoded = responses.get(
-        request_key(request), (served.stored_at, served.stale), lambda: _trending_body(served, ctx)
-    )
-    return responses.respond(request, encoded, ctx.ttls.slow_s - served.age_s)
+    return responses.serve(request, served, lambda: _trending_body(served))
 
 
-def _trending_body(served: Cached[Answer[list[TrendingCoin]]], ctx: ServiceContext) -> Body:
+def _freshness(served: Served[Answer[Any]], as_of: datetime) -> Body:
+    return {
+        "as_of": iso(as_of),
+        "age_s": served.age_s,
+        "sources": [served.value.provider],
+        "stale": served.stale,
+        "unavailable": served.unavailable,
+    }
+
+
+def _trending_body(served: Served[Answer[list[TrendingCoin]]]) -> Body:
     answer = served.value
     coins = [
         {
@@ -45,31 +51,19 @@ def _trending_body(served: Cached[Answer[list[TrendingCoin]]], ctx: ServiceConte
         }
         for c in answer.value[:10]
     ]
-    return {
-        "trending": coins,
-        "as_of": iso(answer.fetched_at),
-        "age_s": ctx.age_s(answer.fetched_at),
-        "sources": [answer.provider],
-        "stale": served.stale or ctx.is_stale(answer.fetched_at, ctx.ttls.slow_s * 2),
-    }
+    return {"trending": coins, **_freshness(served, answer.fetched_at)}
 
 
 @router.get("/sentiment", summary="Fear & Greed index and news sentiment summary")
 async def sentiment(container: ContainerDep) -> Response:
     served = await container.market.fear_greed()
-    answer = served.value
-    fg = answer.value
-    ctx = container.market.ctx
+    fg = served.value.value
     return render(
         {
             "fear_greed": {
                 "value": fg.value,
                 "classification": fg.classification,
-                "as_of": iso(fg.as_of),
-                "age_s": ctx.age_s(fg.as_of),
-                # the index is published daily
-                "stale": served.stale or ctx.is_stale(fg.as_of, max_age_s=2 * 86400),
-                "sources": [answer.provider],
+                **_freshness(served, fg.as_of),
             },
             "news": await news_sentiment(container),
         }
@@ -79,14 +73,10 @@ async def sentiment(container: ContainerDep) -> Response:
 @router.get("/defi", summary="Total DeFi TVL, top protocols and chains")
 async def defi(request: Request, container: ContainerDep, responses: ResponsesDep) -> Response:
     served = await container.market.defi()
-    ctx = container.market.ctx
-    encoded = responses.get(
-        request_key(request), (served.stored_at, served.stale), lambda: _defi_body(served, ctx)
-    )
-    return responses.respond(request, encoded, ctx.ttls.slow_s - served.age_s)
+    return responses.serve(request, served, lambda: _defi_body(served))
 
 
-def _defi_body(served: Cached[Answer[DefiOverview]], ctx: ServiceContext) -> Body:
+def _defi_body(served: Served[Answer[DefiOverview]]) -> Body:
     answer = served.value
     d = answer.value
     return {
@@ -105,8 +95,5 @@ def _defi_body(served: Cached[Answer[DefiOverview]], ctx: ServiceContext) -> Bod
         "chains": [
             {"name": c.name, "tvl": c.tvl, "token_symbol": c.token_symbol} for c in d.chains
         ],
-        "as_of": iso(d.as_of),
-        "age_s": ctx.age_s(d.as_of),
-        "sources": [answer.provider],
-        "stale": served.stale or ctx.is_stale(d.as_of, ctx.ttls.slow_s * 2),
+        **_freshness(served, d.as_of),
     }

@@ -13,13 +13,13 @@ from fastapi.responses import Response
 from starlette.types import Scope
 
 from cryptoagg.api.deps import ContainerDep
-from cryptoagg.api.hot import ResponsesDep, request_key
+from cryptoagg.api.hot import ResponsesDep
 from cryptoagg.api.render import iso, render
 from cryptoagg.bootstrap import Container
 from cryptoagg.core.consensus import ConsensusRules
 from cryptoagg.core.errors import InvalidInput
 from cryptoagg.core.models import Quote
-from cryptoagg.services.context import ServiceContext
+from cryptoagg.services.context import Served
 from cryptoagg.services.market import MarketReport
 from cryptoagg.services.prices import PriceReport, StableRate
 
@@ -56,11 +56,27 @@ def record_market_query(container: Container, scope: Scope, duration_ms: float) 
     container.recorder.hit("/api/market", _market_params(scope["query_string"]), 200, duration_ms)
 
 
+MARKET_DOC = """Every listing provider's listing at once (CoinGecko, CoinPaprika, CoinCap), one row
+per asset:
+
+- `price` is the consensus price of `/api/price` when one is known for the asset
+  (`price_basis: "consensus"`), else the consensus of the listings' own prices (`"listing"`);
+  `price_sources` names where it came from.
+- a listing whose price lies outside the consensus band (widened by 1%) is left out of the row
+  and reported in `replaced` (provider and the price it sent), never served; a provider with at
+  least 10% of its checked prices replaced is marked `outlier` in `/api/providers`.
+- `market_cap`, `volume_24h`, `change_24h` and `circulating_supply` are the medians over the
+  listings kept (`sources`), each as its provider sent it (`circulating_supply` is null when
+  none sent it, never derived here); ranks follow the market caps.
+- `stale` is true as soon as a refresh of the listing failed (`unavailable` names the failing
+  providers) or a row's price is older than `QUOTE_MAX_AGE_S`.
+"""
+
+
 @router.get(
     "/market",
     summary="Top assets with price, 24h change, market cap and volume",
-    description="One provider's listing, its figures as sent: `circulating_supply` is null "
-    "when that provider sent none (CoinPaprika's current tickers do not), never derived here.",
+    description=MARKET_DOC,
 )
 async def market(
     request: Request,
@@ -70,39 +86,44 @@ async def market(
     limit: Annotated[int, Query(ge=1, le=250)] = 100,
 ) -> Response:
     started = time.perf_counter()
-    report = await container.market.market(parse_symbols(symbols), limit)
-    ctx = container.market.ctx
-    container.recorder.market(report.entries, ctx.clock())
+    served = await container.market.market(parse_symbols(symbols), limit)
+    container.recorder.market(served.value.entries, served.value.assembled_at)
     record_market_query(container, request.scope, (time.perf_counter() - started) * 1000)
-    version = (report.stored_at, report.stale)
-    encoded = responses.get(request_key(request), version, lambda: _market_body(report, ctx))
-    return responses.respond(request, encoded, ctx.ttls.markets_s - report.age_s)
+    return responses.serve(request, served, lambda: _market_body(served))
 
 
-def _market_body(report: MarketReport, ctx: ServiceContext) -> dict[str, Any]:
+def _market_body(served: Served[MarketReport]) -> dict[str, Any]:
     rows = [
         {
-            "rank": e.rank,
-            "name": e.name,
-            "symbol": e.symbol,
-            "asset_id": e.asset_id,
-            "price": e.price,
-            "change_24h": e.change_24h_pct,
-            "market_cap": e.market_cap,
-            "volume_24h": e.volume_24h,
-            "circulating_supply": e.circulating_supply,
-            "as_of": iso(e.as_of),
-            "age_s": ctx.age_s(e.as_of),
-            "sources": [e.provider],
-            "stale": report.stale or ctx.is_stale(e.as_of),
+            "rank": r.row.rank,
+            "name": r.row.name,
+            "symbol": r.row.symbol,
+            "asset_id": r.row.asset_id,
+            "price": r.row.price,
+            "price_basis": r.row.price_basis,
+            "price_sources": list(r.row.price_sources),
+            "change_24h": r.row.change_24h_pct,
+            "market_cap": r.row.market_cap,
+            "volume_24h": r.row.volume_24h,
+            "circulating_supply": r.row.circulating_supply,
+            "as_of": iso(r.row.as_of),
+            "age_s": r.age_s,
+            "sources": list(r.row.sources),
+            "replaced": [
+                {"provider": x.provider, "price": x.price, "reason": x.reason}
+                for x in r.row.replaced
+            ],
+            "stale": r.stale,
         }
-        for e in report.entries
+        for r in served.value.rows
     ]
     return {
         "cryptocurrencies": rows,
-        "provider": report.provider,
-        "stale": report.stale,
-        "timestamp": iso(ctx.clock()),
+        "providers": list(served.value.providers),
+        "stale": served.stale,
+        "unavailable": served.unavailable,
+        "age_s": served.age_s,
+        "timestamp": iso(served.value.assembled_at),
     }
 
 
@@ -161,7 +182,8 @@ def _conversion(stable: StableRate) -> dict[str, Any]:
     return {"rate": stable.rate, "assumed": stable.assumed, "sources": list(stable.sources)}
 
 
-def _price_body(report: PriceReport, stale: bool, ctx: ServiceContext) -> dict[str, Any]:
+def _price_body(served: Served[PriceReport]) -> dict[str, Any]:
+    report = served.value
     c = report.consensus
     return {
         "asset_id": report.asset.id,
@@ -176,13 +198,13 @@ def _price_body(report: PriceReport, stale: bool, ctx: ServiceContext) -> dict[s
             "method": METHOD,
         },
         "as_of": iso(c.as_of),
-        "age_s": ctx.age_s(c.as_of),
-        "stale": stale or ctx.is_stale(c.as_of),
+        "age_s": served.age_s,
+        "stale": served.stale,
         "sources": c.sources,
         "quotes": [_quote(q) for q in c.used],
         "outliers": [{**_quote(d.quote), "reason": d.reason} for d in c.dropped],
         "conversions": {code: _conversion(rate) for code, rate in report.conversions.items()},
-        "unavailable": report.failures,
+        "unavailable": served.unavailable,
     }
 
 
@@ -198,13 +220,7 @@ async def price(
     symbol: Annotated[str, Path(pattern=SYMBOL_PATTERN)],
 ) -> Response:
     served = await container.prices.price(symbol)
-    ctx = container.prices.ctx
-    encoded = responses.get(
-        request_key(request),
-        (served.stored_at, served.stale),
-        lambda: _price_body(served.value, served.stale, ctx),
-    )
-    return responses.respond(request, encoded, ctx.ttls.price_s - served.age_s)
+    return responses.serve(request, served, lambda: _price_body(served))
 
 
 @router.get(
@@ -222,15 +238,12 @@ async def prices(
     if not wanted:
         raise InvalidInput("symbols: give at least one ticker or asset id")
     served = await container.prices.prices(wanted)
-    batch = served.value
-    ctx = container.prices.ctx
-    encoded = responses.get(
-        request_key(request),
-        (served.stored_at, served.stale),
+    return responses.serve(
+        request,
+        served,
         lambda: {
-            "prices": [_price_body(r, served.stale, ctx) for r in batch.reports],
-            "missing": batch.missing,
-            "unavailable": batch.failures,
+            "prices": [_price_body(r) for r in served.value.reports],
+            "missing": served.value.missing,
+            "unavailable": served.unavailable,
         },
     )
-    return responses.respond(request, encoded, ctx.ttls.price_s - served.age_s)

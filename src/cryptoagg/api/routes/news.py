@@ -16,8 +16,7 @@ from cryptoagg.api.routes.market import SYMBOL_PATTERN
 from cryptoagg.bootstrap import Container
 from cryptoagg.core.assets import normalise_symbol
 from cryptoagg.core.errors import AmbiguousSymbol, UnknownAsset
-from cryptoagg.services.news_feed import NewsFeed
-from cryptoagg.storage.news_feed import NewsFeedRepository, StoredNews
+from cryptoagg.storage.news_feed import StoredNews
 
 router = APIRouter(prefix="/api", tags=["news"])
 
@@ -73,11 +72,6 @@ class NewsOut(BaseModel):
     news: list[NewsItemOut]
 
 
-def news_feed(container: Container) -> NewsFeed:
-    clock = container.market.ctx.clock
-    return NewsFeed(NewsFeedRepository(container.engine), container.sentiment.backend, clock)
-
-
 def _item(row: StoredNews) -> NewsItemOut:
     i = row.item
     return NewsItemOut(
@@ -122,7 +116,7 @@ async def news(
     `symbol`, only items tagged with its ticker: CryptoPanic tags its posts; RSS feeds carry
     no tags, so their items only show without `symbol`."""
     ticker, asset_id = _ticker(container, symbol) if symbol else (None, None)
-    rows = await news_feed(container).latest(limit, ticker)
+    rows = await container.news.latest(limit, ticker)
     return NewsOut(
         symbol=ticker,
         asset_id=asset_id,
@@ -134,7 +128,7 @@ async def news(
 
 async def news_sentiment(container: Container) -> dict[str, Any]:
     """The news sentiment summary of `/api/sentiment`: the last 24 hours, per label."""
-    summary = await news_feed(container).summary(SUMMARY_HOURS)
+    summary = await container.news.summary(SUMMARY_HOURS)
     return {
         "window_h": SUMMARY_HOURS,
         "since": iso(summary.since),

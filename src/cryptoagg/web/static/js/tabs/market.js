@@ -20,10 +20,19 @@ function applyFilter(table) {
   table.classList.toggle('filtered', filterText !== '');
 }
 
+function priceTitle(coin) {
+  const basis = coin.price_basis === 'consensus' ? 'consensus price' : 'median of the listings';
+  const from = `${basis} from ${coin.price_sources.join(', ')}`;
+  const left = coin.replaced.map((r) => `${r.provider} sent ${fmt.price(r.price)}`);
+  return left.length ? `${from}; left out (off the consensus): ${left.join('; ')}` : from;
+}
+
 function render(table, coins) {
   rows.clear();
   const built = coins.map((coin) => {
     const priceCell = td(fmt.price(coin.price), 'num price');
+    priceCell.title = priceTitle(coin);
+    if (coin.replaced.length) priceCell.classList.add('replaced');
     const ageNode = freshness(coin.as_of, coin.stale, '');
     const open = el('a', { href: `#charts/${encodeURIComponent(coin.asset_id)}`, title: 'chart' }, coin.name);
     const row = el(
@@ -93,7 +102,7 @@ export default {
       render(panel.querySelector('#market-table'), coins);
       follow(ctx.live, coins);
       const fresh = panel.querySelector('#market-fresh');
-      fresh.replaceChildren(`${coins.length} coins from ${body.provider} · `, freshness(body.timestamp, body.stale, 'updated'));
+      fresh.replaceChildren(`${coins.length} coins from ${body.providers.join(', ')} · `, freshness(body.timestamp, body.stale, 'updated'));
       showError(panel, null);
     } catch (error) {
       showError(panel, error);

@@ -11,6 +11,7 @@ const STATE_KIND = {
   ok: 'ok',
   unknown: 'muted',
   failing: 'bad',
+  outlier: 'warn',
   open: 'bad',
   half_open: 'warn',
   quota_exhausted: 'bad',
@@ -19,6 +20,7 @@ const STATE_KIND = {
 const STATE_TEXT = { half_open: 'half-open', quota_exhausted: 'quota exhausted' };
 const STATE_TITLE = {
   quota_exhausted: 'The monthly quota is used up: no calls until the month turns (UTC)',
+  outlier: 'Answers, but its prices disagree with the consensus of the others: they are left out',
 };
 // collectors first, then the probes; a job not listed here goes last
 const JOB_ORDER = ['prices', 'candles', 'news', 'health', 'discovery'];
