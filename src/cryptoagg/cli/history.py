@@ -22,7 +22,7 @@ async def _backfill(
 ) -> list[FillReport]:
     history = container.history
     asset = container.assets.resolve(symbol).asset
-    now = history.ctx.clock()
+    now = history.now()
     tiers = []
     for interval, days in plan:
         spans = await history.missing(asset, interval, now - timedelta(days=days), now)

@@ -102,6 +102,9 @@ class HistoryService:
 
     # --- reading -------------------------------------------------------------------------
 
+    def now(self) -> datetime:
+        return self.ctx.clock()
+
     async def stored(
         self, asset: Asset, interval: Interval, start: datetime, end: datetime
     ) -> list[Candle]:

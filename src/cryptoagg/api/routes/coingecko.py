@@ -218,10 +218,12 @@ async def simple_price(
 
 
 MARKETS_DOC = (
-    "The top 250 assets of our cached listing, filtered (`ids`, else `names`, else "
-    "`symbols`), ordered and paged like CoinGecko's; pages past them are empty. `category` "
-    "cannot be served and is refused.\n\n"
-    "Every figure is the listing provider's own, or null, except these derived ones:\n"
+    "The top 250 assets of our listing (`/api/market`: assembled from every listing provider, "
+    "`current_price` the consensus price), filtered (`ids`, else `names`, else `symbols`), "
+    "ordered and paged like CoinGecko's; pages past them are empty. `category` cannot be "
+    "served and is refused. `X-Data-Stale: true` and `Age` say when the data is stale.\n\n"
+    "Every other figure is the median of the listings that agree with the consensus, or null, "
+    "except these derived ones:\n"
     + "".join(f"\n- `{name}`: {how}" for name, how in cg.DERIVED.items())
 )
 
@@ -324,7 +326,7 @@ async def market_chart(
         return cg_error(422, "Missing parameter days")
     asset = container.registry.get(id)
     history = container.history
-    plan = chart.chart_plan(chart.parse_days(days), interval, history.ctx.clock())
+    plan = chart.chart_plan(chart.parse_days(days), interval, history.now())
     if plan.start > plan.end:
         return render(chart.chart_body([], plan, None))
     calls = container.settings.history_backfill_calls

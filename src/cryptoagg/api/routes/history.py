@@ -67,7 +67,7 @@ async def crypto_history(
     `sub_candles_expected` finer candles (a closed one also counts as missing)."""
     asset = container.assets.resolve(symbol).asset
     history = container.history
-    end_at = utc(end) if end else history.ctx.clock()
+    end_at = utc(end) if end else history.now()
     start_at = utc(start) if start else end_at - interval.delta * (DEFAULT_CANDLES - 1)
     if start_at > end_at:
         raise InvalidInput("start must not be after end")
