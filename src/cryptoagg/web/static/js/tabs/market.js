@@ -20,11 +20,14 @@ function applyFilter(table) {
   table.classList.toggle('filtered', filterText !== '');
 }
 
+function leftOut(coin) {
+  const left = coin.replaced.map((r) => `${r.provider} sent ${fmt.price(r.price)}`);
+  return left.length ? `; left out (off the consensus): ${left.join('; ')}` : '';
+}
+
 function priceTitle(coin) {
   const basis = coin.price_basis === 'consensus' ? 'consensus price' : 'median of the listings';
-  const from = `${basis} from ${coin.price_sources.join(', ')}`;
-  const left = coin.replaced.map((r) => `${r.provider} sent ${fmt.price(r.price)}`);
-  return left.length ? `${from}; left out (off the consensus): ${left.join('; ')}` : from;
+  return `${basis} from ${coin.price_sources.join(', ')}${leftOut(coin)}`;
 }
 
 function render(table, coins) {
@@ -61,7 +64,8 @@ function onPrice(data) {
   const before = entry.coin.price;
   entry.coin.price = data.price;
   entry.priceCell.textContent = fmt.price(data.price);
-  entry.priceCell.title = `consensus of ${data.sources.length} sources, ${fmt.price(data.low)} – ${fmt.price(data.high)}`;
+  const band = `${fmt.price(data.low)} – ${fmt.price(data.high)}`;
+  entry.priceCell.title = `consensus of ${data.sources.length} sources, ${band}${leftOut(entry.coin)}`;
   setFreshness(entry.ageNode, data.as_of, false, '');
   entry.row.dataset.updates = String(Number(entry.row.dataset.updates || 0) + 1);
   const flash = data.price > before ? 'flash-up' : data.price < before ? 'flash-down' : null;
