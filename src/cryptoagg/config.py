@@ -116,7 +116,7 @@ class Settings(BaseSettings):
     quote_max_age_s: float = Field(default=300.0, gt=0)
     stale_if_error_s: float = Field(default=3600.0, ge=0)
     #: the first request after a TTL waits this long for the refresh it starts
-    revalidate_wait_s: float = Field(default=1.0, ge=0, le=30)
+    revalidate_wait_s: float = Field(default=0.5, ge=0, le=30)
     discovery_interval_s: float = Field(default=6 * 3600.0, ge=60)
     request_deadline_s: float = Field(default=10.0, gt=0, le=120)
     # protection of the HTTP server (README "Security")

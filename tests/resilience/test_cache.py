@@ -302,3 +302,17 @@ async def test_a_successful_refresh_clears_the_stale_flag() -> None:
     fresh = await swr(cache, upstream)
     assert (fresh.stale, fresh.error) == (False, None)
     assert fresh.value == 2
+
+
+async def test_past_stale_if_error_a_request_loads_and_gets_a_recovered_value() -> None:
+    clock = FakeClock()
+    cache = TTLCache(clock=clock)
+    upstream = Upstream()
+    await swr(cache, upstream, stale_if_error_s=15)
+    clock.now += 11
+    upstream.error = RuntimeError("down")
+    assert (await swr(cache, upstream, stale_if_error_s=15)).stale is True
+    clock.now += 5
+    upstream.error = None  # the providers are back
+    served = await swr(cache, upstream, stale_if_error_s=15)
+    assert (served.value, served.stale, served.hit) == (2, False, False)

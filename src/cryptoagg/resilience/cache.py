@@ -9,8 +9,8 @@
 - Staleness is decided here, once: a value is `stale` as soon as a refresh that should have
   replaced it has failed (`Cached.error` says why), or while a refresh has been running for
   longer than `overdue_s` (its deadline). A value being refreshed within its deadline is not.
-- A stale value is served while it is younger than `stale_if_error_s`; after that the
-  refresh's error propagates.
+- A stale value is served while it is younger than `stale_if_error_s`; after that a request
+  loads as on a miss, and the error propagates if that fails too.
 Entries are bounded (least recently used go first); the clock is injected so tests never sleep.
 """
 
@@ -132,14 +132,10 @@ class TTLCache:
         task.add_done_callback(lambda _t: self._refreshing.pop(key, None))
         return task
 
-    def _serve(
-        self, entry: _Entry, now: float, stale_if_error_s: float, overdue_s: float
-    ) -> Cached[Any]:
+    def _serve(self, entry: _Entry, now: float, overdue_s: float) -> Cached[Any]:
         """A hit on a live entry: fresh, or stale with the reason."""
         age = now - entry.stored_at
         if entry.failed is not None:
-            if age > stale_if_error_s:
-                raise entry.failed.with_traceback(None)
             self.stale_served += 1
             return Cached(entry.value, entry.stored_at, True, True, age, entry.failed)
         since = entry.refreshing_since
@@ -161,7 +157,10 @@ class TTLCache:
     ) -> Cached[T]:
         now = self.clock()
         entry = self._entries.get(key)
-        if entry is not None and entry.expires_at > now:
+        servable = entry is not None and (
+            entry.failed is None or now - entry.stored_at <= stale_if_error_s
+        )
+        if entry is not None and entry.expires_at > now and servable:
             self.hits += 1
             self._entries.move_to_end(key)
             if refresh_after_s is not None and now - entry.stored_at >= refresh_after_s:
@@ -174,7 +173,7 @@ class TTLCache:
                         age = self.clock() - current.stored_at
                         return Cached(current.value, current.stored_at, True, False, age)
                     now = self.clock()
-            return self._serve(entry, now, stale_if_error_s, overdue_s)
+            return self._serve(entry, now, overdue_s)
         shared = key in self._inflight
         try:
             loaded = await self._load(key, ttl_s, loader)

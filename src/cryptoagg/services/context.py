@@ -33,7 +33,7 @@ class Ttls:
     refresh_grace_s: float = 10.0
     #: the first request after a TTL waits this long for the refresh it starts, so a quick
     #: refresh (or its failure) is what it serves
-    revalidate_wait_s: float = 1.0
+    revalidate_wait_s: float = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +126,14 @@ class ServiceContext:
             stale=stale,
             unavailable=unavailable,
             max_age_s=0.0 if stale else max(0.0, ttl_s - cached.age_s),
-            version=(cached.stored_at, stale, tuple(sorted(unavailable.items()))),
+            # past its TTL the answer's age_s is rebuilt every second (until then the `Age`
+            # header counts on from the body's)
+            version=(
+                cached.stored_at,
+                stale,
+                tuple(sorted(unavailable.items())),
+                int(cached.age_s) if cached.age_s >= ttl_s else None,
+            ),
         )
 
     def age_s(self, as_of: datetime) -> float:
