@@ -1,4 +1,11 @@
 # cryptoagg for Hugging Face Spaces (or any container host): one worker on $PORT (7860).
+#
+# TRUSTED_PROXIES: on Spaces every request reaches the container through the platform's
+# TLS-terminating proxies, which connect from its private network (10.x) and pass the
+# visitor's address in X-Forwarded-For; trusting 10.0.0.0/8 gives each visitor their own rate
+# limit and WebSocket share (README "Client address"). On any other host set it to your own
+# proxies' addresses (docker run -e TRUSTED_PROXIES=...), or to empty with no proxy in front:
+# whatever connects from a trusted network can claim any client address.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -7,7 +14,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PORT=7860 \
     HOST=0.0.0.0 \
     DATA_DIR=/data \
-    DATABASE_URL=sqlite:////data/cryptoagg.db
+    DATABASE_URL=sqlite:////data/cryptoagg.db \
+    TRUSTED_PROXIES=10.0.0.0/8
 
 RUN useradd --create-home --uid 1000 app
 WORKDIR /app

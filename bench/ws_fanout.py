@@ -260,6 +260,9 @@ def main() -> None:
             "COLLECT_NEWS_S": "3600",
             "COLLECT_HEALTH_S": "3600",
             "WS_MAX_CONNECTIONS": str(args.clients + 100),
+            # every client connects from 127.0.0.1: lift the per-client cap and the rate limit
+            "WS_MAX_PER_CLIENT": str(args.clients + 100),
+            "RATE_LIMIT_PER_MIN": "0",
             "LOG_LEVEL": "WARNING",
         }
         with server(Path(tmp), env) as api:

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from click.testing import Result
 from sqlalchemy import func, select
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from cryptoagg.cli import app
 from cryptoagg.storage.backup import head_revision, list_backups
@@ -146,6 +145,91 @@ def test_export_bad_input_is_one_clear_line(data_dir: Path, args: list[str], mes
     assert list((data_dir / "exports").iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--table", "candles", "--interval", "7m"],
+            "error: unknown interval '7m'; valid intervals: 1m, 1h, 1d\n",
+        ),
+        (
+            ["--table", "market_analysis", "--interval", "1H"],
+            "error: unknown interval '1H'; valid intervals: 1m, 1h, 1d\n",
+        ),
+        (
+            ["--table", "candles", "--asset", "NOSUCHCOIN"],
+            "error: unknown asset 'NOSUCHCOIN': not an id, ticker or name of a known asset, "
+            "and no stored rows have it\n",
+        ),
+        (
+            ["--table", "prices", "--asset", "NOSUCHCOIN", "--interval", "1h"],
+            "error: --interval does not apply to table prices (no interval)\n",
+        ),
+    ],
+)
+def test_export_refuses_unknown_intervals_and_assets(
+    data_dir: Path, args: list[str], message: str
+) -> None:
+    result = invoke(["export", *args], data_dir, COLUMNS="80")
+
+    assert result.exit_code == 2
+    assert result.stderr == message  # one line even at 80 columns, no traceback
+    assert result.stdout == ""
+    assert list((data_dir / "exports").iterdir()) == []
+
+
+def test_export_takes_an_asset_the_seed_lacks_when_rows_are_stored(data_dir: Path) -> None:
+    # a listing can add assets the seed does not have; their stored rows stay exportable
+    engine = make_engine(f"sqlite:///{data_dir / 'cryptoagg.db'}")
+    with engine.begin() as connection:
+        connection.execute(
+            candles.update().where(candles.c.asset_id == "ethereum").values(asset_id="zz-listed")
+        )
+    engine.dispose()
+
+    result = invoke(["export", "--table", "candles", "--asset", "ZZ-Listed"], data_dir)
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("exported 2 rows from candles to ")
+
+
+def test_export_of_a_known_asset_without_rows_is_not_an_error(data_dir: Path) -> None:
+    result = invoke(
+        ["export", "--table", "candles", "--asset", "SOL", "--interval", "1d"], data_dir
+    )
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("exported 0 rows from candles to ")
+
+
+@pytest.mark.parametrize("missing", ["nonexistent/dir", "nonexistent"])
+def test_export_creates_no_folders(data_dir: Path, tmp_path: Path, missing: str) -> None:
+    out = tmp_path / missing / "x.csv"
+
+    result = invoke(["export", "--table", "candles", "--out", str(out)], data_dir, COLUMNS="80")
+
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: --out: {out.parent} does not exist (export creates no folders)\n"
+    )
+    assert not (tmp_path / "nonexistent").exists()
+
+
+def test_export_refuses_a_folder_or_a_file_as_the_parent(data_dir: Path, tmp_path: Path) -> None:
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+
+    into_folder = invoke(["export", "--table", "candles", "--out", str(tmp_path)], data_dir)
+    under_file = invoke(["export", "--table", "candles", "--out", f"{a_file}/x.csv"], data_dir)
+
+    assert into_folder.exit_code == under_file.exit_code == 2
+    assert into_folder.stderr == f"error: --out: {tmp_path} is a folder; give a file name\n"
+    assert under_file.stderr == (
+        f"error: --out: {a_file} is not a folder (export creates no folders)\n"
+    )
+    assert a_file.read_text() == "x"
+
+
 # --- backup and restore --------------------------------------------------------------------
 
 
@@ -273,3 +357,31 @@ def test_real_process_exit_codes_and_no_traceback(data_dir: Path, tmp_path: Path
     assert "BACKUP_KEEP" in bad_keep.stderr
     for result in (refused, made, bad_keep):
         assert "Traceback" not in result.stdout + result.stderr
+
+
+@pytest.mark.e2e
+def test_real_process_export_refusals_at_80_columns(data_dir: Path, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    missing = tmp_path / "nonexistent" / "dir" / "x.csv"
+    cases = {
+        ("--interval", "7m"): "error: unknown interval '7m'; valid intervals: 1m, 1h, 1d\n",
+        ("--asset", "NOSUCHCOIN"): (
+            "error: unknown asset 'NOSUCHCOIN': not an id, ticker or name of a known asset, "
+            "and no stored rows have it\n"
+        ),
+        ("--out", str(missing)): (
+            f"error: --out: {missing.parent} does not exist (export creates no folders)\n"
+        ),
+    }
+    for args, message in cases.items():
+        result = subprocess.run(
+            [sys.executable, "-m", "cryptoagg", "export", "--table", "candles", *args],
+            env={**env, "DATA_DIR": str(data_dir), "COLUMNS": "80"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert (result.returncode, result.stderr, result.stdout) == (2, message, ""), args
+    assert not (tmp_path / "nonexistent").exists()
+    assert list((data_dir / "exports").iterdir()) == []

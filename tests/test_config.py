@@ -77,3 +77,25 @@ def test_data_dir_is_created(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "d"))
     prepare_data_dir(load_settings())
     assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["backups", "exports", "logs"]
+
+
+def test_secrets_cover_every_credential(tmp_path: Path) -> None:
+    providers_file = tmp_path / "providers.yaml"
+    providers_file.write_text(
+        "alerts:\n  - webhook_url: https://hooks.example.com/T0/secret-path\n", encoding="utf-8"
+    )
+    settings = load_settings(
+        coingecko_api_key="cg-key-1",
+        admin_token="admin-token-12345678",
+        database_url="postgresql+psycopg://app:db%2Fpass@127.0.0.1:5432/test",
+        redis_url="redis://:redis-pass@127.0.0.1:6379/0",
+        providers_file=providers_file,
+    )
+    assert set(settings.secrets()) == {
+        "cg-key-1",
+        "admin-token-12345678",
+        "db%2Fpass",  # as written in the URL
+        "db/pass",  # and decoded
+        "redis-pass",
+        "https://hooks.example.com/T0/secret-path",
+    }

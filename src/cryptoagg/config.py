@@ -6,9 +6,12 @@ start-up with one `ConfigError` naming the variable, never echoing a secret.
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import re
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import unquote, urlsplit
 
 import yaml
 from pydantic import (
@@ -105,6 +108,15 @@ class Settings(BaseSettings):
     #: limits of POST /api/hf/run-sentiment
     sentiment_max_texts: int = Field(default=32, ge=1, le=1000)
     sentiment_max_chars: int = Field(default=2000, ge=1, le=100_000)
+    #: characters one client may have scored per minute (0: no per-client budget); 429 beyond
+    sentiment_client_chars_per_min: int = Field(default=1_000_000, ge=0, le=1_000_000_000)
+    #: characters a client may send at once on top of the steady rate
+    sentiment_client_burst_chars: int = Field(default=256_000, ge=1, le=1_000_000_000)
+    #: threads running CPU-heavy work (sentiment scoring, analysis indicators); pure-Python
+    #: work holds the interpreter lock, so more than 1 only shares it out further
+    cpu_workers: int = Field(default=1, ge=1, le=64)
+    #: CPU jobs that may wait for a worker; beyond, 503 with Retry-After
+    cpu_queue: int = Field(default=8, ge=0, le=10_000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["console", "json"] = "console"
 
@@ -126,11 +138,21 @@ class Settings(BaseSettings):
     request_timeout_s: float = Field(default=30.0, gt=0, le=600)
     #: a client must send a request's line and headers within this (then 408 and closed)
     header_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    #: the request target (path and query) may take this many bytes (414 beyond)
+    max_url_bytes: int = Field(default=8192, ge=256, le=1_048_576)
+    #: request header names and values together may take this many bytes (431 beyond)
+    max_header_bytes: int = Field(default=32768, ge=1024, le=16 * 1_048_576)
+    #: headers one request may send (431 beyond)
+    max_headers: int = Field(default=100, ge=10, le=10_000)
     #: requests per minute per client address (0: no limit); /health and /metrics are exempt
     rate_limit_per_min: int = Field(default=600, ge=0, le=1_000_000)
     #: requests a client may send at once on top of the steady rate
     rate_limit_burst: int = Field(default=60, ge=1, le=100_000)
-    #: client address and https from X-Forwarded-For/-Proto (only behind your own proxy)
+    #: your reverse proxies (comma list of addresses and CIDR networks): a request from one
+    #: of them gets its client address from X-Forwarded-For (walked from the right, past
+    #: these) and https from X-Forwarded-Proto; empty: proxy headers are ignored
+    trusted_proxies: Annotated[list[ipaddress.IPv4Network | ipaddress.IPv6Network], NoDecode] = []
+    #: deprecated (use TRUSTED_PROXIES): trust whatever peer connects as a proxy
     trust_proxy_headers: bool = False
     #: origins whose pages may call the API (comma list, or *); empty: same origin only
     cors_origins: Annotated[list[str], NoDecode] = []
@@ -174,6 +196,8 @@ class Settings(BaseSettings):
     ws_heartbeat_s: float = Field(default=30.0, gt=0, le=3600)
     #: WS /ws: largest message a client may send (bytes)
     ws_max_message_bytes: int = Field(default=4096, ge=256, le=1_048_576)
+    #: WS /ws: connections one client address may hold (more are refused with 429)
+    ws_max_per_client: int = Field(default=10, ge=1, le=100_000)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -191,6 +215,21 @@ class Settings(BaseSettings):
                     raise ValueError(
                         f"{origin!r} is not an origin (scheme://host[:port], no path) or *"
                     )
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            networks = []
+            for item in value:
+                try:
+                    networks.append(ipaddress.ip_network(item))
+                except (TypeError, ValueError) as exc:
+                    raise ValueError(f"{item!r} is not an IP address or network ({exc})") from None
+            return networks
         return value
 
     @field_validator("database_url", "mock_database_url")
@@ -246,12 +285,21 @@ class Settings(BaseSettings):
         return key
 
     def secrets(self) -> list[str]:
-        """Every configured secret value, for log masking and leak tests."""
+        """Every configured secret value, for log masking and leak tests: provider keys, the
+        admin token, webhook URLs (they often carry a token; PROVIDERS_FILE's too) and the
+        passwords in DATABASE_URL, MOCK_DATABASE_URL and REDIS_URL."""
         values = [self.api_key(p) for p in KEYED_PROVIDERS] + [
             self.admin_token,
             self.alert_webhook_url,
         ]
-        return [v.get_secret_value() for v in values if v is not None]
+        found = [v.get_secret_value() for v in values if v is not None]
+        for url in (self.database_url, self.mock_database_url, self.redis_url):
+            password = urlsplit(url).password if url else None
+            if password:  # as written in the URL and decoded
+                found += {password, unquote(password)}
+        with contextlib.suppress(ConfigError):  # a broken file is reported at start-up
+            found += [rule.webhook_url for rule in self.providers_config().alerts]
+        return found
 
     def provider_overrides(self) -> dict[str, ProviderOverride]:
         return self.providers_config().providers

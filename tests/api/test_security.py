@@ -1,9 +1,11 @@
-"""Security in-process: body limit, per-client rate limit, CORS, security headers, the request
-deadline and the admin token on every mutating route."""
+"""Security in-process: body limit, per-client rate limit, who the client is behind trusted
+proxies, WebSocket upgrade refusals, CORS, security headers, the request deadline and the
+admin token on every mutating route."""
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import re
 import time
 from collections.abc import AsyncIterator
@@ -18,10 +20,12 @@ from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 
 from cryptoagg.api.app import create_app
+from cryptoagg.api.asgi import TrustedProxies, client_address, is_https
 from cryptoagg.api.limits import RequestLimits
-from cryptoagg.api.ratelimit import ClientRateLimiter, client_key
+from cryptoagg.api.ratelimit import ClientConnections, ClientRateLimiter, client_key
 from cryptoagg.api.security import Edge
 from cryptoagg.config import load_settings
+from cryptoagg.core.errors import ConfigError
 
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 #: POST routes that change nothing (a body too large for a query string), with the reason:
@@ -38,6 +42,8 @@ SETTINGS = (
     "RATE_LIMIT_PER_MIN",
     "RATE_LIMIT_BURST",
     "TRUST_PROXY_HEADERS",
+    "TRUSTED_PROXIES",
+    "WS_MAX_PER_CLIENT",
     "CORS_ORIGINS",
 )
 
@@ -199,10 +205,16 @@ async def test_429_with_retry_after_once_a_client_spent_its_burst(tmp_path: Path
     assert spoofed.status_code == 429
 
 
+@pytest.mark.parametrize(
+    "trust",
+    [{"trusted_proxies": "127.0.0.1"}, {"trust_proxy_headers": True}],
+    ids=["TRUSTED_PROXIES", "deprecated TRUST_PROXY_HEADERS"],
+)
 async def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_bucket(
-    tmp_path: Path,
+    tmp_path: Path, trust: dict[str, Any]
 ) -> None:
-    settings = {"rate_limit_per_min": 6, "rate_limit_burst": 1, "trust_proxy_headers": True}
+    # the ASGI transport's peer is 127.0.0.1
+    settings = {"rate_limit_per_min": 6, "rate_limit_burst": 1, **trust}
     async with served(tmp_path, **settings) as (client, _):
 
         def via(address: str) -> dict[str, str]:
@@ -213,6 +225,154 @@ async def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_bucket(
         again = await client.get("/api/pools", headers=via("198.51.100.1"))
         other = await client.get("/api/pools", headers=via("198.51.100.2"))
     assert (first.status_code, again.status_code, other.status_code) == (200, 429, 200)
+
+
+async def test_a_proxy_header_from_an_untrusted_peer_is_ignored(tmp_path: Path) -> None:
+    settings = {"rate_limit_per_min": 6, "rate_limit_burst": 1, "trusted_proxies": "10.0.0.0/8"}
+    async with served(tmp_path, **settings) as (client, _):
+        first = await client.get("/api/pools", headers={"x-forwarded-for": "198.51.100.1"})
+        other = await client.get("/api/pools", headers={"x-forwarded-for": "198.51.100.2"})
+    assert (first.status_code, other.status_code) == (200, 429)  # both 127.0.0.1's
+
+
+def _scope(peer: str, forwarded: list[str], proto: str | None = None) -> dict[str, Any]:
+    headers = [(b"x-forwarded-for", value.encode()) for value in forwarded]
+    if proto is not None:
+        headers.append((b"x-forwarded-proto", proto.encode()))
+    return {"type": "http", "client": (peer, 5000), "headers": headers, "scheme": "http"}
+
+
+PROXIES = TrustedProxies(
+    [ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("2001:db8:ffff::/48")]
+)
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "client"),
+    [
+        ("192.0.2.1", ["198.51.100.1"], "192.0.2.1"),  # an untrusted peer: its own address
+        ("10.0.0.1", [], "10.0.0.1"),  # a proxy of ours that forwarded nothing
+        ("10.0.0.1", ["198.51.100.1"], "198.51.100.1"),
+        # the client's own claims come first; each proxy appended whom it heard from
+        ("10.0.0.1", ["203.0.113.5, 198.51.100.1"], "198.51.100.1"),
+        ("10.0.0.1", ["203.0.113.5, 198.51.100.1, 10.2.3.4"], "198.51.100.1"),
+        ("10.0.0.1", ["203.0.113.5", "198.51.100.1, 10.2.3.4"], "198.51.100.1"),  # repeated
+        # every entry a proxy of ours: the leftmost is the client
+        ("10.0.0.1", ["10.9.9.9, 10.2.3.4"], "10.9.9.9"),
+        # an entry that is not an address ends the walk at the last address walked
+        ("10.0.0.1", ["198.51.100.1, unknown, 10.2.3.4"], "10.2.3.4"),
+        ("10.0.0.1", ["garbage"], "10.0.0.1"),
+        # ports and brackets, canonical forms
+        ("10.0.0.1", ["198.51.100.1:4711"], "198.51.100.1"),
+        ("10.0.0.1", ["[2001:DB8::1]:4711"], "2001:db8::1"),
+        ("2001:db8:ffff::2", ["2001:db8:1::1"], "2001:db8:1::1"),
+        ("::ffff:10.0.0.1", ["198.51.100.1"], "198.51.100.1"),  # an IPv4-mapped peer
+    ],
+)
+def test_the_client_is_the_first_address_from_the_right_that_is_no_proxy_of_ours(
+    peer: str, forwarded: list[str], client: str
+) -> None:
+    assert client_address(_scope(peer, forwarded), PROXIES) == client
+
+
+def test_without_trusted_proxies_forwarded_headers_are_ignored() -> None:
+    scope = _scope("10.0.0.1", ["198.51.100.1"], proto="https")
+    assert client_address(scope) == "10.0.0.1"
+    assert not is_https(scope)
+    # the deprecated TRUST_PROXY_HEADERS: any peer is a proxy, one hop (the nearest) is read
+    anyone = TrustedProxies(any_peer=True)
+    assert client_address(_scope("192.0.2.1", ["203.0.113.5, 198.51.100.1"]), anyone) == (
+        "198.51.100.1"
+    )
+    assert is_https(scope, anyone)
+
+
+def test_https_only_from_a_trusted_peer() -> None:
+    assert is_https(_scope("10.0.0.1", [], proto="https"), PROXIES)
+    assert not is_https(_scope("10.0.0.1", [], proto="http"), PROXIES)
+    assert not is_https(_scope("192.0.2.1", [], proto="https"), PROXIES)
+
+
+@pytest.mark.parametrize("value", ["10.0.0.1/8", "proxy.example", "10.0.0.0/33", "*"])
+def test_a_bad_trusted_proxy_stops_start_up_naming_the_setting(value: str) -> None:
+    with pytest.raises(ConfigError, match="TRUSTED_PROXIES") as refused:
+        load_settings(trusted_proxies=value)
+    assert repr(value) in str(refused.value)
+
+
+def test_trusted_proxies_are_a_comma_list_of_addresses_and_networks() -> None:
+    settings = load_settings(trusted_proxies=" 10.0.0.0/8, 192.0.2.7,2001:db8::/32 ")
+    assert [str(n) for n in settings.trusted_proxies] == [
+        "10.0.0.0/8",
+        "192.0.2.7/32",
+        "2001:db8::/32",
+    ]
+    assert load_settings(trusted_proxies="").trusted_proxies == []
+
+
+# --- WebSocket upgrades ----------------------------------------------------------------------
+
+
+def test_connections_are_capped_per_client_and_released() -> None:
+    sockets = ClientConnections(per_client=2)
+    assert [sockets.open("a"), sockets.open("a"), sockets.open("a")] == [True, True, False]
+    assert sockets.open("b")  # another client has its own
+    sockets.close("a")
+    assert sockets.held("a") == 1 and sockets.open("a")
+    for client in ("a", "a", "b"):
+        sockets.close(client)
+    assert len(sockets) == 0  # nothing kept for clients without connections
+
+
+async def _upgrade(limits: RequestLimits, extensions: dict[str, Any]) -> list[dict[str, Any]]:
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "websocket.connect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "websocket",
+        "path": "/ws",
+        "headers": [],
+        "client": ("192.0.2.1", 5000),
+        "extensions": extensions,
+    }
+    await limits(scope, receive, send)
+    return sent
+
+
+async def test_a_refused_upgrade_is_a_429_before_the_handshake_or_a_close() -> None:
+    async def accepting(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "websocket.accept"})
+
+    clock = FakeClock()
+    sockets = ClientConnections(per_client=1)
+    limits = RequestLimits(
+        accepting,
+        max_body_bytes=1000,
+        timeout_s=5,
+        limiter=ClientRateLimiter(per_min=60, burst=1, clock=clock),
+        sockets=sockets,
+    )
+    denial = {"websocket.http.response": {}}
+    assert await _upgrade(limits, denial) == [{"type": "websocket.accept"}]
+    assert len(sockets) == 0  # that session ended: its slot was given back
+    limited = await _upgrade(limits, denial)
+    assert limited[0]["type"] == "websocket.http.response.start"
+    assert limited[0]["status"] == 429
+    assert (b"retry-after", b"1") in limited[0]["headers"]
+    assert b'"rate_limited"' in limited[1]["body"]
+    clock.now += 1
+    assert sockets.open("192.0.2.1")  # the client holds a connection: its one
+    capped = await _upgrade(limits, denial)
+    assert capped[0]["status"] == 429
+    assert b'"too_many_connections"' in capped[1]["body"]
+    # a server without the denial extension: closed before the handshake
+    clock.now += 1
+    assert await _upgrade(limits, {}) == [{"type": "websocket.close", "code": 1013}]
 
 
 async def test_a_zero_rate_limit_disables_it(tmp_path: Path) -> None:
@@ -335,7 +495,7 @@ async def test_a_response_keeps_a_header_it_sets_itself() -> None:
 async def test_hsts_only_over_https(tmp_path: Path) -> None:
     async with served(tmp_path, base_url="https://app") as (client, _):
         direct = await client.get("/api/pools")
-    async with served(tmp_path, trust_proxy_headers=True) as (client, _):
+    async with served(tmp_path, trusted_proxies="127.0.0.0/8") as (client, _):
         proxied = await client.get("/api/pools", headers={"x-forwarded-proto": "https"})
     async with served(tmp_path) as (client, _):
         untrusted = await client.get("/api/pools", headers={"x-forwarded-proto": "https"})

@@ -20,7 +20,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from cryptoagg.api import ws as ws_module
 from cryptoagg.api.app import create_app
@@ -49,7 +49,7 @@ Serve = Callable[..., AbstractAsyncContextManager[Server]]
 
 @pytest.fixture
 def serve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Serve:
-    for key in ("ADMIN_TOKEN", "USE_MOCK_DATA", "PROVIDERS_FILE"):
+    for key in ("ADMIN_TOKEN", "USE_MOCK_DATA", "PROVIDERS_FILE", "TRUSTED_PROXIES"):
         monkeypatch.delenv(key, raising=False)
 
     @asynccontextmanager
@@ -310,6 +310,67 @@ async def test_connections_beyond_the_limit_are_closed_with_1013(serve: Serve) -
         async with server.client() as four:
             (snapshot,) = await subscribe(four, "news")
             assert snapshot["type"] == "snapshot"
+
+
+async def refused(server: Server, **options: Any) -> tuple[int, dict[str, Any]]:
+    """An upgrade the server refuses before the handshake: its status and error."""
+    with pytest.raises(InvalidStatus) as refusal:
+        async with server.client(**options):
+            pass
+    response = refusal.value.response
+    return response.status_code, orjson.loads(response.body)["error"]
+
+
+async def test_one_client_gets_at_most_its_share_of_connections(serve: Serve) -> None:
+    async with serve(ws_max_per_client=2, ws_max_connections=10) as server:
+        async with server.client() as one, server.client() as two:
+            status, error = await refused(server)
+            assert status == 429
+            assert error["code"] == "too_many_connections"
+            assert error["details"] == {"max_per_client": 2}
+            # another address is another client
+            async with server.client(local_addr=("127.0.0.2", 0)) as other:
+                (snapshot,) = await subscribe(other, "news")
+                assert snapshot["type"] == "snapshot"
+                assert len(server.container.events) == 3
+            await subscribe(one, "news")
+            await subscribe(two, "news")
+        for _ in range(100):  # closed: the client's slots are free again
+            if len(server.container.events) == 0:
+                break
+            await asyncio.sleep(0.02)
+        async with server.client() as again:
+            (snapshot,) = await subscribe(again, "news")
+            assert snapshot["type"] == "snapshot"
+
+
+async def test_upgrades_spend_the_clients_rate_limit(serve: Serve) -> None:
+    async with serve(rate_limit_per_min=6, rate_limit_burst=2) as server:
+        for _ in range(2):
+            async with server.client() as client:
+                await subscribe(client, "news")
+        status, error = await refused(server)
+        assert status == 429
+        assert error["code"] == "rate_limited"
+        assert error["details"]["retry_after_s"] >= 1
+        async with server.client(local_addr=("127.0.0.2", 0)) as other:
+            await subscribe(other, "news")
+
+
+async def test_behind_trusted_proxies_each_forwarded_client_has_its_own_share(
+    serve: Serve,
+) -> None:
+    async with serve(ws_max_per_client=1, trusted_proxies="127.0.0.1") as server:
+
+        def via(address: str) -> dict[str, Any]:
+            return {"additional_headers": {"x-forwarded-for": address}}
+
+        async with server.client(**via("198.51.100.1")), server.client(**via("198.51.100.2")):
+            status, error = await refused(server, **via("198.51.100.1"))
+            assert (status, error["code"]) == (429, "too_many_connections")
+            # the peer's own address is yet another client (nothing forwarded)
+            async with server.client() as direct:
+                await subscribe(direct, "news")
 
 
 async def test_heartbeats_arrive_every_interval(serve: Serve) -> None:

@@ -1,9 +1,13 @@
 """Security against real server processes: slow clients are cut off at HEADER_TIMEOUT_S while
-others are served, and no configured secret ever shows in a response, a WebSocket frame or
-the server's own log (at DEBUG)."""
+others are served; oversized request heads are refused while they arrive (414/431) and the
+server's memory stays flat under a flood of them; one client address can take neither every
+WebSocket slot nor more upgrades than its rate limit; behind trusted proxies each forwarded
+client has its own rate limit; and no configured secret ever shows in a response, a
+WebSocket frame or the server's own log (at DEBUG)."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 import threading
@@ -16,10 +20,11 @@ import httpx
 import orjson
 import pytest
 import uvicorn
-from websockets.sync.client import connect
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import ClientConnection, connect
 
 from cryptoagg.api.app import create_app
-from cryptoagg.api.headertimeout import header_timeout_protocol
+from cryptoagg.api.headertimeout import HeadLimits, server_protocol
 from cryptoagg.config import load_settings
 from tests.e2e.procs import (
     SPOT_PROVIDERS,
@@ -125,16 +130,30 @@ def test_slow_clients_are_cut_off_by_the_real_server(tmp_path: Path) -> None:
         assert head.startswith(b"HTTP/1.1 200 ")
 
 
+#: head caps of the threaded servers: smaller than the defaults, so the settings are what
+#: the protocol applies
+SMALL_HEADS = HeadLimits(max_url_bytes=1024, max_header_bytes=4096, max_headers=20)
+
+
 @contextmanager
 def threaded_uvicorn(tmp_path: Path, impl: str) -> Iterator[str]:
-    app = create_app(load_settings(use_mock_data=True, data_dir=tmp_path, collectors=False))
+    settings = load_settings(
+        use_mock_data=True,
+        data_dir=tmp_path,
+        collectors=False,
+        header_timeout_s=HEADER_TIMEOUT_S,
+        max_url_bytes=SMALL_HEADS.max_url_bytes,
+        max_header_bytes=SMALL_HEADS.max_header_bytes,
+        max_headers=SMALL_HEADS.max_headers,
+    )
+    app = create_app(settings)
     port = free_port()
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
         port=port,
         log_config=None,
-        http=header_timeout_protocol(HEADER_TIMEOUT_S, "h11" if impl == "h11" else "httptools"),
+        http=server_protocol(settings, "h11" if impl == "h11" else "httptools"),
         timeout_keep_alive=5,
     )
     instance = uvicorn.Server(config)
@@ -155,6 +174,284 @@ def threaded_uvicorn(tmp_path: Path, impl: str) -> Iterator[str]:
 def test_slow_clients_are_cut_off_with_either_parser(tmp_path: Path, impl: str) -> None:
     with threaded_uvicorn(tmp_path, impl) as base:
         check_slow_clients(base)
+
+
+# --- request heads ---------------------------------------------------------------------------
+
+
+def _address(base: str) -> tuple[str, int]:
+    host, port = base.removeprefix("http://").split(":")
+    return host, int(port)
+
+
+def _exchange(base: str, request: bytes) -> tuple[int, bytes, bytes]:
+    """Send `request` on a new connection; the status, head and body of the answer (the
+    server closes: after a refusal, or because the request asked it to)."""
+    with socket.create_connection(_address(base)) as sock:
+        sock.sendall(request)
+        answer, _ = _read_until_closed(sock, 10)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), head, body
+
+
+def _request(target: bytes, headers: list[tuple[bytes, bytes]]) -> bytes:
+    lines = b"".join(name + b": " + value + b"\r\n" for name, value in headers)
+    return b"GET " + target + b" HTTP/1.1\r\n" + lines + b"\r\n"
+
+
+def _full_head(limits: HeadLimits) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    """A request target and headers exactly at the caps."""
+    target = b"/health?pad="
+    target += b"a" * (limits.max_url_bytes - len(target))
+    headers = [(b"host", b"x"), (b"connection", b"close")]
+    used = sum(len(n) + len(v) for n, v in headers)
+    headers.append((b"x-pad", b"b" * (limits.max_header_bytes - used - len(b"x-pad"))))
+    return target, headers
+
+
+def _error_code(body: bytes) -> str:
+    error = orjson.loads(body)["error"]
+    assert set(error) == {"code", "message", "details"}
+    return str(error["code"])
+
+
+NEVER_ENDING = 32 * 1_048_576
+
+
+def check_oversized_heads(base: str, limits: HeadLimits) -> None:
+    """A head exactly at the caps is served; one byte or one header more is refused with
+    414/431 in the error shape and the connection closed; so is a head that never ends; and
+    what a parser rejects gets a 400 in the error shape."""
+    target, headers = _full_head(limits)
+    status, _, _ = _exchange(base, _request(target, headers))
+    assert status == 200
+
+    status, head, body = _exchange(base, _request(target + b"a", headers))
+    assert status == 414
+    assert _error_code(body) == "uri_too_long"
+    assert b"content-type: application/json" in head and b"connection: close" in head
+
+    bigger = [*headers[:-1], (headers[-1][0], headers[-1][1] + b"b")]
+    status, _, body = _exchange(base, _request(target, bigger))
+    assert status == 431
+    assert _error_code(body) == "header_fields_too_large"
+    assert f"{limits.max_header_bytes} bytes" in orjson.loads(body)["error"]["message"]
+
+    many = [(b"host", b"x"), *((b"x-h%d" % i, b"1") for i in range(limits.max_headers))]
+    status, _, body = _exchange(base, _request(b"/health", many))
+    assert status == 431
+    assert f"{limits.max_headers} headers" in orjson.loads(body)["error"]["message"]
+
+    # a header that never ends: refused while it arrives, long before it is all sent (what
+    # goes out before the client notices is what the kernels' socket buffers took)
+    with socket.create_connection(_address(base)) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ")
+        sent = _send_until_refused(sock, NEVER_ENDING)
+        answer, _ = _read_until_closed(sock, 10)
+    assert sent < NEVER_ENDING
+    assert answer.startswith(b"HTTP/1.1 431 ")
+
+    status, _, body = _exchange(base, b"GET / HTTP/1.1\r\nHost x\r\n\r\n")
+    assert status == 400
+    assert _error_code(body) == "bad_request"
+
+
+def _send_until_refused(sock: socket.socket, total: int, chunk: int = 65536) -> int:
+    """Send up to `total` header bytes; how many went out before the server cut it off."""
+    sock.settimeout(10)
+    sent = 0
+    with contextlib.suppress(ConnectionResetError, BrokenPipeError):
+        while sent < total:
+            sock.sendall(b"a" * chunk)
+            sent += chunk
+    return sent
+
+
+@pytest.mark.parametrize("impl", ["h11", "httptools"])
+def test_oversized_heads_are_refused_with_either_parser(tmp_path: Path, impl: str) -> None:
+    with threaded_uvicorn(tmp_path, impl) as base:
+        check_oversized_heads(base, SMALL_HEADS)
+
+
+def _memory_mb(pid: int) -> dict[str, float]:
+    """The process's resident memory now and its peak so far (Linux /proc)."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            fields[name] = int(value.split()[0]) / 1024
+    return fields
+
+
+@contextmanager
+def server_process(data_dir: Path, env: dict[str, str]) -> Iterator[tuple[str, int]]:
+    """`cryptoagg serve`; its base URL and process id."""
+    port = free_port()
+    proc, log = spawn(["serve"], server_env(data_dir, port, env))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(base + "/health", proc, log)
+        yield base, proc.pid
+    finally:
+        stop(proc)
+        log.unlink(missing_ok=True)
+
+
+FLOOD_CONNECTIONS = 4
+FLOOD_BYTES = 40 * 1_048_576
+
+
+def test_a_header_flood_leaves_the_real_servers_memory_flat(tmp_path: Path) -> None:
+    """`cryptoagg serve` with the default caps (MAX_HEADER_BYTES 32 KiB): the caps hold, and
+    four connections each sending 40 MB of one header are cut off after a few hundred KiB.
+    Before the caps the server took them all: 132 MB → 370 MB peak, 213 MB held after."""
+    with server_process(tmp_path, {"USE_MOCK_DATA": "true"}) as (base, pid):
+        check_oversized_heads(base, HeadLimits())
+        before = _memory_mb(pid)["VmRSS"]
+        peak = before
+        answers: list[bytes] = []
+        sent: list[int] = []
+        done = threading.Event()
+
+        def flood() -> None:
+            with socket.create_connection(_address(base)) as sock:
+                sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ")
+                sent.append(_send_until_refused(sock, FLOOD_BYTES, 1_048_576))
+                answers.append(_read_until_closed(sock, 10)[0])
+
+        def watch() -> None:
+            nonlocal peak
+            while not done.is_set():
+                peak = max(peak, _memory_mb(pid)["VmRSS"])
+                time.sleep(0.005)
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        senders = [threading.Thread(target=flood) for _ in range(FLOOD_CONNECTIONS)]
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join(timeout=60)
+        time.sleep(0.5)
+        done.set()
+        watcher.join(timeout=5)
+        after = _memory_mb(pid)["VmRSS"]
+        assert httpx.get(f"{base}/health", timeout=5).status_code == 200
+    print(f"header flood: RSS {before:.0f} MB before, {peak:.0f} MB peak, {after:.0f} MB after")
+    assert len(answers) == FLOOD_CONNECTIONS
+    assert all(a.startswith(b"HTTP/1.1 431 ") for a in answers), answers
+    assert all(n < FLOOD_BYTES / 2 for n in sent), sent  # cut off early
+    assert peak - before < 30, (before, peak)
+    assert after - before < 20, (before, after)
+
+
+# --- WebSocket slots and upgrades ------------------------------------------------------------
+
+
+@contextmanager
+def _ws(base: str, source: str = "127.0.0.1") -> Iterator[ClientConnection]:
+    """A WebSocket to /ws from the loopback address `source` (a client of its own)."""
+    sock = socket.create_connection(_address(base), timeout=5, source_address=(source, 0))
+    with sock, connect(base.replace("http", "ws") + "/ws", sock=sock, open_timeout=5) as ws:
+        yield ws
+
+
+def _refusal(base: str, source: str = "127.0.0.1") -> InvalidStatus:
+    with pytest.raises(InvalidStatus) as refused, _ws(base, source):
+        pass
+    return refused.value
+
+
+def _news_snapshot(ws: ClientConnection) -> dict[str, object]:
+    ws.send(orjson.dumps({"subscribe": ["news"]}).decode())
+    while True:
+        frame: dict[str, object] = orjson.loads(ws.recv(timeout=10))
+        if frame["type"] != "heartbeat":
+            return frame
+
+
+def test_one_client_can_take_neither_every_websocket_slot_nor_unlimited_upgrades(
+    tmp_path: Path,
+) -> None:
+    """One address opening connections as fast as it can gets WS_MAX_PER_CLIENT of them, the
+    rest a 429 before the handshake; another client still connects; and the upgrades spent
+    the address's rate limit, so once it is gone neither an upgrade nor a request gets in."""
+    per_client, burst = 3, 12
+    env = {
+        "USE_MOCK_DATA": "true",
+        "WS_MAX_PER_CLIENT": str(per_client),
+        "RATE_LIMIT_PER_MIN": "6",
+        "RATE_LIMIT_BURST": str(burst),
+    }
+    with server_process(tmp_path, env) as (base, _):
+        held: list[ClientConnection] = []
+        refusals: list[InvalidStatus] = []
+        with contextlib.ExitStack() as stack:
+            for _ in range(burst):
+                try:
+                    held.append(stack.enter_context(_ws(base)))
+                except InvalidStatus as refused:
+                    refusals.append(refused)
+            assert len(held) == per_client
+            assert len(refusals) == burst - per_client
+            for refused in refusals:
+                assert refused.response.status_code == 429
+                assert _error_code(refused.response.body) == "too_many_connections"
+            # another client is served meanwhile
+            with _ws(base, source="127.0.0.2") as other:
+                assert _news_snapshot(other)["type"] == "snapshot"
+            assert _news_snapshot(held[0])["type"] == "snapshot"
+        # every upgrade above spent one request of 127.0.0.1's allowance: none is left
+        limited = _refusal(base)
+        assert limited.response.status_code == 429
+        assert _error_code(limited.response.body) == "rate_limited"
+        assert int(limited.response.headers["retry-after"]) >= 1
+        assert httpx.get(f"{base}/api/pools", timeout=5).status_code == 429
+        metrics = httpx.get(f"{base}/metrics", timeout=5).text
+    rejected = dict(
+        re.findall(r'^cryptoagg_http_rejected_total\{reason="(\w+)"\} (\S+)$', metrics, re.M)
+    )
+    assert float(rejected["websocket_per_client"]) == burst - per_client
+    assert float(rejected["websocket_rate_limited"]) == 1
+
+
+# --- proxies ---------------------------------------------------------------------------------
+
+
+def test_behind_trusted_proxies_each_forwarded_client_has_its_own_rate_limit(
+    tmp_path: Path,
+) -> None:
+    """TRUSTED_PROXIES: a request from a trusted peer is counted for the address
+    X-Forwarded-For names last, past the trusted proxies in it; an untrusted peer's
+    X-Forwarded-For is ignored."""
+    env = {
+        "USE_MOCK_DATA": "true",
+        "TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8",
+        "RATE_LIMIT_PER_MIN": "6",
+        "RATE_LIMIT_BURST": "1",
+    }
+    with server_process(tmp_path, env) as (base, _):
+        proxy = httpx.Client(base_url=base, timeout=5)
+        untrusted = httpx.Client(
+            base_url=base, timeout=5, transport=httpx.HTTPTransport(local_address="127.0.0.2")
+        )
+        with proxy, untrusted:
+
+            def via(client: httpx.Client, forwarded: str) -> int:
+                headers = {"x-forwarded-for": forwarded}
+                return client.get("/api/pools", headers=headers).status_code
+
+            assert via(proxy, "198.51.100.1") == 200
+            assert via(proxy, "198.51.100.1") == 429  # its bucket is spent
+            assert via(proxy, "198.51.100.2") == 200  # another client: a bucket of its own
+            # a client's own claims further left change nothing
+            assert via(proxy, "203.0.113.7, 198.51.100.2") == 429
+            # a second proxy of ours (10.0.0.0/8) in the chain is walked past
+            assert via(proxy, "198.51.100.3, 10.1.2.3") == 200
+            assert via(proxy, "198.51.100.3") == 429
+            # 127.0.0.2 is no proxy of ours: its X-Forwarded-For is ignored
+            assert via(untrusted, "198.51.100.9") == 200
+            assert via(untrusted, "198.51.100.10") == 429
 
 
 # --- secrets ---------------------------------------------------------------------------------

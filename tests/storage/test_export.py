@@ -23,9 +23,17 @@ from cryptoagg.storage.export import (
     count_rows,
     default_path,
     export_table,
+    stored_asset_id,
     table_names,
 )
-from cryptoagg.storage.tables import alerts, candles, incidents, prices, user_queries
+from cryptoagg.storage.tables import (
+    alerts,
+    candles,
+    incidents,
+    market_analysis,
+    prices,
+    user_queries,
+)
 
 T0 = datetime(2024, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 BIG = Decimal("12345678901234567890.123456789012345678")  # 38 digits: the full NUMERIC(38, 18)
@@ -66,6 +74,7 @@ def test_csv_holds_the_rows_with_exact_decimals_and_utc_times(db: Engine, tmp_pa
     with db.begin() as connection:
         connection.execute(candles.insert(), [_candle(0), _candle(1), rollup])
     out = tmp_path / "out" / "candles.csv"
+    out.parent.mkdir()
 
     written = export_table(db, "candles", "csv", out)
 
@@ -259,6 +268,62 @@ def test_filter_on_a_table_without_the_column_is_refused(db: Engine, tmp_path: P
         count_rows(db, "pool_members", ExportFilter(since=T0))
 
 
+@pytest.mark.parametrize("interval", ["7m", "1H", "", "1w"])
+def test_an_unknown_interval_is_refused_with_the_valid_ones(interval: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        ExportFilter(interval=interval)
+    assert caught.value.message == (f"unknown interval {interval!r}; valid intervals: 1m, 1h, 1d")
+
+
+@pytest.mark.parametrize("interval", ["1m", "1h", "1d"])
+def test_every_stored_interval_is_accepted(interval: str) -> None:
+    assert ExportFilter(interval=interval).interval == interval
+
+
+def test_export_creates_no_folders(db: Engine, tmp_path: Path) -> None:
+    out = tmp_path / "missing" / "deeper" / "candles.csv"
+
+    with pytest.raises(InvalidInput) as caught:
+        export_table(db, "candles", "csv", out)
+
+    assert caught.value.message == (
+        f"--out: {out.parent} does not exist (export creates no folders)"
+    )
+    assert not (tmp_path / "missing").exists()
+
+
+def test_export_refuses_a_folder_as_the_target(db: Engine, tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match=r"is a folder; give a file name"):
+        export_table(db, "candles", "csv", tmp_path)
+    a_file = tmp_path / "plain"
+    a_file.write_text("x")
+    with pytest.raises(InvalidInput, match=r"plain is not a folder \(export creates no folders\)"):
+        export_table(db, "candles", "parquet", a_file / "c.parquet")
+    assert a_file.read_text() == "x"
+
+
+def test_stored_asset_id_finds_an_asset_in_any_table_with_asset_ids(db: Engine) -> None:
+    with db.begin() as connection:
+        connection.execute(candles.insert(), [_candle(0, asset="listed-coin")])
+        connection.execute(
+            market_analysis.insert(),
+            {
+                "asset_id": "analysed-coin",
+                "interval": "1d",
+                "window": 30,
+                "computed_at": T0,
+                "method": "v1",
+                "result": {},
+            },
+        )
+
+    assert stored_asset_id(db, "listed-coin") == "listed-coin"
+    assert stored_asset_id(db, " Listed-Coin ") == "listed-coin"  # ids are lower case
+    assert stored_asset_id(db, "analysed-coin") == "analysed-coin"
+    assert stored_asset_id(db, "nosuchcoin") is None
+    assert stored_asset_id(db, "") is None
+
+
 def test_a_failed_export_leaves_the_old_file_and_no_partial_one(db: Engine, tmp_path: Path) -> None:
     with db.begin() as connection:
         connection.execute(candles.insert(), [_candle(i) for i in range(5)])
@@ -283,6 +348,7 @@ def test_a_value_beyond_decimal_38_18_fails_the_parquet_export_cleanly(tmp_path:
     with engine.begin() as connection:
         connection.execute(candles.insert(), _candle(0, low=Decimal("0.0000000000000000001")))
     out = tmp_path / "out" / "c.parquet"
+    out.parent.mkdir()
 
     with pytest.raises(StorageError, match=r"does not fit the Parquet schema"):
         export_table(engine, "candles", "parquet", out)

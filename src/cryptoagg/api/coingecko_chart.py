@@ -9,15 +9,17 @@ points are 1h and 1d candles. Each point is a candle's close at its close time.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from cryptoagg.core.candles import floor_time, last_closed
 from cryptoagg.core.errors import InvalidInput
 from cryptoagg.core.models import Candle, Interval
+from cryptoagg.core.timespan import days_before
 
 #: CoinGecko's oldest chart data (bitcoin, 2013-04-28): where `days=max` starts
 MAX_START = datetime(2013, 4, 28, tzinfo=UTC)
@@ -37,17 +39,22 @@ class ChartPlan:
     step_s: int
 
 
+#: `days`: `max` (any case) or a positive decimal number (digits, at most one point)
+DAYS_PATTERN = r"^(?:[Mm][Aa][Xx]|[0-9]*[1-9][0-9]*(?:\.[0-9]+)?|[0-9]*\.[0-9]*[1-9][0-9]*)$"
+_DAYS = re.compile(DAYS_PATTERN)
+#: `interval`: the granularities that can be forced (empty or absent: automatic)
+INTERVALS = ("", "5m", "hourly", "daily")
+
+
 def parse_days(raw: str) -> float | None:
-    """`days`: a positive number, or `max` (None)."""
-    if raw.strip().lower() == "max":
-        return None
-    try:
-        days = float(raw)
-    except ValueError:
-        raise InvalidInput("days must be a positive number or max") from None
-    if not math.isfinite(days) or days <= 0:
+    """`days` as `DAYS_PATTERN` declares it: a positive number, or `max` (None; so is a
+    number too large for a float: all of it)."""
+    if _DAYS.fullmatch(raw) is None:
         raise InvalidInput("days must be a positive number or max")
-    return days
+    if raw.lower() == "max":
+        return None
+    days = float(Decimal(raw))
+    return days if math.isfinite(days) else None
 
 
 def _tier(days: float | None, interval: str | None) -> tuple[Interval, int]:
@@ -73,10 +80,7 @@ def chart_plan(days: float | None, interval: str | None, now: datetime) -> Chart
     """CoinGecko's granularity on our tiers: up to 1 day 5-minutely (from 1m candles),
     up to 90 days hourly, above that (or `interval=daily`, or `days=max`) daily."""
     tier, step_s = _tier(days, interval)
-    if days is None or days >= (now - MAX_START) / timedelta(days=1):
-        first = MAX_START
-    else:
-        first = now - timedelta(days=days)
+    first = MAX_START if days is None else max(MAX_START, days_before(now, days))
     return ChartPlan(tier, floor_time(first, tier), last_closed(now, tier), step_s)
 
 

@@ -20,6 +20,8 @@ from cryptoagg.api.render import render
 from cryptoagg.core.errors import (
     AmbiguousSymbol,
     BadResponse,
+    CostExceeded,
+    CpuBusy,
     CryptoAggError,
     Forbidden,
     InvalidInput,
@@ -27,6 +29,7 @@ from cryptoagg.core.errors import (
     PayloadTooLarge,
     ProviderError,
     UnknownAsset,
+    WorkRefused,
 )
 from cryptoagg.services.status import UnknownPool
 
@@ -39,6 +42,8 @@ STATUS_CODES: list[tuple[type[CryptoAggError], int]] = [
     (AmbiguousSymbol, 409),
     (InvalidInput, 422),
     (PayloadTooLarge, 413),
+    (CostExceeded, 429),
+    (CpuBusy, 503),
     (NoProviderAvailable, 503),
     (BadResponse, 502),
     (ProviderError, 503),
@@ -69,6 +74,8 @@ def _details(exc: CryptoAggError) -> Any:
         return details
     if isinstance(exc, ProviderError):
         return {"provider": exc.provider, "reason": exc.reason}
+    if isinstance(exc, WorkRefused):
+        return {"retry_after_s": retry_after_header(exc.retry_after_s)}
     return None
 
 
@@ -76,11 +83,14 @@ async def _domain(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, CryptoAggError)
     status = next((code for cls, code in STATUS_CODES if isinstance(exc, cls)), 500)
     if status == 500:
-        log.error("internal_error", error=exc.message)
+        log.error("internal_error", error=exc.message, exc_info=exc)
         return error_response(500, "internal_error", "internal error")
     headers = {}
-    if isinstance(exc, NoProviderAvailable) and exc.retry_after_s is not None:
-        headers["retry-after"] = str(retry_after_header(exc.retry_after_s))
+    retry_after_s = (
+        exc.retry_after_s if isinstance(exc, NoProviderAvailable | WorkRefused) else None
+    )
+    if retry_after_s is not None:
+        headers["retry-after"] = str(retry_after_header(retry_after_s))
     return error_response(status, exc.code, exc.message, _details(exc), headers)
 
 

@@ -11,22 +11,38 @@ every request, so the three share one wrapper):
   (REQUEST_DEADLINE_S) and fail over within it; this one catches whatever else could hold a
   request (a slow database, a client trickling its body). Cancelling a request never cancels
   an upstream load other requests share: the cache runs shared loads as their own tasks.
+
+A WebSocket upgrade (`WS /ws`) spends from the client's rate limit like a request, and a client
+holding WS_MAX_PER_CLIENT connections gets no more (`ClientConnections`). Both are refused
+before the handshake with a 429 in the error shape (the server's HTTP answer to the upgrade;
+`Retry-After` on the rate limit), so a refused client costs no session and holds no slot of
+WS_MAX_CONNECTIONS. Refusals are counted by reason (`on_refused`: the metrics' rejected
+counter), as `Edge` counts those of plain requests.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Callable
 from typing import Protocol
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cryptoagg.api.asgi import client_address, send_error
+from cryptoagg.api.asgi import NO_PROXIES, TrustedProxies, client_address, send_error
 from cryptoagg.api.bodylimit import CLOSE, BodyTooLarge, body_framing, counting
-from cryptoagg.api.ratelimit import EXEMPT_PATHS, ClientRateLimiter, client_key
+from cryptoagg.api.ratelimit import (
+    EXEMPT_PATHS,
+    ClientConnections,
+    ClientRateLimiter,
+    client_key,
+)
 
 log = structlog.get_logger("cryptoagg.api")
+
+#: the close code of a refused upgrade where no HTTP answer can be sent
+TRY_AGAIN_LATER = 1013
 
 
 class FastPath(Protocol):
@@ -41,24 +57,31 @@ class RequestLimits:
         max_body_bytes: int,
         timeout_s: float,
         limiter: ClientRateLimiter | None = None,
-        trust_proxy: bool = False,
+        proxies: TrustedProxies = NO_PROXIES,
         exempt: frozenset[str] = EXEMPT_PATHS,
         fast: FastPath | None = None,
+        sockets: ClientConnections | None = None,
+        on_refused: Callable[[str], None] | None = None,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.timeout_s = timeout_s
         self.limiter = limiter
-        self.trust_proxy = trust_proxy
+        self.proxies = proxies
         self.exempt = exempt
         self.fast = fast
+        self.sockets = sockets
+        self.on_refused = on_refused
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
+            if scope["type"] == "websocket":
+                await self._websocket(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
             return
         if self.limiter is not None and scope["path"] not in self.exempt:
-            wait = self.limiter.acquire(client_key(client_address(scope, self.trust_proxy)))
+            wait = self.limiter.acquire(client_key(client_address(scope, self.proxies)))
             if wait > 0:
                 await self._too_many(scope, receive, send, wait)
                 return
@@ -91,6 +114,55 @@ class RequestLimits:
             if started or not timeout.expired():
                 raise
             await self._too_slow(scope, receive, send)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """An upgrade: the client's rate limit, then its connection cap, held until the
+        connection ends."""
+        client = client_key(client_address(scope, self.proxies))
+        if self.limiter is not None:
+            wait = self.limiter.acquire(client)
+            if wait > 0:
+                self._refused("websocket_rate_limited", client)
+                await self._too_many(scope, receive, self._denying(scope, send), wait)
+                return
+        sockets = self.sockets
+        if sockets is None:
+            await self.app(scope, receive, send)
+            return
+        if not sockets.open(client):
+            self._refused("websocket_per_client", client)
+            await send_error(
+                scope,
+                receive,
+                self._denying(scope, send),
+                status=429,
+                code="too_many_connections",
+                message=f"at most {sockets.per_client} WebSocket connections per client",
+                details={"max_per_client": sockets.per_client},
+            )
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            sockets.close(client)
+
+    def _refused(self, reason: str, client: str) -> None:
+        log.debug("ws_refused", reason=reason, client=client)
+        if self.on_refused is not None:
+            self.on_refused(reason)
+
+    @staticmethod
+    def _denying(scope: Scope, send: Send) -> Send:
+        """`send` for refusing an upgrade: the error response where the server supports the
+        denial-response extension (uvicorn does), else a close before accept (its 403)."""
+        if "websocket.http.response" in scope.get("extensions", {}):
+            return send
+
+        async def close_instead(message: Message) -> None:
+            if message["type"] == "websocket.http.response.start":
+                await send({"type": "websocket.close", "code": TRY_AGAIN_LATER})
+
+        return close_instead
 
     async def _too_many(self, scope: Scope, receive: Receive, send: Send, wait: float) -> None:
         assert self.limiter is not None

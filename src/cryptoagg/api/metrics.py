@@ -75,7 +75,7 @@ class HttpMetrics:
         self.rejected = Counter(
             "cryptoagg_http_rejected",
             "Requests refused: payload_too_large (413), rate_limited (429), "
-            "deadline_exceeded (504)",
+            "deadline_exceeded (504); WebSocket: websocket_rate_limited, websocket_per_client",
             ["reason"],
             registry=registry,
         )

@@ -9,6 +9,10 @@ the least recently seen goes first.
 
 `/health` and `/metrics` are exempt: they are cheap, spend no upstream budget, and probes
 and scrapers must not be refused when one client floods the API.
+
+A WebSocket upgrade spends from the same cell as a request, and `ClientConnections` caps the
+connections one client holds at once (WS_MAX_PER_CLIENT), so one address can neither churn
+upgrades nor take every one of WS_MAX_CONNECTIONS.
 """
 
 from __future__ import annotations
@@ -77,3 +81,33 @@ class ClientRateLimiter:
             if len(self._cells) < self.max_clients and oldest.tat > now:
                 return
             self._cells.popitem(last=False)
+
+
+class ClientConnections:
+    """Open connections per client (same keys as the rate limit); a client at `per_client`
+    gets no more. Holds an entry only while the client has a connection open."""
+
+    def __init__(self, per_client: int) -> None:
+        self.per_client = per_client
+        self._open: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+    def held(self, client: str) -> int:
+        return self._open.get(client, 0)
+
+    def open(self, client: str) -> bool:
+        """Count a new connection of `client`; False (and nothing counted) at the cap."""
+        held = self._open.get(client, 0)
+        if held >= self.per_client:
+            return False
+        self._open[client] = held + 1
+        return True
+
+    def close(self, client: str) -> None:
+        held = self._open.get(client, 0) - 1
+        if held > 0:
+            self._open[client] = held
+        else:
+            self._open.pop(client, None)

@@ -9,7 +9,7 @@ which load Swagger UI and ReDoc from jsDelivr and run one inline script: their p
 exactly that. Everything else (JSON, metrics, static files) gets what matters for a resource
 that is not a document: `nosniff` and `default-src 'none'; frame-ancestors 'none'` — few and
 short, because the server validates every header of every response. HSTS is sent only on
-requests that arrived over https (directly, or through a trusted proxy).
+requests that arrived over https (directly, or through a trusted proxy: TRUSTED_PROXIES).
 
 Every request passes these layers, so there are few of them and each wraps `send` or
 `receive` once: `Edge` (headers, metrics) → CORS (only when configured) → `RequestLimits`
@@ -19,17 +19,20 @@ Every request passes these layers, so there are few of them and each wraps `send
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
+import structlog
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cryptoagg.api.asgi import is_https
+from cryptoagg.api.asgi import NO_PROXIES, TrustedProxies, is_https
 from cryptoagg.api.limits import FastPath, RequestLimits
 from cryptoagg.api.metrics import HttpMetrics
-from cryptoagg.api.ratelimit import ClientRateLimiter
+from cryptoagg.api.ratelimit import ClientConnections, ClientRateLimiter
 from cryptoagg.config import Settings
+
+log = structlog.get_logger("cryptoagg.api")
 
 Header = tuple[bytes, bytes]
 
@@ -74,12 +77,12 @@ class Edge:
         *,
         metrics: HttpMetrics | None = None,
         docs_paths: Iterable[str] = (),
-        trust_proxy: bool = False,
+        proxies: TrustedProxies = NO_PROXIES,
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.docs_paths = frozenset(docs_paths)
-        self.trust_proxy = trust_proxy
+        self.proxies = proxies
         self.page = _encode({**PAGE, "content-security-policy": CSP})
         self.docs = _encode({**PAGE, "content-security-policy": DOCS_CSP})
         self.api = _encode({**NOSNIFF, "content-security-policy": API_CSP})
@@ -90,7 +93,7 @@ class Edge:
             await self.app(scope, receive, send)
             return
         page = self.docs if scope["path"] in self.docs_paths else self.page
-        https = is_https(scope, self.trust_proxy)
+        https = is_https(scope, self.proxies)
         status = 500
         started = time.perf_counter()
 
@@ -138,13 +141,16 @@ def install_security(
     limiter = None
     if settings.rate_limit_per_min > 0:
         limiter = ClientRateLimiter(settings.rate_limit_per_min, settings.rate_limit_burst)
+    proxies = app.state.trusted_proxies = trusted_proxies(settings)  # routes ask it too
     app.add_middleware(
         RequestLimits,
         max_body_bytes=settings.max_body_bytes,
         timeout_s=settings.request_timeout_s,
         limiter=limiter,
-        trust_proxy=settings.trust_proxy_headers,
+        proxies=proxies,
         fast=fast,
+        sockets=ClientConnections(settings.ws_max_per_client),
+        on_refused=None if metrics is None else _counter(metrics),
     )
     if settings.cors_origins:
         app.add_middleware(
@@ -157,6 +163,25 @@ def install_security(
             max_age=600,
         )
     docs = [p for p in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p]
-    app.add_middleware(
-        Edge, metrics=metrics, docs_paths=docs, trust_proxy=settings.trust_proxy_headers
-    )
+    app.add_middleware(Edge, metrics=metrics, docs_paths=docs, proxies=proxies)
+
+
+def _counter(metrics: HttpMetrics) -> Callable[[str], None]:
+    """Counts WebSocket upgrades `RequestLimits` refuses, by reason, with the refused
+    requests (`Edge` sees no answer to an upgrade)."""
+
+    def count(reason: str) -> None:
+        metrics.rejected.labels(reason).inc()
+
+    return count
+
+
+def trusted_proxies(settings: Settings) -> TrustedProxies:
+    """TRUSTED_PROXIES; the deprecated TRUST_PROXY_HEADERS=true trusts any direct peer."""
+    if settings.trust_proxy_headers:
+        log.warning(
+            "trust_proxy_headers_deprecated",
+            hint="set TRUSTED_PROXIES to your proxies' addresses or networks instead: "
+            "TRUST_PROXY_HEADERS trusts whatever peer connects",
+        )
+    return TrustedProxies(settings.trusted_proxies, any_peer=settings.trust_proxy_headers)

@@ -12,6 +12,7 @@ from cryptoagg.core.assets import AssetRegistry
 from cryptoagg.core.models import Capability
 from cryptoagg.core.ports import Provider
 from cryptoagg.resilience.cache import TTLCache
+from cryptoagg.resilience.cpu import CpuLimiter
 from cryptoagg.resilience.guard import Guards
 from cryptoagg.resilience.health import HealthBook
 from cryptoagg.resilience.pool import ProviderPool
@@ -51,6 +52,8 @@ class Container:
     status: StatusService
     assets: AssetService
     analysis: AnalysisService
+    #: the shared limiter of CPU-heavy work (sentiment, analysis)
+    cpu: CpuLimiter
     events: EventHub
     mock: bool
     upstream_base_url: str | None

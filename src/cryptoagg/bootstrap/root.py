@@ -26,6 +26,7 @@ from cryptoagg.collectors.runner import Collectors
 from cryptoagg.config import Settings
 from cryptoagg.core.asset_seed import seeded_registry
 from cryptoagg.resilience.cache import TTLCache
+from cryptoagg.resilience.cpu import ClientCostBudget, CpuLimiter
 from cryptoagg.resilience.health import HealthBook
 from cryptoagg.services.analysis import AnalysisService
 from cryptoagg.services.market import MarketService
@@ -80,10 +81,18 @@ async def build(settings: Settings) -> AsyncIterator[Container]:
             )
         assets = await asset_service(ctx, engine)
         status = StatusService(providers, health, guards, pools)
+        # CPU-heavy work (sentiment, analysis) on threads of its own, bounded: resilience/cpu.py
+        cpu = CpuLimiter(settings.cpu_workers, settings.cpu_queue)
+        stack.push_async_callback(cpu.aclose)
+        per_min = settings.sentiment_client_chars_per_min
+        burst = settings.sentiment_client_burst_chars
+        budget = ClientCostBudget(per_min, burst, unit="characters") if per_min else None
         sentiment = SentimentService(
             make_backend(settings.sentiment_backend),
             settings.sentiment_max_texts,
             settings.sentiment_max_chars,
+            limiter=cpu,
+            budget=budget,
         )
         start_provider_feed(ProviderFeed(status, events), stack)
         start_discovery(settings, assets, stack)
@@ -107,7 +116,8 @@ async def build(settings: Settings) -> AsyncIterator[Container]:
             market=MarketService(ctx, prices),
             status=status,
             assets=assets,
-            analysis=AnalysisService(history, AnalysisRepository(engine)),
+            analysis=AnalysisService(history, AnalysisRepository(engine), limiter=cpu),
+            cpu=cpu,
             events=events,
             mock=settings.use_mock_data,
             upstream_base_url=upstream,

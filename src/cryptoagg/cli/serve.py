@@ -10,7 +10,7 @@ import typer
 import uvicorn
 
 from cryptoagg.api.app import create_app
-from cryptoagg.api.headertimeout import header_timeout_protocol
+from cryptoagg.api.headertimeout import server_protocol
 from cryptoagg.bootstrap import check_settings
 from cryptoagg.cli.common import console, settings_for
 from cryptoagg.logging import configure_logging
@@ -34,8 +34,9 @@ def serve(
         log_config=None,
         timeout_keep_alive=5,
         # slow clients: request line and headers within HEADER_TIMEOUT_S (uvicorn has no such
-        # timeout of its own); proxy headers are read by the app, only with TRUST_PROXY_HEADERS
-        http=header_timeout_protocol(settings.header_timeout_s),
+        # timeout of its own), the head within MAX_URL_BYTES / MAX_HEADER_BYTES / MAX_HEADERS;
+        # forwarded addresses are read by the app, only from TRUSTED_PROXIES
+        http=server_protocol(settings),
         proxy_headers=False,
         # a WebSocket message over the limit closes the connection (1009) before it is read
         ws_max_size=settings.ws_max_message_bytes,

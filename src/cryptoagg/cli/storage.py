@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from cryptoagg.cli.common import console, errors, fail, settings_for
@@ -20,12 +22,16 @@ from cryptoagg.storage.backup import sqlite_path, validate_backup
 from cryptoagg.storage.db import current_revision, make_engine, upgrade
 from cryptoagg.storage.export import (
     FORMATS,
+    INTERVALS,
     ExportFilter,
     Format,
+    build_query,
+    check_target,
     count_rows,
     default_path,
     export_table,
     get_table,
+    stored_asset_id,
 )
 
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
@@ -67,16 +73,28 @@ def _since_arg(since: str | None) -> datetime | None:
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
-def _asset_arg(asset: str | None) -> str | None:
-    """A ticker or name becomes its canonical id; anything unknown is taken as an id."""
+def _seeded_asset(asset: str | None) -> str | None:
+    """The canonical id of a ticker, name or id the seed knows; None when it knows none."""
     if asset is None:
         return None
     try:
         return seeded_registry().resolve(asset).asset.id
     except UnknownAsset:
-        return asset.strip()
+        return None
     except AmbiguousSymbol as exc:
         raise InvalidInput(exc.message) from None
+
+
+def _stored_asset(engine: Engine, asset: str) -> str:
+    """An asset the seed does not know may still be one a listing added: it counts when the
+    database holds rows for it; anything else is refused, never exported as 0 rows."""
+    found = stored_asset_id(engine, asset)
+    if found is None:
+        raise InvalidInput(
+            f"unknown asset {asset!r}: not an id, ticker or name of a known asset, "
+            "and no stored rows have it"
+        )
+    return found
 
 
 def export_command(
@@ -89,24 +107,31 @@ def export_command(
         Path | None, typer.Option(help="Output file (default DATA_DIR/exports/<table>-<time>)")
     ] = None,
     asset: Annotated[str | None, typer.Option(help="Only this asset (id or ticker)")] = None,
-    interval: Annotated[str | None, typer.Option(help="Only this interval: 1m, 1h, 1d")] = None,
+    interval: Annotated[
+        str | None, typer.Option(help=f"Only this interval: {', '.join(INTERVALS)}")
+    ] = None,
     since: Annotated[str | None, typer.Option(help="Only rows at or after (ISO-8601, UTC)")] = None,
 ) -> None:
-    """Export a table to CSV or Parquet, streamed (constant memory)."""
+    """Export a table to CSV or Parquet, streamed (constant memory). Unknown intervals and
+    assets and a missing --out folder are refused (exit 2): no empty exports, no new folders."""
     settings = settings_for(log_level="WARNING")
     prepare_data_dir(settings)
     try:
-        get_table(table)
+        chosen = get_table(table)
         kind = _export_format(fmt, out)
-        filters = ExportFilter(
-            asset_id=_asset_arg(asset), interval=interval, since=_since_arg(since)
-        )
+        seeded = _seeded_asset(asset)
+        filters = ExportFilter(asset_id=seeded or asset, interval=interval, since=_since_arg(since))
+        build_query(chosen, filters)  # refuses a filter the table has no column for
+        if out is not None:
+            check_target(out)
     except InvalidInput as exc:
         fail(exc.message, 2)
     target = out or default_path(settings.state_dir / "exports", table, kind)
     engine = make_engine(settings.db_url)
     try:
         upgrade(engine)
+        if asset is not None and seeded is None:
+            filters = replace(filters, asset_id=_stored_asset(engine, asset))
         total = count_rows(engine, table, filters)
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
         with Progress(*columns, TimeElapsedColumn(), console=errors, transient=True) as bar:

@@ -199,6 +199,30 @@ class BadResponse(ProviderError):
     reason = "bad_response"
 
 
+# --- work refused to keep the server responsive ---------------------------------------------
+
+
+class WorkRefused(CryptoAggError):
+    """CPU-heavy work not done: the server is busy or the client's budget is spent.
+    `retry_after_s`: when trying again may succeed."""
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class CpuBusy(WorkRefused):
+    """Every CPU worker is busy and the queue is full (503)."""
+
+    code = "busy"
+
+
+class CostExceeded(WorkRefused):
+    """The client has spent its CPU-cost budget for now (429)."""
+
+    code = "cost_budget_exceeded"
+
+
 # --- storage errors ------------------------------------------------------------------------
 
 

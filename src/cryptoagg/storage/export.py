@@ -4,6 +4,9 @@ Rows are fetched in chunks (`yield_per`, a server-side cursor on PostgreSQL; SQL
 steps lazily anyway) and each chunk is written before the next is read, so memory does not
 grow with the table. The file is written under a temporary name next to the target and
 renamed at the end: an interrupted export never leaves a half file under the final name.
+Exports create no folders: a target whose folder does not exist is refused (`check_target`),
+as are intervals that do not exist (`ExportFilter`), so a typo never ends as a silent empty
+export or a stray directory tree.
 
 Value formats. CSV: decimals exact in plain notation (`0.000012`, never `1.2E-5`), times
 ISO-8601 UTC with `Z`, JSON columns as compact JSON text, booleans `true`/`false`, NULL as an
@@ -43,12 +46,14 @@ from sqlalchemy import (
 )
 
 from cryptoagg.core.errors import InvalidInput, StorageError
+from cryptoagg.core.models import Interval
 from cryptoagg.storage.tables import metadata
 from cryptoagg.storage.types import Money, UtcDateTime
 
 CHUNK_ROWS = 10_000
 Format = Literal["csv", "parquet"]
 FORMATS: tuple[Format, ...] = ("csv", "parquet")
+INTERVALS: tuple[str, ...] = tuple(i.value for i in Interval)
 Kind = Literal["money", "time", "json", "bool", "int", "float", "text"]
 
 _ARROW_TYPES: dict[Kind, Any] = {
@@ -69,6 +74,12 @@ class ExportFilter:
     asset_id: str | None = None  # `asset_id` column (prices, candles, market_analysis)
     interval: str | None = None  # `interval` column (candles, market_analysis)
     since: datetime | None = None  # the table's first timestamp column, inclusive
+
+    def __post_init__(self) -> None:
+        if self.interval is not None and self.interval not in INTERVALS:
+            raise InvalidInput(
+                f"unknown interval {self.interval!r}; valid intervals: {', '.join(INTERVALS)}"
+            )
 
 
 def table_names() -> list[str]:
@@ -147,6 +158,31 @@ def count_rows(engine: Engine, name: str, filters: ExportFilter = ExportFilter()
     query = build_query(get_table(name), filters).order_by(None)
     with engine.connect() as connection:
         return int(connection.execute(select(func.count()).select_from(query.subquery())).one()[0])
+
+
+def stored_asset_id(engine: Engine, text: str) -> str | None:
+    """The asset id `text` names in the database (as written, or lower-cased like the
+    registry's ids) when any table with an `asset_id` column holds a row for it; else None.
+    For assets a provider's listing added: the registry is rebuilt from the seed at start."""
+    wanted = list(dict.fromkeys((text.strip(), text.strip().lower())))
+    tables = [t for _, t in sorted(metadata.tables.items()) if "asset_id" in t.c]
+    with engine.connect() as connection:
+        for asset_id in wanted:
+            for table in tables:
+                query = select(table.c.asset_id).where(table.c.asset_id == asset_id).limit(1)
+                if connection.execute(query).first() is not None:
+                    return asset_id
+    return None
+
+
+def check_target(out: Path) -> None:
+    """Refuse an export target whose folder does not exist (exports create no folders) or
+    that is a folder itself, with `InvalidInput` naming `--out`."""
+    if out.is_dir():
+        raise InvalidInput(f"--out: {out} is a folder; give a file name")
+    if not out.parent.is_dir():
+        what = "is not a folder" if out.parent.exists() else "does not exist"
+        raise InvalidInput(f"--out: {out.parent} {what} (export creates no folders)")
 
 
 def default_path(exports_dir: Path, name: str, fmt: Format, now: datetime | None = None) -> Path:
@@ -271,6 +307,7 @@ def export_table(
     on_chunk: Callable[[int], None] | None = None,
 ) -> int:
     """Write table `name` to `out` chunk by chunk; return the number of rows written.
+    `out`'s folder must exist (`check_target`).
 
     `on_chunk` is called with each chunk's row count (progress). On any failure the partial
     temporary file is removed and `out` is left as it was.
@@ -279,10 +316,7 @@ def export_table(
         raise InvalidInput("chunk_rows must be at least 1")
     table = get_table(name)
     query = build_query(table, filters)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StorageError(f"export failed: cannot create {out.parent} ({exc.strerror})") from None
+    check_target(out)
     # a hidden, unique name in the same directory, so the final rename is atomic
     tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:12]}.part")
     written = 0

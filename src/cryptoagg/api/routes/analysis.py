@@ -154,7 +154,12 @@ class AnalysisOut(BaseModel):
     summary="Indicators, support/resistance levels and trend of an asset",
     response_model=AnalysisOut,
     responses=error_responses(
-        404, 409, 422, s422=f"invalid input, or fewer than {MIN_CANDLES} closed candles"
+        404,
+        409,
+        422,
+        503,
+        s422=f"invalid input, or `not_enough_candles`: fewer than {MIN_CANDLES} closed candles "
+        "of the window are stored or could be fetched",
     ),
 )
 async def analysis(

@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cryptoagg.api.deps import ContainerDep
 from cryptoagg.api.error_models import error_responses
+from cryptoagg.api.openapi import RFC3339_HINT, UtcDateTime
 from cryptoagg.core.assets import Asset, AssetRegistry, Resolution, normalise_symbol
-from cryptoagg.core.models import utc
 
 router = APIRouter(prefix="/api", tags=["assets"])
 
@@ -216,15 +216,13 @@ async def changes(
     provider: Annotated[
         str | None, Query(pattern=r"^[a-z0-9_]{1,40}$", description="only this provider")
     ] = None,
-    since: Annotated[datetime | None, Query(description="ISO-8601; naive means UTC")] = None,
+    since: Annotated[UtcDateTime | None, Query(description=RFC3339_HINT)] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="at most this many changes")] = 100,
 ) -> ChangesOut:
     """New assets, assets a provider lists for the first time, ticker and name changes per
     provider, and delistings, as seen by each listing refresh (ENABLE_AUTO_DISCOVERY). The
     newest 500 are kept, across restarts; the first refresh after a start is a `baseline`."""
-    rows = container.assets.changes.recent(
-        limit, kind=kind, provider=provider, since=utc(since) if since else None
-    )
+    rows = container.assets.changes.recent(limit, kind=kind, provider=provider, since=since)
     settings = container.settings
     return ChangesOut(
         count=len(rows),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 import structlog
@@ -19,13 +20,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from cryptoagg.api import coingecko_chart as chart
 from cryptoagg.api import coingecko_shapes as cg
 from cryptoagg.api.deps import ContainerDep
 from cryptoagg.api.errors import STATUS_CODES
 from cryptoagg.api.hot import ResponsesDep
+from cryptoagg.api.openapi import WHITESPACE, required_in_document
 from cryptoagg.api.render import render
 from cryptoagg.bootstrap import Container
 from cryptoagg.core.assets import Asset, AssetRegistry
@@ -58,9 +60,120 @@ _ERRORS = {
 }
 
 
-def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """`responses=` for the OpenAPI docs: CoinGecko's error body."""
-    return {s: {"model": CoinGeckoErrorBody, "description": _ERRORS[s]} for s in statuses}
+def errors(*statuses: int, **described: str) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for the OpenAPI docs: CoinGecko's error body; `described` overrides a
+    description (`s422="..."`)."""
+    return {
+        s: {"model": CoinGeckoErrorBody, "description": described.get(f"s{s}", _ERRORS[s])}
+        for s in statuses
+    }
+
+
+#: `vs_currency`: only usd is served (any case, blanks around ignored); others get CoinGecko's
+#: 400 `invalid vs_currency`
+USD_PATTERN = f"^[{WHITESPACE}]*[Uu][Ss][Dd][{WHITESPACE}]*$"
+USD_ONLY = {"pattern": USD_PATTERN}
+#: at most MAX_IDS items in a comma list
+MAX_IDS_PATTERN = f"^[^,]*(?:,[^,]*){{0,{MAX_IDS - 1}}}$"
+
+
+class PingOut(BaseModel):
+    gecko_says: str
+
+
+#: `simple/price`: `{id: {usd, usd_market_cap, ...}}` (plus `_mock` in mock mode)
+SIMPLE_PRICE_SCHEMA = {
+    "type": "object",
+    "properties": {"_mock": {"type": "boolean", "description": "mock mode only"}},
+    "additionalProperties": {
+        "type": "object",
+        "additionalProperties": {"anyOf": [{"type": "number"}, {"type": "null"}]},
+    },
+}
+
+
+class CgMarketOut(BaseModel):
+    """A `coins/markets` row; `price_change_percentage_<timeframe>_in_currency` are added for
+    the timeframes asked."""
+
+    id: str
+    symbol: str
+    name: str
+    image: str | None
+    current_price: float
+    market_cap: float | None
+    market_cap_rank: int | None
+    fully_diluted_valuation: float | None
+    total_volume: float | None
+    high_24h: float | None
+    low_24h: float | None
+    price_change_24h: float | None
+    price_change_percentage_24h: float | None
+    market_cap_change_24h: float | None
+    market_cap_change_percentage_24h: float | None
+    circulating_supply: float | None
+    total_supply: float | None
+    max_supply: float | None
+    ath: float | None
+    ath_change_percentage: float | None
+    ath_date: datetime | None
+    atl: float | None
+    atl_change_percentage: float | None
+    atl_date: datetime | None
+    roi: dict[str, Any] | None
+    last_updated: datetime
+    sparkline_in_7d: dict[str, Any] | None = Field(default=None, description="sparkline=true")
+
+
+class CgTrendingDataOut(BaseModel):
+    price: float | None
+    price_btc: str | None
+    price_change_percentage_24h: dict[str, float]
+    market_cap: str | None
+    market_cap_btc: str | None
+    total_volume: str | None
+    total_volume_btc: str | None
+    sparkline: str | None
+    content: dict[str, Any] | None
+
+
+class CgTrendingItemOut(BaseModel):
+    id: str
+    coin_id: int | None
+    name: str
+    symbol: str
+    market_cap_rank: int | None
+    thumb: str | None
+    small: str | None
+    large: str | None
+    slug: str | None
+    price_btc: float | None
+    score: int
+    data: CgTrendingDataOut
+
+
+class CgTrendingCoinOut(BaseModel):
+    item: CgTrendingItemOut
+
+
+class CgTrendingOut(BaseModel):
+    coins: list[CgTrendingCoinOut]
+    nfts: list[dict[str, Any]]
+    categories: list[dict[str, Any]]
+
+
+#: a chart point, `[ms, value]` (a list, not a tuple: schemathesis turns `prefixItems` into
+#: the pre-2020 `items` array in response schemas, which its own check then refuses)
+Point = Annotated[list[float], Field(min_length=2, max_length=2)]
+NullablePoint = Annotated[list[float | None], Field(min_length=2, max_length=2)]
+
+
+class CgMarketChartOut(BaseModel):
+    """Points are `[ms, value]`, the same timestamps in the three arrays; volumes are null."""
+
+    prices: list[Point]
+    market_caps: list[NullablePoint]
+    total_volumes: list[NullablePoint]
 
 
 class CoinGeckoRoute(APIRoute):
@@ -140,7 +253,7 @@ def _by_symbol(registry: AssetRegistry, symbol: str) -> Asset | None:
     return found.asset
 
 
-@router.get("/ping", summary="Server status, CoinGecko's shape")
+@router.get("/ping", summary="Server status, CoinGecko's shape", response_model=PingOut)
 async def ping() -> Response:
     return render(PING)
 
@@ -160,17 +273,45 @@ def _simple_keys(registry: AssetRegistry, ids: list[str], symbols: list[str]) ->
 @router.get(
     "/simple/price",
     summary="Consensus prices keyed by CoinGecko id (or symbol)",
-    responses=errors(422, 503),
+    responses={
+        200: {"content": {"application/json": {"schema": SIMPLE_PRICE_SCHEMA}}},
+        **errors(
+            422,
+            503,
+            s422=f"a parameter is missing or not valid (`ids` or `symbols` must name at least "
+            f"one coin; at most {MAX_IDS})",
+        ),
+    },
+    openapi_extra=required_in_document("vs_currencies"),
 )
 async def simple_price(
     request: Request,
     container: ContainerDep,
     responses: ResponsesDep,
     *,
-    ids: Annotated[str | None, Query(max_length=10_000)] = None,
-    symbols: Annotated[str | None, Query(max_length=5_000)] = None,
+    ids: Annotated[
+        str | None,
+        Query(
+            max_length=10_000,
+            description=f"comma-separated CoinGecko ids (at most {MAX_IDS})",
+            json_schema_extra={"pattern": MAX_IDS_PATTERN},
+        ),
+    ] = None,
+    symbols: Annotated[
+        str | None,
+        Query(
+            max_length=5_000,
+            description=f"comma-separated tickers, used without `ids` (at most {MAX_IDS})",
+            json_schema_extra={"pattern": MAX_IDS_PATTERN},
+        ),
+    ] = None,
     vs_currencies: Annotated[
-        str | None, Query(max_length=1_000, description="only usd is served; others are left out")
+        str | None,
+        Query(
+            max_length=1_000,
+            description="comma-separated; only usd is served, others are left out",
+            json_schema_extra={"pattern": f"[^,{WHITESPACE}]"},
+        ),
     ] = None,
     include_market_cap: str | None = None,
     include_24hr_vol: str | None = None,
@@ -232,20 +373,32 @@ MARKETS_DOC = (
     "/coins/markets",
     summary="The markets listing in CoinGecko's row shape",
     description=MARKETS_DOC,
+    response_model=list[CgMarketOut],
     responses=errors(400, 422, 503),
+    openapi_extra=required_in_document("vs_currency"),
 )
 async def coins_markets(
     request: Request,
     container: ContainerDep,
     responses: ResponsesDep,
     *,
-    vs_currency: Annotated[str | None, Query(description="usd (the only one served)")] = None,
+    vs_currency: Annotated[
+        str | None, Query(description="usd (the only one served)", json_schema_extra=USD_ONLY)
+    ] = None,
     ids: Annotated[str | None, Query(max_length=10_000)] = None,
     names: Annotated[str | None, Query(max_length=10_000)] = None,
     symbols: Annotated[str | None, Query(max_length=5_000)] = None,
     include_tokens: str | None = None,
-    category: str | None = None,
-    order: str = "market_cap_desc",
+    category: Annotated[
+        str | None,
+        Query(
+            description="not supported: any value is refused",
+            json_schema_extra={"maxLength": 0},
+        ),
+    ] = None,
+    order: Annotated[
+        str, Query(json_schema_extra={"enum": list(cg.MARKET_ORDERS)})
+    ] = "market_cap_desc",
     per_page: Annotated[int, Query(ge=1, le=250)] = 100,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     sparkline: str | None = None,
@@ -278,7 +431,10 @@ async def coins_markets(
 
 
 @router.get(
-    "/search/trending", summary="Trending coins in CoinGecko's shape", responses=errors(503)
+    "/search/trending",
+    summary="Trending coins in CoinGecko's shape",
+    response_model=CgTrendingOut,
+    responses=errors(503),
 )
 async def search_trending(
     request: Request, container: ContainerDep, responses: ResponsesDep
@@ -302,14 +458,37 @@ async def search_trending(
 @router.get(
     "/coins/{id}/market_chart",
     summary="Price history from our stored candles",
-    responses=errors(400, 404, 422),
+    response_model=CgMarketChartOut,
+    responses=errors(
+        400,
+        404,
+        422,
+        s422="a parameter is missing or not valid, or `interval` cannot cover `days` "
+        f"(5m: at most {chart.FIVE_MINUTE_MAX_DAYS} day, hourly: at most "
+        f"{chart.HOURLY_MAX_DAYS} days)",
+    ),
+    openapi_extra=required_in_document("vs_currency", "days"),
 )
 async def market_chart(
     container: ContainerDep,
     id: str,
-    vs_currency: Annotated[str | None, Query(description="usd (the only one served)")] = None,
-    days: Annotated[str | None, Query(description="a positive number of days, or max")] = None,
-    interval: Annotated[str | None, Query(description="5m, hourly or daily; empty: auto")] = None,
+    vs_currency: Annotated[
+        str | None, Query(description="usd (the only one served)", json_schema_extra=USD_ONLY)
+    ] = None,
+    days: Annotated[
+        str | None,
+        Query(
+            description="a positive number of days, or max",
+            json_schema_extra={"pattern": chart.DAYS_PATTERN},
+        ),
+    ] = None,
+    interval: Annotated[
+        str | None,
+        Query(
+            description="5m, hourly or daily; empty: auto",
+            json_schema_extra={"enum": list(chart.INTERVALS)},
+        ),
+    ] = None,
 ) -> Response:
     """`days` back from now (or `max`), at CoinGecko's granularity on our tiers: up to 1 day
     5-minutely (from 1m candles), up to 90 days hourly, beyond daily; `interval=5m|hourly|

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
 from cryptoagg import __version__
 from cryptoagg.api.deps import ContainerDep
@@ -15,6 +17,47 @@ from cryptoagg.bootstrap import Container
 from cryptoagg.storage.db import database_ok
 
 router = APIRouter(tags=["health"])
+
+
+class DatabaseCheck(BaseModel):
+    ok: bool
+    dialect: str
+
+
+class JobOut(BaseModel):
+    interval_s: float
+    runs: int
+    failures: int
+    last_run: datetime | None
+    lag_s: float
+    last_error: str | None
+
+
+class CollectorsCheck(BaseModel):
+    enabled: bool
+    leader: bool = Field(description="only the leader collects; the others stand by")
+    behind: list[str] = Field(description="jobs running late")
+    jobs: dict[str, JobOut]
+
+
+class ProvidersCheck(BaseModel):
+    enabled: int
+    failing: list[str]
+    disabled: dict[str, str | None] = Field(description="disabled providers and why")
+    last_success: dict[str, datetime | None]
+
+
+class Checks(BaseModel):
+    database: DatabaseCheck
+    collectors: CollectorsCheck
+    providers: ProvidersCheck
+
+
+class HealthOut(BaseModel):
+    status: Literal["healthy", "degraded", "unhealthy"]
+    version: str
+    mock: bool = Field(description="serving from the built-in simulator (USE_MOCK_DATA)")
+    checks: Checks
 
 
 def _collectors(container: Container) -> dict[str, Any]:
@@ -45,6 +88,7 @@ def _collectors(container: Container) -> dict[str, Any]:
 @router.get(
     "/health",
     summary="Service health: healthy, degraded or unhealthy, with the checks behind it",
+    response_model=HealthOut,
 )
 async def health(container: ContainerDep) -> Response:
     """`unhealthy`: the database is unreachable or every enabled provider is failing;

@@ -7,8 +7,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
 from cryptoagg.api.deps import ContainerDep
+from cryptoagg.api.error_models import error_responses
 from cryptoagg.api.hot import ResponsesDep
 from cryptoagg.api.render import iso, render
 from cryptoagg.api.routes.news import news_sentiment
@@ -21,7 +23,75 @@ router = APIRouter(prefix="/api", tags=["info"])
 Body = dict[str, Any]
 
 
-@router.get("/trending", summary="Trending coins")
+class Freshness(BaseModel):
+    as_of: datetime | None
+    age_s: float
+    sources: list[str] = Field(description="the provider that answered")
+    stale: bool
+    unavailable: dict[str, str] = Field(description="failing providers and why")
+
+
+class TrendingCoinOut(BaseModel):
+    asset_id: str
+    symbol: str
+    name: str
+    market_cap_rank: int | None
+    score: int
+    price_btc: float | None
+    thumb: str | None
+
+
+class TrendingOut(Freshness):
+    trending: list[TrendingCoinOut]
+
+
+class FearGreedOut(Freshness):
+    value: int = Field(description="0 (extreme fear) to 100 (extreme greed)")
+    classification: str
+
+
+class NewsSentimentOut(BaseModel):
+    window_h: int
+    since: datetime
+    items: int
+    scored: int
+    labels: dict[str, int]
+    mean_score: float | None = Field(description="-1 to 1; null when none is scored")
+    model: str | None
+
+
+class MarketSentimentOut(BaseModel):
+    fear_greed: FearGreedOut
+    news: NewsSentimentOut
+
+
+class ProtocolOut(BaseModel):
+    name: str
+    slug: str
+    tvl: float
+    category: str | None
+    chains: list[str]
+    change_1d: float | None = Field(description="percent")
+
+
+class ChainOut(BaseModel):
+    name: str
+    tvl: float
+    token_symbol: str | None
+
+
+class DefiOut(Freshness):
+    total_tvl: float
+    protocols: list[ProtocolOut]
+    chains: list[ChainOut]
+
+
+@router.get(
+    "/trending",
+    summary="Trending coins",
+    response_model=TrendingOut,
+    responses=error_responses(503),
+)
 async def trending(request: Request, container: ContainerDep, responses: ResponsesDep) -> Response:
     served = await container.market.trending()
     return responses.serve(request, served, lambda: _trending_body(served))
@@ -54,7 +124,12 @@ def _trending_body(served: Served[Answer[list[TrendingCoin]]]) -> Body:
     return {"trending": coins, **_freshness(served, answer.fetched_at)}
 
 
-@router.get("/sentiment", summary="Fear & Greed index and news sentiment summary")
+@router.get(
+    "/sentiment",
+    summary="Fear & Greed index and news sentiment summary",
+    response_model=MarketSentimentOut,
+    responses=error_responses(503),
+)
 async def sentiment(container: ContainerDep) -> Response:
     served = await container.market.fear_greed()
     fg = served.value.value
@@ -70,7 +145,12 @@ async def sentiment(container: ContainerDep) -> Response:
     )
 
 
-@router.get("/defi", summary="Total DeFi TVL, top protocols and chains")
+@router.get(
+    "/defi",
+    summary="Total DeFi TVL, top protocols and chains",
+    response_model=DefiOut,
+    responses=error_responses(503),
+)
 async def defi(request: Request, container: ContainerDep, responses: ResponsesDep) -> Response:
     served = await container.market.defi()
     return responses.serve(request, served, lambda: _defi_body(served))

@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 from starlette.types import Scope
 
 from cryptoagg.api.deps import ContainerDep
+from cryptoagg.api.error_models import error_responses
 from cryptoagg.api.hot import ResponsesDep
 from cryptoagg.api.render import iso, render
 from cryptoagg.bootstrap import Container
@@ -27,6 +30,13 @@ router = APIRouter(prefix="/api", tags=["market"])
 
 SYMBOL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 MAX_SYMBOLS = 50
+#: `symbols=`: 1 to MAX_SYMBOLS tickers or asset ids (each as SYMBOL_PATTERN) separated by
+#: commas, with a space before or after a comma allowed (within what `parse_symbols` reads)
+SYMBOLS_PATTERN = f"^{SYMBOL_PATTERN[1:-1]}(?: ?, ?{SYMBOL_PATTERN[1:-1]}){{0,{MAX_SYMBOLS - 1}}}$"
+SYMBOLS_DOC = (
+    f"comma-separated tickers or asset ids (at most {MAX_SYMBOLS}; letters, digits, "
+    "'-', '_' and '.', starting with a letter or digit)"
+)
 
 
 def parse_symbols(raw: str | None) -> list[str]:
@@ -56,6 +66,40 @@ def record_market_query(container: Container, scope: Scope, duration_ms: float) 
     container.recorder.hit("/api/market", _market_params(scope["query_string"]), 200, duration_ms)
 
 
+class ReplacedOut(BaseModel):
+    provider: str
+    price: float = Field(description="the price it sent, left out of the row")
+    reason: str
+
+
+class MarketRowOut(BaseModel):
+    rank: int | None
+    name: str
+    symbol: str
+    asset_id: str
+    price: float
+    price_basis: Literal["consensus", "listing"]
+    price_sources: list[str]
+    change_24h: float | None = Field(description="percent")
+    market_cap: float | None
+    volume_24h: float | None
+    circulating_supply: float | None
+    as_of: datetime | None
+    age_s: float
+    sources: list[str] = Field(description="the listing providers whose figures the row uses")
+    replaced: list[ReplacedOut]
+    stale: bool
+
+
+class MarketOut(BaseModel):
+    cryptocurrencies: list[MarketRowOut]
+    providers: list[str] = Field(description="the listing providers that answered")
+    stale: bool
+    unavailable: dict[str, str] = Field(description="failing providers and why")
+    age_s: float
+    timestamp: datetime = Field(description="when the listing was assembled")
+
+
 MARKET_DOC = """Every listing provider's listing at once (CoinGecko, CoinPaprika, CoinCap), one row
 per asset:
 
@@ -77,12 +121,20 @@ per asset:
     "/market",
     summary="Top assets with price, 24h change, market cap and volume",
     description=MARKET_DOC,
+    response_model=MarketOut,
+    responses=error_responses(404, 409, 422, 503),
 )
 async def market(
     request: Request,
     container: ContainerDep,
     responses: ResponsesDep,
-    symbols: Annotated[str | None, Query(max_length=2000)] = None,
+    symbols: Annotated[
+        str | None,
+        Query(
+            pattern=f"^(?:{SYMBOLS_PATTERN[1:-1]})?$",
+            description=f"only these: {SYMBOLS_DOC}; empty: the top `limit`",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=250)] = 100,
 ) -> Response:
     started = time.perf_counter()
@@ -127,10 +179,32 @@ def _market_body(served: Served[MarketReport]) -> dict[str, Any]:
     }
 
 
-@router.get("/market/history", summary="Stored price records of an asset, newest first")
+class PriceRecordOut(BaseModel):
+    price: float
+    as_of: datetime
+    recorded_at: datetime
+    sources: list[str]
+    volume_24h: float | None
+    change_24h: float | None
+    market_cap: float | None
+
+
+class MarketHistoryOut(BaseModel):
+    symbol: str
+    asset_id: str
+    count: int
+    history: list[PriceRecordOut]
+
+
+@router.get(
+    "/market/history",
+    summary="Stored price records of an asset, newest first",
+    response_model=MarketHistoryOut,
+    responses=error_responses(404, 409, 422),
+)
 async def market_history(
     container: ContainerDep,
-    symbol: Annotated[str, Query(pattern=SYMBOL_PATTERN)],
+    symbol: Annotated[str, Query(pattern=SYMBOL_PATTERN, description="ticker or asset id")],
     limit: Annotated[int, Query(ge=1, le=1000)] = 10,
 ) -> Response:
     asset = container.assets.resolve(symbol).asset
@@ -166,6 +240,54 @@ LABELS = """Each quote's `time_source` is `provider` (the provider stamped it) o
 payload had no time: `as_of` is when we received it). `conversions` names each stablecoin rate
 the quotes were converted at: `assumed: true` (rate 1, no `sources`) when no provider quoted the
 stablecoin in USD; such quotes widen the confidence band (see `confidence.method`)."""
+
+
+class ConfidenceOut(BaseModel):
+    low: float
+    high: float
+    spread_bps: float
+    mad: float
+    method: str
+
+
+class QuoteOut(BaseModel):
+    provider: str
+    price: float
+    as_of: datetime
+    time_source: Literal["provider", "received"]
+    converted_from: str | None
+
+
+class OutlierOut(QuoteOut):
+    reason: str
+
+
+class ConversionOut(BaseModel):
+    rate: float
+    assumed: bool
+    sources: list[str]
+
+
+class PriceOut(BaseModel):
+    asset_id: str
+    symbol: str
+    name: str
+    price: float
+    confidence: ConfidenceOut
+    as_of: datetime
+    age_s: float
+    stale: bool
+    sources: list[str]
+    quotes: list[QuoteOut]
+    outliers: list[OutlierOut]
+    conversions: dict[str, ConversionOut] = Field(description="by stablecoin")
+    unavailable: dict[str, str] = Field(description="failing providers and why")
+
+
+class PricesOut(BaseModel):
+    prices: list[PriceOut]
+    missing: list[str] = Field(description="asked for, but no price is known")
+    unavailable: dict[str, str] = Field(description="failing providers and why")
 
 
 def _quote(q: Quote) -> dict[str, Any]:
@@ -212,12 +334,14 @@ def _price_body(served: Served[PriceReport]) -> dict[str, Any]:
     "/price/{symbol}",
     summary="Consensus price with confidence band and sources",
     description=LABELS,
+    response_model=PriceOut,
+    responses=error_responses(404, 409, 422, 503),
 )
 async def price(
     request: Request,
     container: ContainerDep,
     responses: ResponsesDep,
-    symbol: Annotated[str, Path(pattern=SYMBOL_PATTERN)],
+    symbol: Annotated[str, Path(pattern=SYMBOL_PATTERN, description="ticker or asset id")],
 ) -> Response:
     served = await container.prices.price(symbol)
     return responses.serve(request, served, lambda: _price_body(served))
@@ -227,12 +351,17 @@ async def price(
     "/prices",
     summary="Consensus prices of several assets in one batch",
     description="Each entry of `prices` is shaped like `/api/price`'s answer. " + LABELS,
+    response_model=PricesOut,
+    responses=error_responses(404, 409, 422, 503),
 )
 async def prices(
     request: Request,
     container: ContainerDep,
     responses: ResponsesDep,
-    symbols: Annotated[str, Query(min_length=1, max_length=2000)],
+    symbols: Annotated[
+        str,
+        Query(pattern=SYMBOLS_PATTERN, description=SYMBOLS_DOC),
+    ],
 ) -> Response:
     wanted = parse_symbols(symbols)
     if not wanted:

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from cryptoagg.api.deps import ContainerDep
-from cryptoagg.core.models import utc
+from cryptoagg.api.error_models import error_responses
+from cryptoagg.api.openapi import RFC3339_HINT, UtcDateTime
 from cryptoagg.storage.monitoring import (
     AlertRecord,
     AlertRepository,
@@ -97,17 +98,19 @@ def _alert(r: AlertRecord) -> AlertOut:
     return AlertOut.model_validate(r, from_attributes=True)
 
 
-@router.get("/logs/errors", summary="Recent provider errors: failed health checks, newest first")
+@router.get(
+    "/logs/errors",
+    summary="Recent provider errors: failed health checks, newest first",
+    responses=error_responses(422),
+)
 async def errors(
     container: ContainerDep,
     provider: ProviderName = None,
-    since: Annotated[datetime | None, Query(description="ISO-8601; naive means UTC")] = None,
+    since: Annotated[UtcDateTime | None, Query(description=RFC3339_HINT)] = None,
     limit: Limit = 100,
 ) -> ErrorsOut:
     repo = StatusLogRepository(container.engine)
-    rows = await asyncio.to_thread(
-        repo.errors, provider=provider, since=utc(since) if since else None, limit=limit
-    )
+    rows = await asyncio.to_thread(repo.errors, provider=provider, since=since, limit=limit)
     last = [
         LastError(
             provider=s.name, at=s.last_error_at, reason=s.last_error_reason, error=s.last_error
@@ -131,7 +134,11 @@ async def errors(
     )
 
 
-@router.get("/incidents", summary="Provider incidents (3 failed checks open, 2 good resolve)")
+@router.get(
+    "/incidents",
+    summary="Provider incidents (3 failed checks open, 2 good resolve)",
+    responses=error_responses(422),
+)
 async def incidents(
     container: ContainerDep,
     status: Annotated[Literal["open", "resolved", "all"], Query()] = "all",
@@ -141,7 +148,11 @@ async def incidents(
     return IncidentsOut(incidents=[_incident(r) for r in rows])
 
 
-@router.get("/alerts", summary="Alerts raised when incidents open or resolve, newest first")
+@router.get(
+    "/alerts",
+    summary="Alerts raised when incidents open or resolve, newest first",
+    responses=error_responses(422),
+)
 async def alerts(container: ContainerDep, limit: Limit = 100) -> AlertsOut:
     rows = await asyncio.to_thread(AlertRepository(container.engine).latest, limit)
     return AlertsOut(alerts=[_alert(r) for r in rows])

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
 from cryptoagg.api.deps import AdminDep, ContainerDep
+from cryptoagg.api.error_models import error_responses
 from cryptoagg.api.render import iso, render
 from cryptoagg.resilience.pool import Rotation
 
@@ -15,7 +18,109 @@ router = APIRouter(prefix="/api", tags=["providers"])
 POOL_ID = r"^[a-z_]{1,40}$"
 
 
-@router.get("/providers", summary="Provider state, breaker, latency, success rates and quota")
+class LatencyOut(BaseModel):
+    p50: float | None
+    p95: float | None
+
+
+class QuotaOut(BaseModel):
+    calls_this_minute: int
+    used_this_month: int
+    used_by_clients: int
+    monthly: int | None
+    left: int | None
+    target: int | None
+    projected_month_end: int
+    client_reserve: int | None
+    exhausted: bool
+
+
+class BudgetWaitOut(BaseModel):
+    client_calls: int
+    p50: float | None
+    p99: float | None
+
+
+class ScheduledJobOut(BaseModel):
+    job: str
+    base_interval_s: float
+    interval_s: float | None
+    calls_per_run: float
+
+
+class ProviderOut(BaseModel):
+    name: str
+    enabled: bool
+    disabled_reason: str | None
+    state: str
+    breaker: str
+    next_probe_at: datetime | None
+    capabilities: list[str]
+    requires_key: bool
+    successes: int
+    failures: int
+    success_rate_1h: float | None
+    success_rate_24h: float | None
+    latency_ms: LatencyOut
+    last_success: datetime | None
+    last_error: str | None
+    last_error_reason: str | None
+    last_error_at: datetime | None
+    quota: QuotaOut
+    budget_wait_ms: BudgetWaitOut
+    schedule: list[ScheduledJobOut]
+
+
+class ProvidersOut(BaseModel):
+    providers: list[ProviderOut]
+
+
+class TransitionOut(BaseModel):
+    at: datetime
+    provider: str
+    from_: str = Field(alias="from")
+    to: str
+    reason: str
+
+
+class TransitionsOut(BaseModel):
+    transitions: list[TransitionOut]
+
+
+class PoolOut(BaseModel):
+    id: str
+    strategy: str
+    members: list[str]
+    current: str | None
+    rotations: int
+
+
+class PoolsOut(BaseModel):
+    pools: list[PoolOut]
+
+
+class RotationOut(BaseModel):
+    at: datetime
+    pool: str
+    from_: str | None = Field(alias="from")
+    to: str
+    reason: str
+
+
+class RotationsOut(BaseModel):
+    pool: str
+    rotations: list[RotationOut]
+
+
+class RotateOut(BaseModel):
+    rotation: RotationOut
+
+
+@router.get(
+    "/providers",
+    summary="Provider state, breaker, latency, success rates and quota",
+    response_model=ProvidersOut,
+)
 async def providers(container: ContainerDep) -> Response:
     rows = [
         {
@@ -67,7 +172,12 @@ async def providers(container: ContainerDep) -> Response:
     return render({"providers": rows})
 
 
-@router.get("/providers/transitions", summary="Recent circuit-breaker transitions")
+@router.get(
+    "/providers/transitions",
+    summary="Recent circuit-breaker transitions",
+    response_model=TransitionsOut,
+    responses=error_responses(422),
+)
 async def transitions(
     container: ContainerDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> Response:
@@ -84,7 +194,11 @@ async def transitions(
     return render({"transitions": rows})
 
 
-@router.get("/pools", summary="Pools per capability, their strategy and members")
+@router.get(
+    "/pools",
+    summary="Pools per capability, their strategy and members",
+    response_model=PoolsOut,
+)
 async def pools(container: ContainerDep) -> Response:
     rows = [
         {
@@ -109,7 +223,19 @@ def _rotation(r: Rotation) -> dict[str, object]:
     }
 
 
-@router.get("/pools/{pool_id}/rotations", summary="A pool's rotations, newest first")
+UNKNOWN_POOL = {
+    "code": "unknown_pool",
+    "message": "unknown pool 'spot'; pools: spot_price, markets, ohlcv",
+    "details": None,
+}
+
+
+@router.get(
+    "/pools/{pool_id}/rotations",
+    summary="A pool's rotations, newest first",
+    response_model=RotationsOut,
+    responses=error_responses(404, 422, s404="unknown pool", examples={404: UNKNOWN_POOL}),
+)
 async def rotations(
     container: ContainerDep,
     pool_id: Annotated[str, Path(pattern=POOL_ID)],
@@ -119,7 +245,12 @@ async def rotations(
     return render({"pool": pool_id, "rotations": rows})
 
 
-@router.post("/pools/{pool_id}/rotate", summary="Prefer the pool's next member (admin)")
+@router.post(
+    "/pools/{pool_id}/rotate",
+    summary="Prefer the pool's next member (admin)",
+    response_model=RotateOut,
+    responses=error_responses(403, 404, 422, s404="unknown pool", examples={404: UNKNOWN_POOL}),
+)
 async def rotate(
     container: ContainerDep, _admin: AdminDep, pool_id: Annotated[str, Path(pattern=POOL_ID)]
 ) -> Response:
