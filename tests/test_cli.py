@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -33,12 +34,14 @@ def run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProc
 
 def test_price_table_in_mock_mode(tmp_path: Path) -> None:
     result = run(["price", "BTC", "eth", "NOPECOINXYZ", "--mock"], tmp_path)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1  # one of three not found
     out = result.stdout
     assert "BTC (bitcoin)" in out
     assert "ETH (ethereum)" in out
-    assert "unknown asset: 'NOPECOINXYZ'" in out
+    assert "NOPECOINXYZ" not in out
+    assert result.stderr == "error: unknown asset: 'NOPECOINXYZ'\n"
     assert "coingecko" in out and "kraken" in out
+    assert "band (low - high)" in out  # 200 columns: room for the band
 
 
 def test_providers_table(tmp_path: Path) -> None:
@@ -46,6 +49,7 @@ def test_providers_table(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "coingecko" in result.stdout
     assert "disabled: missing key" in result.stdout  # coincap, messari, cryptopanic
+    assert "not checked" in result.stdout and "providers check" in result.stdout
 
 
 def test_bad_configuration_is_one_clear_line(tmp_path: Path) -> None:
@@ -72,9 +76,32 @@ def test_db_upgrade_is_idempotent(tmp_path: Path) -> None:
     assert (tmp_path / "cryptoagg.db").exists()
 
 
-def test_assets_refresh_merges_the_listings(tmp_path: Path) -> None:
-    result = run(["assets", "refresh", "--mock"], tmp_path)
-    assert result.returncode == 0, result.stderr
-    added = int(result.stdout.split(" assets added")[0])
-    assert "from coingecko, binance" in result.stdout
-    assert f"registry: {56 + added} assets, 56 tracked" in result.stdout
+def test_assets_refresh_stores_what_it_finds_and_prints_only_real_changes(
+    tmp_path: Path,
+) -> None:
+    unknown = run(["price", "aave-usdc", "--mock"], tmp_path)
+    assert unknown.returncode == 1 and "unknown asset" in unknown.stderr
+    first = run(["assets", "refresh", "--mock"], tmp_path)
+    assert first.returncode == 0, first.stderr
+    lines = first.stdout.splitlines()
+    assert lines[0] == (
+        "coingecko: first listing stored (58 listed: 2 new to the registry, 0 known assets linked)"
+    )
+    assert [line.split(":")[0] for line in lines[1:5]] == [
+        "binance",
+        "kraken",
+        "coinbase",
+        "coinpaprika",
+    ]
+    assert lines[-1] == "registry: 58 assets, 56 tracked"
+
+    again = run(["assets", "refresh", "--mock"], tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == (
+        "no changes since the last refresh (coingecko, binance, kraken, coinbase, coinpaprika)\n"
+        "registry: 58 assets, 56 tracked\n"
+    )
+    # a new process starts with what the refresh found: the asset is known (the simulator
+    # quotes no price for it)
+    found = run(["price", "aave-usdc", "--mock", "--json"], tmp_path)
+    assert [e["code"] for e in json.loads(found.stdout)["errors"]] == ["no_provider_available"]

@@ -21,7 +21,7 @@ def test_analyze_prints_the_indicators_of_the_stored_candles(tmp_path: Path) -> 
     first = run(["analyze", "BTC", "--interval", "1d", "--window", "60", "--mock"], tmp_path)
     assert first.returncode == 0, first.stderr
     out = first.stdout
-    assert "Analysis of BTC (bitcoin), 60 x 1d candles" in out
+    assert "Analysis of BTC (bitcoin): 60 1d candles" in out
     assert "computed now" in out
     with sqlite3.connect(tmp_path / "mock" / "cryptoagg.db") as connection:
         closes = [

@@ -36,17 +36,16 @@ def table_row(out: str, interval: str) -> list[str]:
 def test_backfill_fills_each_tier_and_a_second_run_fetches_nothing(tmp_path: Path) -> None:
     first = run(["backfill", "--symbol", "BTC", "--days", "30", "--mock"], tmp_path)
     assert first.returncode == 0, first.stderr
-    assert "BTC 1h (30 d)" in first.stdout and "BTC 1m (7 d)" in first.stdout
-    # interval, missing, added, calls, still missing
-    assert table_row(first.stdout, "1d")[1:3] == ["30", "30"]
-    assert table_row(first.stdout, "1h")[1:3] == ["720", "720"]
-    assert table_row(first.stdout, "1m")[1:] == ["10080", "10080", "14", "0"]
+    # interval, days, missing, added, calls, still missing
+    assert table_row(first.stdout, "1d")[1:4] == ["30", "30", "30"]
+    assert table_row(first.stdout, "1h")[1:4] == ["30", "720", "720"]
+    assert table_row(first.stdout, "1m")[1:] == ["7", "10,080", "10,080", "14", "0"]
     stored = rows(tmp_path / "mock" / "cryptoagg.db")
     assert stored["1m"] == 10080 and stored["1h"] >= 720 and stored["1d"] >= 30
     second = run(["backfill", "--symbol", "BTC", "--days", "30", "--mock"], tmp_path)
     assert second.returncode == 0, second.stderr
     for interval in ("1d", "1h"):
-        assert table_row(second.stdout, interval)[1:] == ["0", "0", "0", "0"]
+        assert table_row(second.stdout, interval)[2:] == ["0", "0", "0", "0"]
 
 
 def test_a_killed_backfill_resumes_without_duplicates(tmp_path: Path) -> None:
@@ -73,7 +72,7 @@ def test_a_killed_backfill_resumes_without_duplicates(tmp_path: Path) -> None:
     resumed = run(["backfill", "--symbol", "ETH", "--days", "365", "--mock"], tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     for interval in ("1d", "1h", "1m"):
-        assert table_row(resumed.stdout, interval)[4] == "0"  # nothing left missing
+        assert table_row(resumed.stdout, interval)[5] == "0"  # nothing left missing
     with sqlite3.connect(db) as connection:
         assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         counted = connection.execute(

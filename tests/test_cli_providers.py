@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from cryptoagg.cli import app
 from cryptoagg.cli.checks import ProbeResult, Response
-from cryptoagg.cli.providers import _schema_table
+from cryptoagg.cli.provider_tables import schema_table
 from cryptoagg.cli.schema import judge
 from cryptoagg.core.errors import BadResponse
 from cryptoagg.providers.registry import PROVIDERS
@@ -244,10 +244,10 @@ def test_the_schema_table_marks_a_missing_required_field() -> None:
     body = orjson.dumps(changed)
     probe = ProbeResult("coingecko", "ok", 1.0, value=[1], responses=[Response(SIMPLE, 200, body)])
     out = Console(record=True, width=200)
-    out.print(_schema_table([judge(probe)]))
+    out.print(schema_table([judge(probe)]))
     text = out.export_text()
-    assert "$.*.usd (required)" in text
-    assert "$.*.usd_24h_vol (used)" in text
+    assert "missing (required) $.*.usd" in text
+    assert "missing (used) $.*.usd_24h_vol" in text
     assert "1 of 1 failed" in text
 
 
@@ -329,7 +329,7 @@ def test_plan_table_fits_80_columns(mid_june: Path) -> None:
     assert table[start + 3][0] == "binance"
     kraken = next(row for row in table if row[0] == "kraken")
     # no monthly quota: its jobs at their base intervals, 0.0367 calls/s for 15 days
-    assert kraken[1:7] == ["0", "47,520", "—", "—", "—", "prices 1m"]
+    assert kraken[1:7] == ["0", "47,520", "-", "-", "-", "prices 1m"]
     paprika = next(i for i, row in enumerate(table) if row[0] == "coinpaprika")
     assert table[paprika][1:6] == ["20,000", "20,000", "20,000", "16,000", "0"]
     assert [row[6] for row in table[paprika : paprika + 2]] == ["prices paused", "health paused"]

@@ -257,7 +257,7 @@ def test_restore_asks_first_and_refuses_without_a_yes(data_dir: Path) -> None:
         assert result.stderr.endswith(
             "error: restore cancelled: not confirmed (pass --yes to skip the question)\n"
         )
-    assert "Replace the database at" in declined.stdout
+    assert "Replace the database at" in declined.stderr  # the question is not output
     assert candle_count(data_dir) == 0
 
     accepted = invoke(["restore", str(saved)], data_dir, stdin="y\n")

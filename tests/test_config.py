@@ -42,6 +42,9 @@ def test_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
         ("LOG_FORMAT", "xml"),
         ("SENTIMENT_BACKEND", "magic"),
         ("PROVIDERS_FILE", "/nonexistent/providers.yaml"),
+        ("PUBLIC_URL", "ftp://agg.example"),
+        ("PUBLIC_URL", "https://agg.example/?x=1"),
+        ("IMAGE_CACHE_MAX_BYTES", "-1"),
     ],
 )
 def test_bad_value_names_the_variable(
@@ -99,3 +102,13 @@ def test_secrets_cover_every_credential(tmp_path: Path) -> None:
         "redis-pass",
         "https://hooks.example.com/T0/secret-path",
     }
+
+
+def test_images_and_public_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().image_cache_max_bytes == 16 * 1_048_576
+    assert load_settings().public_url is None
+    monkeypatch.setenv("PUBLIC_URL", "https://agg.example/base/")
+    monkeypatch.setenv("IMAGE_CACHE_MAX_BYTES", "0")
+    settings = load_settings()
+    assert settings.public_url == "https://agg.example/base"
+    assert settings.image_cache_max_bytes == 0

@@ -198,6 +198,13 @@ class Settings(BaseSettings):
     ws_max_message_bytes: int = Field(default=4096, ge=256, le=1_048_576)
     #: WS /ws: connections one client address may hold (more are refused with 429)
     ws_max_per_client: int = Field(default=10, ge=1, le=100_000)
+    #: coin images kept on disk (DATA_DIR/images, DATA_DIR/mock/images in mock mode), in
+    #: bytes; beyond, the least recently used go. 0: no image is fetched or kept, every coin
+    #: gets its generated icon (GET /api/images/{asset_id})
+    image_cache_max_bytes: int = Field(default=16 * 1_048_576, ge=0, le=1024 * 1_048_576)
+    #: the address clients reach this server at (scheme://host[:port][/path]): the image URLs
+    #: of /api/v3 answers are absolute under it; unset: root-relative (/api/images/…)
+    public_url: str | None = None
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -263,6 +270,18 @@ class Settings(BaseSettings):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/") if value else None
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL")
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError("must have no query, fragment or credentials")
+        return value.rstrip("/")
 
     @field_validator("alert_webhook_url")
     @classmethod

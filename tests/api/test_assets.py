@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from cryptoagg.api.app import create_app
-from cryptoagg.bootstrap import Container
+from cryptoagg.bootstrap import Container, build
 from cryptoagg.config import load_settings
 from cryptoagg.core.models import ListedAsset
 from tests.api.conftest import AppClient
@@ -124,3 +124,37 @@ async def test_changes_are_recorded_by_refresh_and_kept_across_restarts(tmp_path
     assert restarted["changes"] == listed["changes"]
     assert [c["provider"] for c in only.json()["changes"]] == ["coingecko"]
     assert bad_kind.status_code == 422
+
+
+async def test_a_refresh_by_another_process_reaches_a_running_and_a_restarted_server(
+    tmp_path: Path,
+) -> None:
+    """`cryptoagg assets refresh` runs in a process of its own: what it finds is stored, a
+    running server takes it over (its periodic sync) and a restarted one starts with it."""
+    cli_settings = load_settings(use_mock_data=True, data_dir=tmp_path, collectors=False)
+    async with running(tmp_path) as (server, client):
+        before = await client.get("/api/resolve", params={"q": "aave-usdc"})
+        async with build(cli_settings) as cli:  # the command's own process
+            first = await cli.assets.refresh()
+        assert first.added == 2 and {c.kind for c in first.recorded} == {"baseline"}
+        assert await server.assets.sync() == 2  # what the server's periodic job runs
+        after = await client.get("/api/resolve", params={"q": "aave-usdc"})
+        seen = (await client.get("/api/assets/changes")).json()
+    assert before.status_code == 404
+    assert after.status_code == 200, after.text
+    assert seen["count"] == first.changes
+
+    async with build(cli_settings) as cli:  # run again: nothing changed, nothing recorded
+        again = await cli.assets.refresh()
+    assert (again.added, again.changes, again.recorded) == (0, 0, [])
+
+    async with running(tmp_path) as (restarted, client):
+        changes = (await client.get("/api/assets/changes")).json()["changes"]
+        resolved = await client.get("/api/resolve", params={"q": "aave-usdc-v1"})
+        later = await restarted.assets.refresh()
+    assert resolved.status_code == 200, resolved.text
+    assert [c["provider"] for c in changes] == first.providers[::-1]  # newest first
+    for change in changes:  # every change names an asset the registry holds
+        assert change["asset_id"] is None or change["asset_id"] in restarted.registry
+    # the restarted server compares with the stored listings: no new baseline
+    assert (later.added, later.changes) == (0, 0)

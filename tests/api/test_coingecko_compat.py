@@ -113,7 +113,7 @@ async def test_simple_price_leaves_out_what_coingecko_leaves_out(app_client: App
     assert no_ids.status_code == 422
     assert unmock(no_ids.json()) == {"error": "Missing parameter ids"}
     assert too_many.status_code == 422
-    assert unmock(too_many.json()) == {"error": "at most 250 ids or symbols per request"}
+    assert unmock(too_many.json()) == {"error": "at most 250 ids, names or symbols per request"}
 
 
 KNOWN_MARKET_FIELDS = (
@@ -225,14 +225,20 @@ async def test_search_trending_has_the_recorded_item_keys(app_client: AppClient)
     assert [(i["id"], i["score"]) for i in items] == [(t["asset_id"], t["score"]) for t in trending]
     listing = {r["asset_id"]: r for r in market.json()["cryptocurrencies"]}
     for item in items:
-        for field in ("id", "name", "symbol", "market_cap_rank", "thumb", "price_btc", "score"):
-            assert item[field] is not None, field
+        # every field the simulated CoinGecko sends is carried (ids, slug, sparkline, BTC
+        # figures); the images are this server's copy of the coin's image
+        assert [k for k, v in item.items() if v is None] == []
+        assert [k for k, v in item["data"].items() if v is None] == ["content"]
+        assert {item[k] for k in ("thumb", "small", "large")} == {f"/api/images/{item['id']}"}
+        assert item["slug"] == item["id"] and item["coin_id"] > 0
+        assert item["data"]["sparkline"].endswith(f"/coins/{item['coin_id']}/sparkline.svg")
         data = item["data"]
         assert math.isclose(float(data["price_btc"]), item["price_btc"])
+        assert list(data["price_change_percentage_24h"]) == ["btc", "usd"]
         listed = listing.get(item["id"])
         if listed is not None:
             assert data["price"] == listed["price"]
-            assert data["price_change_percentage_24h"] == {"usd": listed["change_24h"]}
+            assert data["price_change_percentage_24h"]["usd"] == listed["change_24h"]
             assert data["market_cap"] == f"${round(listed['market_cap']):,}"
         else:
             btc = listing["bitcoin"]["price"]
@@ -258,8 +264,18 @@ async def test_market_chart_serves_stored_candles_in_the_recorded_shape(
                 "backfill": "false",
             },
         )
+        lookback = await client.get(
+            "/api/crypto/history/bitcoin",
+            params={
+                "interval": "1h",
+                "start": (first - timedelta(hours=23)).isoformat(),
+                "end": last.isoformat(),
+                "backfill": "false",
+            },
+        )
         market = await client.get("/api/v3/coins/markets", params={"vs_currency": "usd"})
     assert answer.status_code == 200, answer.text
+    assert answer.headers["x-data-partial"] == "false"
     assert shape_problems(body, recorded("coins_market_chart.json")) == []
     prices = body["prices"]
     assert len(prices) == 7 * 24
@@ -271,7 +287,13 @@ async def test_market_chart_serves_stored_candles_in_the_recorded_shape(
         prices
     )
     assert [t for t, _ in body["market_caps"]] == times
-    assert body["total_volumes"] == [[t, None] for t in times]
+    # a point's volume: base volume x close of the 24 hourly candles up to it, in USD
+    hours = lookback.json()["candles"]
+    assert len(hours) == 7 * 24 + 23 and all(h["volume"] > 0 for h in hours)
+    assert [t for t, _ in body["total_volumes"]] == times
+    for i, (_, volume) in enumerate(body["total_volumes"]):
+        window = hours[i : i + 24]
+        assert math.isclose(volume, sum(h["volume"] * h["close"] for h in window), rel_tol=1e-9)
     supply = {r["id"]: r for r in market.json()}["bitcoin"]["circulating_supply"]
     for (_, price), (_, cap) in zip(prices, body["market_caps"], strict=True):
         assert math.isclose(cap, price * supply)
@@ -311,9 +333,12 @@ async def test_market_chart_errors_have_coingecko_bodies(app_client: AppClient) 
             chart.format("bitcoin"), params={"vs_currency": "usd", "days": "soon"}
         )
         no_days = await client.get(chart.format("bitcoin"), params={"vs_currency": "usd"})
-        long_hourly = await client.get(
+        weekly = await client.get(
             chart.format("bitcoin"),
-            params={"vs_currency": "usd", "days": 365, "interval": "hourly"},
+            params={"vs_currency": "usd", "days": 365, "interval": "weekly"},
+        )
+        bad_precision = await client.get(
+            chart.format("bitcoin"), params={"vs_currency": "usd", "days": 1, "precision": "19"}
         )
     assert (unknown.status_code, unmock(unknown.json())) == (404, {"error": "coin not found"})
     assert (eur.status_code, unmock(eur.json())) == (400, {"error": "invalid vs_currency"})
@@ -325,9 +350,13 @@ async def test_market_chart_errors_have_coingecko_bodies(app_client: AppClient) 
         422,
         {"error": "Missing parameter days"},
     )
-    assert (long_hourly.status_code, unmock(long_hourly.json())) == (
+    assert (weekly.status_code, unmock(weekly.json())) == (
         422,
-        {"error": "interval=hourly covers at most 90 days"},
+        {"error": "interval must be 1m, 5m, hourly or daily (or empty for auto)"},
+    )
+    assert (bad_precision.status_code, unmock(bad_precision.json())) == (
+        422,
+        {"error": "precision must be full or 0 to 18"},
     )
 
 

@@ -24,6 +24,8 @@ async def test_every_operation_is_described_and_json_answers_have_an_example_or_
             if "text/html" in content:  # the dashboard
                 assert content["text/html"].get("example"), f"{method} {path}"
                 continue
+            if _serves_images(content):  # /api/images: binary, one entry per image type
+                continue
             body = content.get("application/json", {})
             if not (body.get("example") or body.get("schema", {}).get("$ref")):
                 missing.append(f"{method.upper()} {path}")
@@ -68,8 +70,9 @@ async def test_every_json_answer_has_a_schema_its_example_fits(app_client: AppCl
                 errors = [e.message for e in _validator(spec, body["schema"]).iter_errors(example)]
                 assert errors == [], f"{method} {path} {status}: {errors}"
                 checked += 1
-        if path not in ("/", "/metrics"):
-            assert "application/json" in operation["responses"]["200"]["content"], path
+        ok = operation["responses"]["200"].get("content", {})
+        if path not in ("/", "/metrics") and not _serves_images(ok):
+            assert "application/json" in ok, path
     assert checked > 30
 
 
@@ -174,6 +177,33 @@ async def test_links_lead_from_answers_to_the_operations_they_feed(app_client: A
     for method, path, operation in _operations(spec):
         for link in operation["responses"].get("200", {}).get("links", {}).values():
             assert link["operationId"] in ids, (method, path)
+
+
+def _serves_images(content: dict[str, Any]) -> bool:
+    """A 200 of images only: every type `image/*` with a binary schema, PNG and SVG among them."""
+    binary = {"type": "string", "format": "binary"}
+    return {"image/png", "image/svg+xml"} <= set(content) and all(
+        t.startswith("image/") and c.get("schema") == binary for t, c in content.items()
+    )
+
+
+async def test_the_image_route_documents_its_types_headers_and_link(app_client: AppClient) -> None:
+    spec = await _spec(app_client)
+    operation = spec["paths"]["/api/images/{asset_id}"]["get"]
+    ok = operation["responses"]["200"]
+    assert set(ok["content"]) == {
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "image/svg+xml",
+    }
+    assert {"Cache-Control", "ETag", "X-Image-Fallback"} <= set(ok["headers"])
+    assert {"304", "422", "429"} <= set(operation["responses"])
+    [parameter] = operation["parameters"]
+    assert parameter["in"] == "path" and parameter["schema"]["pattern"]
+    links = spec["paths"]["/api/trending"]["get"]["responses"]["200"]["links"]
+    assert links["image"]["parameters"] == {"asset_id": "$response.body#/trending/0/asset_id"}
 
 
 def _operations(spec: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:

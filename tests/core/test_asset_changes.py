@@ -104,3 +104,38 @@ def test_delistings_and_provider_links() -> None:
         AssetChange("provider_added", "coinpaprika", "dogecoin", "doge-dogecoin"),
     ]
     assert registry.get("dogecoin").native_id("coinpaprika") == "doge-dogecoin"
+
+
+def test_a_restored_listing_is_the_previous_one_not_a_new_baseline() -> None:
+    registry, tracker = seeded_registry(), ListingTracker()
+    tracker.merge(registry, [cg("bitcoin", "BTC", "Bitcoin"), cg("frogcoin", "FROG", "Frog")])
+    tracker.merge(registry, [kraken("XBT", "BTC"), kraken("ZZZ")])
+    assert tracker.unsaved == {"coingecko", "kraken"}
+    stored = tracker.listings()
+    assert sorted((r.native_id, r.asset_id) for r in stored["coingecko"]) == [
+        ("bitcoin", "bitcoin"),
+        ("frogcoin", "frogcoin"),
+    ]
+
+    # another process (or a restart): a registry from the seed, the stored listings
+    fresh, restored = seeded_registry(), ListingTracker()
+    assert restored.restore(fresh, stored) == 1
+    assert fresh.get("frogcoin").symbol == "FROG" and not fresh.get("frogcoin").tracked
+    assert restored.unsaved == set()
+    same = restored.merge(fresh, [cg("bitcoin", "BTC", "Bitcoin"), cg("frogcoin", "FROG", "Frog")])
+    assert (same.added, same.changes) == (0, [])
+    assert restored.unsaved == set()  # nothing to store again
+    changed = restored.merge(fresh, [kraken("XBT", "BTC")])
+    assert changed.changes == [AssetChange("delisted", "kraken", None, "ZZZ")]
+    assert restored.unsaved == {"kraken"}
+
+
+def test_a_restored_canonical_listing_renames_an_untracked_asset() -> None:
+    registry, tracker = seeded_registry(), ListingTracker()
+    tracker.merge(registry, [cg("oldcoin", "OLD", "Old Coin")])
+    tracker.merge(registry, [cg("oldcoin", "OLDX", "Old Coin Reborn")])
+    fresh = seeded_registry()
+    # an older process registered the old name from another provider's listing first
+    fresh.merge_listing([cg("oldcoin", "OLD", "Old Coin")])
+    ListingTracker().restore(fresh, tracker.listings())
+    assert fresh.resolve("OLDX").asset.name == "Old Coin Reborn"

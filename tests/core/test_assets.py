@@ -101,3 +101,16 @@ def test_merge_listing_adds_provider_ids_to_known_assets() -> None:
     )
     assert registry.get("bitcoin").native_id("coincap") == "bitcoin"
     assert registry.get("bitcoin").tracked
+
+
+def test_assets_are_found_by_name_in_any_case() -> None:
+    registry = seeded_registry()
+    assert [a.id for a in registry.named("bitcoin")] == ["bitcoin"]
+    assert [a.id for a in registry.named(" Ethereum ")] == ["ethereum"]
+    assert registry.named("Not A Coin") == []
+    registry.add(Asset("bitcoin-2", "BTC2", "Bitcoin", tracked=False))
+    assert [a.id for a in registry.named("BITCOIN")] == ["bitcoin", "bitcoin-2"]
+    # a renamed asset is found under its new name only
+    registry.add(Asset("bitcoin-2", "BTC2", "Bitcoin Two", tracked=False))
+    assert [a.id for a in registry.named("Bitcoin")] == ["bitcoin"]
+    assert [a.id for a in registry.named("bitcoin two")] == ["bitcoin-2"]

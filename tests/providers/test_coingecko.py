@@ -69,6 +69,24 @@ def test_parse_trending() -> None:
     assert coins[0].asset_id == "qubic-network"
     assert coins[0].symbol == "QUBIC"
     assert coins[0].market_cap_rank == 368
+    # every field of the item is carried, `data` included (amounts parsed from CoinGecko's
+    # "$104,127,324" and decimal strings)
+    first = coins[0]
+    assert (first.coin_id, first.slug) == (32949, "qubic")
+    images = "https://coin-images.coingecko.com/coins/images/32949/{}/QubicLogo-Token.png"
+    assert first.thumb == images.format("standard") + "?1731185925"
+    assert first.small == images.format("small") + "?1731185925"
+    assert first.large == images.format("large") + "?1731185925"
+    assert first.change_24h_pct == Decimal("-6.386464466210091")
+    assert first.change_24h_btc_pct == Decimal("0.84830827187978")
+    assert (first.market_cap, first.volume_24h) == (Decimal(104127324), Decimal(3463333))
+    assert first.market_cap_btc == Decimal("1354.025469919968")
+    assert first.volume_24h_btc == Decimal("45.13837130375957")
+    assert first.sparkline == "https://www.coingecko.com/coins/32949/sparkline.svg"
+    assert (first.content_title, first.content_description) == (None, None)
+    assert [c.coin_id for c in coins] == [32949, 33453, 50891, 22114, 1]
+    assert coins[4].content_title == "About Bitcoin (BTC)"
+    assert (coins[4].content_description or "").startswith("Bitcoin (BTC) is the first")
 
 
 def test_parse_ohlc_keeps_close_times() -> None:

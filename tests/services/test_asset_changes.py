@@ -17,6 +17,7 @@ from cryptoagg.resilience.guard import Guards
 from cryptoagg.resilience.health import HealthBook
 from cryptoagg.resilience.pool import PoolConfig, ProviderPool
 from cryptoagg.resilience.retry import RetryPolicy
+from cryptoagg.services import asset_listings
 from cryptoagg.services.asset_changes import CONFIG_KEY, AssetChangeLog
 from cryptoagg.services.assets import AssetService
 from cryptoagg.services.context import ServiceContext, Ttls
@@ -65,9 +66,10 @@ def asset_service(engine: Engine, clock: Clock, provider: FakeListing) -> AssetS
         config=PoolConfig(retry=RetryPolicy(attempts=1)),
     )
     ctx = ServiceContext(seeded_registry(), {Capability.LISTING: pool}, TTLCache(), Ttls(), clock)
-    changes = AssetChangeLog(ConfigurationRepository(engine, clock), clock)
+    store = ConfigurationRepository(engine, clock)
+    changes = AssetChangeLog(store, clock)
     changes.load()
-    return AssetService(ctx, changes)
+    return AssetService(ctx, changes, store)
 
 
 async def test_refresh_records_changes_that_survive_a_restart(migrated: Engine) -> None:
@@ -125,3 +127,26 @@ async def test_the_log_keeps_the_newest_entries_and_skips_unreadable_ones(
     assert again.load() == 3
     assert [e.change.asset_id for e in again.recent(10)] == ["coin-4", "coin-3", "coin-2"]
     assert await again.record([]) == []
+
+
+async def test_listings_are_stored_once_and_read_back_skipping_unreadable_rows(
+    migrated: Engine,
+) -> None:
+    clock = Clock()
+    provider = FakeListing("coingecko", coingecko_rows(("frogcoin", "frog", "Frog Coin")))
+    store = ConfigurationRepository(migrated, clock)
+    assets = asset_service(migrated, clock, provider)
+    await assets.refresh()
+    stored = store.get(asset_listings.CONFIG_KEY)
+    assert stored["providers"]["coingecko"][-1] == ["frogcoin", "FROG", "Frog Coin", "frogcoin"]
+    written = store.updated_at([asset_listings.CONFIG_KEY])
+    clock.now = T0 + timedelta(hours=1)
+    assert (await assets.refresh()).changes == 0
+    assert store.updated_at([asset_listings.CONFIG_KEY]) == written  # unchanged: not rewritten
+
+    stored["providers"]["coingecko"] += [["bad"], ["x", None, None, None], "not a row"]
+    stored["providers"]["kraken"] = "not rows"
+    assert len(asset_listings.decode(stored)["coingecko"]) == 3
+    assert "kraken" not in asset_listings.decode(stored)
+    assert asset_listings.decode({"version": 99, "providers": {}}) == {}
+    assert asset_listings.decode("garbage") == {}

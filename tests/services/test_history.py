@@ -22,7 +22,7 @@ from cryptoagg.resilience.cache import TTLCache
 from cryptoagg.resilience.guard import Guards
 from cryptoagg.resilience.health import HealthBook
 from cryptoagg.resilience.pool import PoolConfig, ProviderPool
-from cryptoagg.resilience.retry import RetryPolicy
+from cryptoagg.resilience.retry import Deadline, RetryPolicy
 from cryptoagg.services.context import ServiceContext, Ttls
 from cryptoagg.services.history import HistoryService, Retention
 from cryptoagg.storage.candles import CandleRepository
@@ -255,6 +255,50 @@ async def test_ranges_before_listing_raise_the_history_floor(migrated: Engine, b
     calls = len(provider.asked)
     again = await history.fill(btc, Interval.H1, NOW - timedelta(days=30), NOW)
     assert again.calls == 0 and len(provider.asked) == calls
+
+
+async def test_the_history_floor_is_readable(migrated: Engine, btc: Asset) -> None:
+    history = service(migrated, [FakeOhlcv("binance", listed=datetime(2026, 3, 2, tzinfo=UTC))])
+    assert await history.floor(btc, Interval.H1) is None  # not looked for yet
+    await history.fill(btc, Interval.H1, NOW - timedelta(days=5), NOW)
+    assert await history.floor(btc, Interval.H1) == datetime(2026, 3, 2, tzinfo=UTC)
+    assert await history.floor(btc, Interval.D1) is None
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Slow(FakeOhlcv):
+    """Each call takes `seconds` on `clock`."""
+
+    def __init__(self, name: str, clock: Clock, seconds: float) -> None:
+        super().__init__(name)
+        self.clock, self.seconds = clock, seconds
+
+    async def ohlcv(
+        self, asset: Asset, interval: Interval, start: datetime, end: datetime
+    ) -> list[Candle]:
+        self.clock.now += self.seconds
+        return await super().ohlcv(asset, interval, start, end)
+
+
+async def test_a_fill_starts_no_chunk_after_its_deadline(migrated: Engine, btc: Asset) -> None:
+    clock = Clock()
+    provider = Slow("binance", clock, seconds=4.0)
+    history = service(migrated, [provider], chunk=60)
+    deadline = Deadline.after(10.0, clock)
+    report = await history.fill(btc, Interval.M1, NOW - timedelta(hours=5), NOW, deadline=deadline)
+    # calls end at 4 s, 8 s and 12 s: the third began before the deadline and is finished,
+    # no fourth is started; what is left is reported
+    assert report.calls == 3 and len(provider.asked) == 3 and report.added == 180
+    assert sum(s.count for s in report.unfilled) == report.missing - 180
+    late = await history.fill(btc, Interval.M1, NOW - timedelta(hours=5), NOW, deadline=deadline)
+    assert late.calls == 0 and len(provider.asked) == 3
 
 
 async def test_a_failing_upstream_pauses_the_backfill(migrated: Engine, btc: Asset) -> None:

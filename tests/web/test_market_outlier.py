@@ -57,7 +57,9 @@ def test_the_market_tab_serves_the_consensus_and_names_the_listing_left_out(
     sources = page.locator('#market-table tr[data-asset="bitcoin"] td').nth(6)
     assert sources.inner_text() == "1" and sources.get_attribute("title") == "coinpaprika"
     fresh = page.locator("#market-fresh").inner_text()
-    assert fresh.startswith(f"{len(body['cryptocurrencies'])} coins from coingecko, coinpaprika")
+    caption = page.locator("#market-caption").inner_text()
+    assert caption == f"Top {len(body['cryptocurrencies'])} tracked assets by market cap"
+    assert fresh.startswith("from coingecko, coinpaprika")
 
 
 def test_the_providers_tab_shows_the_outlier(open_page: OpenPage, api: str) -> None:

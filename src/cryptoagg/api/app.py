@@ -22,6 +22,7 @@ from cryptoagg.api.routes import (
     coingecko,
     health,
     history,
+    images,
     info,
     market,
     monitoring,
@@ -33,6 +34,7 @@ from cryptoagg.api.security import install_security
 from cryptoagg.bootstrap import build
 from cryptoagg.config import Settings
 from cryptoagg.web.dashboard import install_dashboard
+from cryptoagg.web.docs import install_docs
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -52,6 +54,9 @@ def create_app(settings: Settings) -> FastAPI:
         # metrics are Prometheus (/metrics); FastAPI's OpenTelemetry hooks would otherwise
         # look up the global OTel providers (and the environment) on every request
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        # /docs and /redoc are served from vendored files (web/docs.py), not from a CDN
+        docs_url=None,
+        redoc_url=None,
     )
     install_error_handlers(app)
     install_examples(app)
@@ -59,9 +64,10 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(module.router)
     app.include_router(coingecko.router)
     app.include_router(ws.router)
-    for area in (analysis, assets, news):
+    for area in (analysis, assets, news, images):
         app.include_router(area.router)
     install_dashboard(app)
+    docs = install_docs(app)
 
     def record_market(scope: Scope, duration_ms: float) -> None:
         market.record_market_query(app.state.container, scope, duration_ms)
@@ -69,7 +75,7 @@ def create_app(settings: Settings) -> FastAPI:
     # limits (with the hot path after the rate limit), CORS, then security headers and
     # request metrics (see api/security.py)
     hot = HotPath(app.state, hooks={"/api/market": record_market})
-    install_security(app, settings, install_metrics(app), fast=hot)
+    install_security(app, settings, install_metrics(app), fast=hot, docs=docs)
     if settings.use_mock_data:
         app.add_middleware(MockMarker)
     return app

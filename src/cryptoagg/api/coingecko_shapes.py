@@ -13,15 +13,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Context, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from statistics import median
 from typing import Any
 
 from cryptoagg.core.consensus import Consensus
+from cryptoagg.core.errors import InvalidInput
 from cryptoagg.core.models import MarketEntry, TrendingCoin, utc
 
 CURRENCY = "usd"
 SIXTEEN_DIGITS = Context(prec=16)
+#: `precision=`: CoinGecko's values, `full` or 0 to 18 decimal places
+PRECISIONS = ("full", *(str(places) for places in range(19)))
+#: wide enough to quantize a market cap to 18 decimal places without losing a digit
+_WIDE = Context(prec=80)
 #: `coins/markets?price_change_percentage=`: the timeframes CoinGecko accepts
 CHANGE_TIMEFRAMES = ("1h", "24h", "7d", "14d", "30d", "200d", "1y")
 MARKET_ORDERS = (
@@ -50,6 +55,25 @@ def csv(raw: str | None) -> list[str]:
 def flag(raw: str | None) -> bool:
     """CoinGecko's boolean parameters are the strings `true` and `false`."""
     return raw is not None and raw.strip().lower() == "true"
+
+
+def parse_precision(raw: str | None) -> int | None:
+    """`precision` as decimal places; None (absent, empty or `full`): as computed."""
+    if raw is None or raw.strip() in ("", "full"):
+        return None
+    if raw.strip() not in PRECISIONS:
+        raise InvalidInput("precision must be full or 0 to 18")
+    return int(raw)
+
+
+def rounded(value: Decimal | None, places: int | None) -> Decimal | int | None:
+    """An amount in USD rounded half up to `places` decimal places (0: an integer); None:
+    unchanged. `precision` rounds amounts only: per cent changes, supplies, BTC amounts and
+    times are never rounded."""
+    if value is None or places is None:
+        return value
+    exact = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=_WIDE)
+    return int(exact) if places == 0 else exact
 
 
 def _median(values: Iterable[Decimal | None]) -> Decimal | None:
@@ -99,23 +123,28 @@ class SimpleFlags:
 
 
 def simple_price_entry(
-    consensus: Consensus, listed: MarketEntry | None, usd: bool, flags: SimpleFlags
+    consensus: Consensus,
+    listed: MarketEntry | None,
+    usd: bool,
+    flags: SimpleFlags,
+    places: int | None = None,
 ) -> dict[str, Any]:
     """One coin of `simple/price`. The price is our consensus. Market cap, volume and change
     come from the markets listing (one aggregator's figures, the same as `coins/markets`);
     for a coin outside the listing, the median of what the consensus quotes carried (an
     exchange's quote carries its own volume only). No supported currency asked: `{}`, as
-    CoinGecko answers for a currency it does not know."""
+    CoinGecko answers for a currency it does not know. `places` (`precision`) rounds the
+    price, market cap and volume."""
     if not usd:
         return {}
-    entry: dict[str, Any] = {CURRENCY: consensus.price}
+    entry: dict[str, Any] = {CURRENCY: rounded(consensus.price, places)}
     quotes = consensus.used
     if flags.market_cap:
         cap = listed.market_cap if listed else _median(q.market_cap for q in quotes)
-        entry["usd_market_cap"] = cap
+        entry["usd_market_cap"] = rounded(cap, places)
     if flags.volume:
         volume = listed.volume_24h if listed else _median(q.volume_24h for q in quotes)
-        entry["usd_24h_vol"] = volume
+        entry["usd_24h_vol"] = rounded(volume, places)
     if flags.change:
         change = listed.change_24h_pct if listed else _median(q.change_24h_pct for q in quotes)
         entry["usd_24h_change"] = change
@@ -128,26 +157,30 @@ def simple_price_entry(
 
 
 def market_row(
-    entry: MarketEntry, changes: Sequence[str] = (), sparkline: bool = False
+    entry: MarketEntry,
+    changes: Sequence[str] = (),
+    sparkline: bool = False,
+    places: int | None = None,
 ) -> dict[str, Any]:
     """One row of `coins/markets` (recorded: coins_markets.json). We know price, market cap
     and rank, volume, the 24h change and, from some listings, the circulating supply; the USD
     change is derived, and so is the circulating supply when the listing lacks it (`DERIVED`);
-    highs, lows, the other supplies, ATH/ATL and ROI are null."""
+    highs, lows, the other supplies, ATH/ATL and ROI are null. `places` (`precision`) rounds
+    the amounts in USD."""
     price, pct = entry.price, entry.change_24h_pct
     row: dict[str, Any] = {
         "id": entry.asset_id,
         "symbol": entry.symbol.lower(),
         "name": entry.name,
         "image": None,
-        "current_price": price,
-        "market_cap": entry.market_cap,
+        "current_price": rounded(price, places),
+        "market_cap": rounded(entry.market_cap, places),
         "market_cap_rank": entry.rank,
         "fully_diluted_valuation": None,
-        "total_volume": entry.volume_24h,
+        "total_volume": rounded(entry.volume_24h, places),
         "high_24h": None,
         "low_24h": None,
-        "price_change_24h": _change_24h(price, pct),
+        "price_change_24h": rounded(_change_24h(price, pct), places),
         "price_change_percentage_24h": pct,
         "market_cap_change_24h": None,
         "market_cap_change_percentage_24h": None,
@@ -230,39 +263,78 @@ def _btc_text(value: Decimal | None, btc_usd: Decimal | None) -> str | None:
     return f"{SIXTEEN_DIGITS.divide(value, btc_usd):f}"
 
 
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:f}"
+
+
+def _figure(
+    ours: Decimal | None, theirs: Decimal | None, theirs_btc: Decimal | None, btc: Decimal | None
+) -> tuple[str | None, str | None]:
+    """A trending amount as CoinGecko's USD and BTC texts: the listing's figure (in BTC at
+    our bitcoin price) when the coin is listed with it, else the trending provider's own."""
+    if ours is not None:
+        return _usd_text(ours), _btc_text(ours, btc) or _text(theirs_btc)
+    return _usd_text(theirs), _text(theirs_btc)
+
+
+#: what `search/trending` fills in when its provider left it out (for the docs)
+TRENDING_FALLBACKS = {
+    "market_cap_rank": "the listing's rank",
+    "small, large, thumb": "another size of the coin's image the provider sent",
+    "data.price": "price_btc x our bitcoin price, for a coin outside the listing",
+}
+
+
 def trending_item(
     coin: TrendingCoin, listed: MarketEntry | None, btc_usd: Decimal | None
 ) -> dict[str, Any]:
-    """One `coins[].item` of `search/trending` (recorded: search_trending.json). CoinGecko's
-    image id, slug and image sizes other than `thumb` are null; `data` is filled from the
-    markets listing when the coin is in it, the USD price otherwise from `price_btc`."""
+    """One `coins[].item` of `search/trending` (recorded: search_trending.json): every field
+    the provider sent (its ids, slug, image URLs, sparkline URL, BTC figures). `data` takes
+    the price, market cap, volume and USD change from the markets listing when the coin is
+    in it (the figures `coins/markets` serves), the provider's otherwise; the USD price of a
+    coin outside the listing is its `price_btc` at our bitcoin price. A field neither sent
+    nor derivable (`TRENDING_FALLBACKS`) is null."""
     price = listed.price if listed else None
     if price is None and coin.price_btc is not None and btc_usd:
         price = coin.price_btc * btc_usd
-    cap = listed.market_cap if listed else None
-    volume = listed.volume_24h if listed else None
-    change = listed.change_24h_pct if listed else None
+    cap, cap_btc = _figure(
+        listed.market_cap if listed else None, coin.market_cap, coin.market_cap_btc, btc_usd
+    )
+    volume, volume_btc = _figure(
+        listed.volume_24h if listed else None, coin.volume_24h, coin.volume_24h_btc, btc_usd
+    )
+    usd_change = listed.change_24h_pct if listed else None
+    if usd_change is None:
+        usd_change = coin.change_24h_pct
+    changes = {"btc": coin.change_24h_btc_pct, CURRENCY: usd_change}
+    images = [coin.thumb, coin.small, coin.large]
+    sent = next((url for url in images if url), None)
+    content = None
+    if coin.content_title is not None or coin.content_description is not None:
+        content = {"title": coin.content_title, "description": coin.content_description}
     return {
         "id": coin.asset_id,
-        "coin_id": None,
+        "coin_id": coin.coin_id,
         "name": coin.name,
         "symbol": coin.symbol,
-        "market_cap_rank": coin.market_cap_rank,
-        "thumb": coin.thumb,
-        "small": None,
-        "large": None,
-        "slug": None,
+        "market_cap_rank": coin.market_cap_rank
+        if coin.market_cap_rank is not None
+        else (listed.rank if listed else None),
+        "thumb": coin.thumb or sent,
+        "small": coin.small or sent,
+        "large": coin.large or sent,
+        "slug": coin.slug,
         "price_btc": coin.price_btc,
         "score": coin.score,
         "data": {
             "price": price,
-            "price_btc": None if coin.price_btc is None else f"{coin.price_btc:f}",
-            "price_change_percentage_24h": {} if change is None else {CURRENCY: change},
-            "market_cap": _usd_text(cap),
-            "market_cap_btc": _btc_text(cap, btc_usd),
-            "total_volume": _usd_text(volume),
-            "total_volume_btc": _btc_text(volume, btc_usd),
-            "sparkline": None,
-            "content": None,
+            "price_btc": _text(coin.price_btc),
+            "price_change_percentage_24h": {k: v for k, v in changes.items() if v is not None},
+            "market_cap": cap,
+            "market_cap_btc": cap_btc,
+            "total_volume": volume,
+            "total_volume_btc": volume_btc,
+            "sparkline": coin.sparkline,
+            "content": content,
         },
     }

@@ -113,7 +113,7 @@ class ResponseCache:
         now = self.clock()
         encoded.fresh_until = now + max(0.0, max_age_s)
         headers = self.headers(encoded, now)
-        if _matches(request.headers.get("if-none-match"), encoded.etag):
+        if etag_matches(request.headers.get("if-none-match"), encoded.etag):
             return Response(status_code=304, headers=headers)
         return Response(encoded.body, 200, headers, media_type="application/json")
 
@@ -136,7 +136,7 @@ class ResponseCache:
         return entry
 
 
-def _matches(header: str | None, etag: str) -> bool:
+def etag_matches(header: str | None, etag: str) -> bool:
     """RFC 9110 If-None-Match: `*`, or a list of (possibly weak) entity tags."""
     if not header:
         return False
@@ -194,7 +194,7 @@ class HotPath:
                 (b"content-length", str(len(entry.body)).encode()),
             ]
             entry.raw_second = int(now)
-        not_modified = _matches(if_none_match, entry.etag)
+        not_modified = etag_matches(if_none_match, entry.etag)
         status, raw = (304, entry.raw_304) if not_modified else (200, entry.raw_200)
         body = b"" if not_modified else entry.body
         hook = self.hooks.get(scope["path"])

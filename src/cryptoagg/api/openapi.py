@@ -103,6 +103,8 @@ LINKS: list[tuple[str, str, str, dict[str, str]]] = [
         "symbol": "$response.body#/cryptocurrencies/0/symbol"}),
     ("GET /api/trending", "price", "GET /api/price/{symbol}", {
         "symbol": "$response.body#/trending/0/asset_id"}),
+    ("GET /api/trending", "image", "GET /api/images/{asset_id}", {
+        "asset_id": "$response.body#/trending/0/asset_id"}),
     ("GET /api/assets", "resolve", "GET /api/resolve", {
         "q": "$response.body#/assets/0/id"}),
     ("GET /api/assets", "price", "GET /api/price/{symbol}", {

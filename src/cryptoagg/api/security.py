@@ -2,11 +2,12 @@
 headers on every response, and the request metrics.
 
 Pages (`text/html`: the dashboard, `/docs`) get the full set: a Content-Security-Policy that
-allows only our own origin for scripts, connections and frames (inline styles and https
-images, i.e. coin logos, are allowed), `X-Frame-Options`, `Referrer-Policy`,
-`Permissions-Policy`, `Cross-Origin-Opener-Policy`. `/docs` and `/redoc` are FastAPI's pages,
-which load Swagger UI and ReDoc from jsDelivr and run one inline script: their policy allows
-exactly that. Everything else (JSON, metrics, static files) gets what matters for a resource
+allows only our own origin for scripts, images, connections and frames (inline styles are
+allowed; coin logos come from our own `/api/images`), `X-Frame-Options`, `Referrer-Policy`,
+`Permissions-Policy`, `Cross-Origin-Opener-Policy`. `/docs` and `/redoc` are FastAPI's pages
+with Swagger UI and ReDoc vendored (`web/docs.py`): their policy adds the hash of Swagger UI's
+one inline script, ReDoc's search worker (a `blob:`) and nothing from another host.
+Everything else (JSON, metrics, static files) gets what matters for a resource
 that is not a document: `nosniff` and `default-src 'none'; frame-ancestors 'none'` — few and
 short, because the server validates every header of every response. HSTS is sent only on
 requests that arrived over https (directly, or through a trusted proxy: TRUSTED_PROXIES).
@@ -31,6 +32,7 @@ from cryptoagg.api.limits import FastPath, RequestLimits
 from cryptoagg.api.metrics import HttpMetrics
 from cryptoagg.api.ratelimit import ClientConnections, ClientRateLimiter
 from cryptoagg.config import Settings
+from cryptoagg.web.docs import DocsPages
 
 log = structlog.get_logger("cryptoagg.api")
 
@@ -38,14 +40,13 @@ Header = tuple[bytes, bytes]
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data: https:; font-src 'self'; connect-src 'self'; worker-src 'self'; "
+    "img-src 'self' data:; font-src 'self'; connect-src 'self'; worker-src 'self'; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+#: the docs pages' policy; `{scripts}`: the hashes of their inline scripts (`docs_policy`)
 DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
-    "font-src 'self' https://fonts.gstatic.com; connect-src 'self'; worker-src 'self' blob:; "
+    "default-src 'self'; script-src 'self'{scripts}; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self'; connect-src 'self'; worker-src 'self' blob:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
@@ -63,6 +64,11 @@ PAGE = {
 HSTS: Header = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 
 
+def docs_policy(script_hashes: Iterable[str] = ()) -> str:
+    """`DOCS_CSP` allowing exactly these inline scripts (`'sha256-…'` sources)."""
+    return DOCS_CSP.format(scripts="".join(f" {h}" for h in script_hashes))
+
+
 def _encode(headers: dict[str, str]) -> list[Header]:
     return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
 
@@ -76,15 +82,16 @@ class Edge:
         app: ASGIApp,
         *,
         metrics: HttpMetrics | None = None,
-        docs_paths: Iterable[str] = (),
+        docs: DocsPages | None = None,
         proxies: TrustedProxies = NO_PROXIES,
     ) -> None:
         self.app = app
         self.metrics = metrics
-        self.docs_paths = frozenset(docs_paths)
+        self.docs_paths = frozenset(docs.paths if docs else ())
         self.proxies = proxies
         self.page = _encode({**PAGE, "content-security-policy": CSP})
-        self.docs = _encode({**PAGE, "content-security-policy": DOCS_CSP})
+        policy = docs_policy(docs.script_hashes if docs else ())
+        self.docs = _encode({**PAGE, "content-security-policy": policy})
         self.api = _encode({**NOSNIFF, "content-security-policy": API_CSP})
         self.names = frozenset(name for name, _ in [*self.page, HSTS])
 
@@ -136,8 +143,10 @@ def install_security(
     settings: Settings,
     metrics: HttpMetrics | None,
     fast: FastPath | None = None,
+    docs: DocsPages | None = None,
 ) -> None:
-    """Add the protective middlewares (Starlette runs the last added first)."""
+    """Add the protective middlewares (Starlette runs the last added first); `docs`: the
+    documentation pages (`web/docs.py`), which get their own policy."""
     limiter = None
     if settings.rate_limit_per_min > 0:
         limiter = ClientRateLimiter(settings.rate_limit_per_min, settings.rate_limit_burst)
@@ -162,8 +171,7 @@ def install_security(
             allow_credentials=False,
             max_age=600,
         )
-    docs = [p for p in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p]
-    app.add_middleware(Edge, metrics=metrics, docs_paths=docs, proxies=proxies)
+    app.add_middleware(Edge, metrics=metrics, docs=docs, proxies=proxies)
 
 
 def _counter(metrics: HttpMetrics) -> Callable[[str], None]:

@@ -20,6 +20,7 @@ from cryptoagg.services.analysis import AnalysisService
 from cryptoagg.services.assets import AssetService
 from cryptoagg.services.events import EventHub
 from cryptoagg.services.history import HistoryService
+from cryptoagg.services.images import ImageService
 from cryptoagg.services.market import MarketService
 from cryptoagg.services.news_feed import NewsFeed
 from cryptoagg.services.prices import PriceService
@@ -49,6 +50,8 @@ class Container:
     cache: TTLCache
     prices: PriceService
     market: MarketService
+    #: coin images from our own origin (GET /api/images/{asset_id})
+    images: ImageService
     status: StatusService
     assets: AssetService
     analysis: AnalysisService

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from cryptoagg.bootstrap.checks import check_settings
 from cryptoagg.bootstrap.collectors import plan_jobs, start_collectors
 from cryptoagg.bootstrap.container import Container
+from cryptoagg.bootstrap.images import image_service
 from cryptoagg.bootstrap.providers import build_guards, build_pools, build_providers
 from cryptoagg.bootstrap.resources import http_client, open_engine, upstream_url
 from cryptoagg.bootstrap.services import (
@@ -17,6 +18,7 @@ from cryptoagg.bootstrap.services import (
     history_service,
     live_events,
     service_context,
+    start_asset_sync,
     start_discovery,
     start_provider_feed,
     start_recorder,
@@ -81,6 +83,9 @@ async def build(settings: Settings) -> AsyncIterator[Container]:
             )
         assets = await asset_service(ctx, engine)
         status = StatusService(providers, health, guards, pools)
+        images = await image_service(
+            settings, providers, registry=registry, guards=guards, health=health, stack=stack
+        )
         # CPU-heavy work (sentiment, analysis) on threads of its own, bounded: resilience/cpu.py
         cpu = CpuLimiter(settings.cpu_workers, settings.cpu_queue)
         stack.push_async_callback(cpu.aclose)
@@ -95,6 +100,7 @@ async def build(settings: Settings) -> AsyncIterator[Container]:
             budget=budget,
         )
         start_provider_feed(ProviderFeed(status, events), stack)
+        start_asset_sync(assets, stack)
         start_discovery(settings, assets, stack)
         yield Container(
             settings=settings,
@@ -113,7 +119,8 @@ async def build(settings: Settings) -> AsyncIterator[Container]:
             collectors=collectors,
             cache=cache,
             prices=prices,
-            market=MarketService(ctx, prices),
+            market=MarketService(ctx, prices, images=images),
+            images=images,
             status=status,
             assets=assets,
             analysis=AnalysisService(history, AnalysisRepository(engine), limiter=cpu),

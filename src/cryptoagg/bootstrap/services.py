@@ -3,10 +3,11 @@ a writer thread, state read back from storage, the live-update hub and its feeds
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 
+import structlog
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from cryptoagg.bootstrap.tasks import start_periodic, utcnow
 from cryptoagg.config import Settings
@@ -31,6 +32,10 @@ from cryptoagg.storage.repositories import PriceRepository, QueryRepository
 DISCOVERY_JOB = "discovery"
 #: seconds between comparisons of the providers' states for the `providers` live topic
 PROVIDER_FEED_S = 2.0
+#: seconds between looks at the stored asset listings another process may have written
+ASSET_SYNC_S = 60.0
+
+log = structlog.get_logger("cryptoagg.bootstrap")
 
 
 def service_context(
@@ -78,10 +83,24 @@ def history_service(settings: Settings, ctx: ServiceContext, engine: Engine) -> 
 
 
 async def asset_service(ctx: ServiceContext, engine: Engine) -> AssetService:
-    """The registry's use cases, with the log of listing changes read back from storage."""
-    assets = AssetService(ctx, AssetChangeLog(ConfigurationRepository(engine, utcnow), utcnow))
-    await asyncio.to_thread(assets.changes.load)
+    """The registry's use cases, with the stored listings and change log read back."""
+    store = ConfigurationRepository(engine, utcnow)
+    assets = AssetService(ctx, AssetChangeLog(store, utcnow), store)
+    await assets.sync()
     return assets
+
+
+def start_asset_sync(assets: AssetService, stack: contextlib.AsyncExitStack) -> None:
+    """Every process takes over, within ASSET_SYNC_S, the listings and changes another one
+    stored (`cryptoagg assets refresh`, the discovery of the replica that ran it)."""
+
+    async def sync() -> None:
+        try:
+            await assets.sync()
+        except SQLAlchemyError as exc:  # the next round tries again
+            log.warning("asset_sync_failed", error=type(exc).__name__)
+
+    start_periodic("asset-sync", ASSET_SYNC_S, sync, stack)
 
 
 def live_events(settings: Settings, stack: contextlib.AsyncExitStack) -> EventHub:

@@ -11,7 +11,8 @@ from rich.progress import MofNCompleteColumn, Progress, TaskID
 from rich.table import Table
 
 from cryptoagg.bootstrap import Container, build
-from cryptoagg.cli.common import console, errors, quiet_settings
+from cryptoagg.cli import format as fmt
+from cryptoagg.cli.common import MockOption, fail, out, progress, quiet_settings
 from cryptoagg.core.errors import CryptoAggError
 from cryptoagg.core.models import Interval
 from cryptoagg.services.history import FillReport, Retention, plan_backfill
@@ -44,15 +45,26 @@ async def _backfill(
 
 
 def backfill(
-    symbol: Annotated[str, typer.Option("--symbol", help="Ticker or asset id, e.g. BTC")],
-    days: Annotated[int, typer.Option(min=1, max=3650, help="How far back")] = 365,
+    symbol: Annotated[
+        str, typer.Option("--symbol", metavar="SYMBOL", help="Ticker or asset id, e.g. BTC.")
+    ],
+    days: Annotated[
+        int, typer.Option(min=1, max=3650, metavar="DAYS", help="How many days back to fill.")
+    ] = 365,
     interval: Annotated[
-        Interval | None, typer.Option(help="Only this tier (default: 1d, 1h and 1m)")
+        Interval | None,
+        typer.Option(metavar="1m|1h|1d", help="Fill only this tier (default: all three)."),
     ] = None,
-    mock: Annotated[bool, typer.Option("--mock", help="Fetch from the built-in simulator")] = False,
+    mock: MockOption = False,
 ) -> None:
-    """Fill missing candles from the providers, in chunks each accepts (resumable: only what
-    is still missing is fetched). Each tier is filled within its retention."""
+    """Fill the missing candles of an asset from the providers.
+
+    Each tier (1d, 1h, 1m) is filled within its retention, in chunks every provider
+    accepts. Only what is still missing is fetched, so an interrupted run simply resumes. A
+    progress bar per tier goes to stderr when it is a terminal.
+
+    Exit status: 0 on success; 1 when the asset is unknown or the fill failed.
+    """
     settings = quiet_settings(mock)
     retention = Retention(
         settings.retention_1m_days, settings.retention_1h_days, settings.retention_1d_days
@@ -66,18 +78,25 @@ def backfill(
     async def run() -> list[FillReport]:
         async with build(settings) as container:
             columns = (*Progress.get_default_columns(), MofNCompleteColumn())
-            with Progress(*columns, console=console) as progress:
-                return await _backfill(container, symbol, plan, progress)
+            with progress(*columns) as bar:
+                return await _backfill(container, symbol, plan, bar)
 
     try:
         reports = asyncio.run(run())
     except CryptoAggError as exc:
-        errors.print(f"[red]error:[/red] {exc.message}")
-        raise SystemExit(1) from None
+        fail(exc.message)
     table = Table(title=f"Backfill {symbol}")
-    for column in ("interval", "missing", "added", "calls", "still missing"):
-        table.add_column(column)
+    for column in ("interval", "days", "missing", "added", "calls", "still missing"):
+        table.add_column(column, justify="left" if column == "interval" else "right")
+    tier_days = dict(plan)
     for r in reports:
         left = sum(s.count for s in r.unfilled)
-        table.add_row(r.interval.value, str(r.missing), str(r.added), str(r.calls), str(left))
-    console.print(table)
+        table.add_row(
+            r.interval.value,
+            fmt.count(tier_days[r.interval]),
+            fmt.count(r.missing),
+            fmt.count(r.added),
+            fmt.count(r.calls),
+            fmt.count(left),
+        )
+    out().print(table)

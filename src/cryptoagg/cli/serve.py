@@ -12,20 +12,29 @@ import uvicorn
 from cryptoagg.api.app import create_app
 from cryptoagg.api.headertimeout import server_protocol
 from cryptoagg.bootstrap import check_settings
-from cryptoagg.cli.common import console, settings_for
+from cryptoagg.cli.common import out, settings_for
 from cryptoagg.logging import configure_logging
 from cryptoagg.sim.server import serve_sim
 
 
 def serve(
-    mock: Annotated[bool, typer.Option("--mock", help="Serve from the built-in simulator")] = False,
-    host: Annotated[str | None, typer.Option(help="Listen address (HOST)")] = None,
-    port: Annotated[int | None, typer.Option(help="Listen port (PORT)")] = None,
+    mock: Annotated[
+        bool, typer.Option("--mock", help="Serve data from the built-in provider simulator.")
+    ] = False,
+    host: Annotated[
+        str | None, typer.Option(metavar="HOST", help="The address to listen on (default: HOST).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(metavar="PORT", help="The port to listen on (default: PORT).")
+    ] = None,
 ) -> None:
-    """Start the API and dashboard server."""
+    """Start the API and dashboard server.
+
+    It runs until interrupted; logs go to stderr. Exit status: 2 for a bad setting.
+    """
     settings = settings_for(use_mock_data=True if mock else None, host=host, port=port)
     check_settings(settings)
-    console.print(f"cryptoagg listening on http://{settings.host}:{settings.port}")
+    out().print(f"cryptoagg listening on http://{settings.host}:{settings.port}", soft_wrap=True)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -47,12 +56,17 @@ def serve(
 
 
 def simulate(
-    port: Annotated[int, typer.Option(help="Listen port")] = 9000,
-    host: Annotated[str, typer.Option(help="Listen address")] = "127.0.0.1",
-    seed: Annotated[int, typer.Option(help="Random seed for the price walk")] = 1,
+    port: Annotated[int, typer.Option(metavar="PORT", help="The port to listen on.")] = 9000,
+    host: Annotated[str, typer.Option(metavar="HOST", help="The address to listen on.")] = (
+        "127.0.0.1"
+    ),
+    seed: Annotated[int, typer.Option(metavar="N", help="The random seed of the price walk.")] = 1,
 ) -> None:
-    """Run the provider simulator (point UPSTREAM_BASE_URL at it)."""
+    """Run the provider simulator: the providers' APIs with made-up prices.
+
+    Point UPSTREAM_BASE_URL at it to run the server against it. It runs until interrupted.
+    """
     configure_logging("WARNING")
-    console.print(f"simulator on http://{host}:{port}  (UPSTREAM_BASE_URL=http://{host}:{port})")
+    out().print(f"simulator on http://{host}:{port}  (UPSTREAM_BASE_URL=http://{host}:{port})")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve_sim(host, port, seed))

@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from cryptoagg.cli.common import console, errors, fail, settings_for
+from cryptoagg.cli.common import USAGE, fail, out, progress, settings_for
+from cryptoagg.cli.help import Command
 from cryptoagg.config import Settings, prepare_data_dir
 from cryptoagg.core.asset_seed import seeded_registry
 from cryptoagg.core.errors import AmbiguousSymbol, CryptoAggError, InvalidInput, UnknownAsset
@@ -34,23 +35,32 @@ from cryptoagg.storage.export import (
     stored_asset_id,
 )
 
-db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="Database maintenance.",
+    short_help="Database maintenance: upgrade the schema.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 
 
-@db_app.command("upgrade")
+@db_app.command("upgrade", cls=Command, short_help="Create or migrate the database schema.")
 def db_upgrade() -> None:
-    """Create or migrate the schema to the latest revision (also done at every start)."""
+    """Create the database schema or migrate it to the latest revision.
+
+    Every command and the server do this at start too. Exit status: 0 on success; 1 when
+    the database cannot be migrated.
+    """
     settings = settings_for(log_level="WARNING")
     prepare_data_dir(settings)
     engine = make_engine(settings.db_url)
     try:
         upgrade(engine)
-        console.print(f"database at revision {current_revision(engine)} ({engine.dialect.name})")
+        revision = current_revision(engine)
     except SQLAlchemyError as exc:
-        errors.print(f"[red]error:[/red] cannot migrate the database ({type(exc).__name__})")
-        raise SystemExit(1) from None
+        fail(f"cannot migrate the database ({type(exc).__name__})")
     finally:
         engine.dispose()
+    out().print(f"database at revision {revision} ({engine.dialect.name})")
 
 
 def _export_format(fmt: str | None, out: Path | None) -> Format:
@@ -99,34 +109,56 @@ def _stored_asset(engine: Engine, asset: str) -> str:
 
 def export_command(
     *,
-    table: Annotated[str, typer.Option(help="Table to export, e.g. candles or prices")],
+    table: Annotated[
+        str, typer.Option(metavar="TABLE", help="The table to export, e.g. candles or prices.")
+    ],
     fmt: Annotated[
-        str | None, typer.Option("--format", help="csv or parquet (default: from --out, or csv)")
+        str | None,
+        typer.Option(
+            "--format", metavar="csv|parquet", help="The file format (default: from --out, or csv)."
+        ),
     ] = None,
-    out: Annotated[
-        Path | None, typer.Option(help="Output file (default DATA_DIR/exports/<table>-<time>)")
+    out_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            metavar="FILE",
+            help="The file to write (default: a new file in DATA_DIR/exports).",
+        ),
     ] = None,
-    asset: Annotated[str | None, typer.Option(help="Only this asset (id or ticker)")] = None,
+    asset: Annotated[
+        str | None, typer.Option(metavar="ASSET", help="Only this asset (id or ticker).")
+    ] = None,
     interval: Annotated[
-        str | None, typer.Option(help=f"Only this interval: {', '.join(INTERVALS)}")
+        str | None,
+        typer.Option(metavar="INTERVAL", help=f"Only this interval: {', '.join(INTERVALS)}."),
     ] = None,
-    since: Annotated[str | None, typer.Option(help="Only rows at or after (ISO-8601, UTC)")] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(metavar="TIME", help="Only rows at or after TIME (ISO-8601, UTC)."),
+    ] = None,
 ) -> None:
-    """Export a table to CSV or Parquet, streamed (constant memory). Unknown intervals and
-    assets and a missing --out folder are refused (exit 2): no empty exports, no new folders."""
+    """Export a table to a CSV or Parquet file, streamed in constant memory.
+
+    An unknown table, format, interval or asset and a missing --out folder are refused, so
+    there are no empty exports and no new folders. A progress bar goes to stderr when it is
+    a terminal; the file written is named on stdout.
+
+    Exit status: 0 on success; 1 when the export failed; 2 for a refused option.
+    """
     settings = settings_for(log_level="WARNING")
     prepare_data_dir(settings)
     try:
         chosen = get_table(table)
-        kind = _export_format(fmt, out)
+        kind = _export_format(fmt, out_path)
         seeded = _seeded_asset(asset)
         filters = ExportFilter(asset_id=seeded or asset, interval=interval, since=_since_arg(since))
         build_query(chosen, filters)  # refuses a filter the table has no column for
-        if out is not None:
-            check_target(out)
+        if out_path is not None:
+            check_target(out_path)
     except InvalidInput as exc:
-        fail(exc.message, 2)
-    target = out or default_path(settings.state_dir / "exports", table, kind)
+        fail(exc.message, USAGE)
+    target = out_path or default_path(settings.state_dir / "exports", table, kind)
     engine = make_engine(settings.db_url)
     try:
         upgrade(engine)
@@ -134,7 +166,7 @@ def export_command(
             filters = replace(filters, asset_id=_stored_asset(engine, asset))
         total = count_rows(engine, table, filters)
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-        with Progress(*columns, TimeElapsedColumn(), console=errors, transient=True) as bar:
+        with progress(*columns, TimeElapsedColumn()) as bar:
             task = bar.add_task(f"{table} -> {target.name}", total=total)
             rows = export_table(
                 engine,
@@ -145,14 +177,14 @@ def export_command(
                 on_chunk=lambda n: bar.advance(task, n),
             )
     except InvalidInput as exc:
-        fail(exc.message, 2)
+        fail(exc.message, USAGE)
     except CryptoAggError as exc:
         fail(exc.message)
     except SQLAlchemyError as exc:
         fail(f"export failed: database error ({type(exc).__name__})")
     finally:
         engine.dispose()
-    console.print(f"exported {rows} rows from {table} to {target}", soft_wrap=True)
+    out().print(f"exported {rows:,} rows from {table} to {target}", soft_wrap=True)
 
 
 def _sqlite_file(settings: Settings, action: str) -> Path:
@@ -170,7 +202,14 @@ def _sqlite_file(settings: Settings, action: str) -> Path:
 
 
 def backup_command() -> None:
-    """Back up the SQLite database online into DATA_DIR/backups (keeps the newest BACKUP_KEEP)."""
+    """Back up the SQLite database online into DATA_DIR/backups.
+
+    The backup is a consistent snapshot taken while the server may be writing, checked
+    before it gets its final name; the newest BACKUP_KEEP backups are kept. PostgreSQL has
+    its own tools (the error says which).
+
+    Exit status: 0 on success; 1 when no backup could be made.
+    """
     settings = settings_for(log_level="WARNING")
     prepare_data_dir(settings)
     db_path = _sqlite_file(settings, "backup")
@@ -179,6 +218,7 @@ def backup_command() -> None:
     except CryptoAggError as exc:
         fail(exc.message)
     made = result.backup
+    console = out()
     console.print(
         f"backed up {db_path} to {made.path} "
         f"(revision {made.revision}, {made.total_rows} rows, integrity ok)",
@@ -189,10 +229,18 @@ def backup_command() -> None:
 
 
 def restore_command(
-    file: Annotated[Path, typer.Argument(help="A backup made by `cryptoagg backup`")],
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation")] = False,
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="A backup made by `cryptoagg backup`.")
+    ],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Replace the SQLite database with a validated backup (the current one is saved first)."""
+    """Replace the SQLite database with a backup, after checking it.
+
+    The backup is validated first (integrity, schema) and the current database is saved
+    before it is replaced; the question goes to stderr (--yes skips it).
+
+    Exit status: 0 on success; 1 when the backup was refused or the restore not confirmed.
+    """
     settings = settings_for(log_level="WARNING")
     prepare_data_dir(settings)
     db_path = _sqlite_file(settings, "restore")
@@ -200,13 +248,14 @@ def restore_command(
         offered = validate_backup(file, "restore refused")
     except CryptoAggError as exc:
         fail(exc.message)
+    console = out()
     console.print(
         f"{file}: revision {offered.revision}, {offered.total_rows} rows, integrity ok",
         soft_wrap=True,
     )
     question = f"Replace the database at {db_path} with this backup?"
     try:
-        confirmed = yes or typer.confirm(question, default=False)
+        confirmed = yes or typer.confirm(question, default=False, err=True)
     except typer.Abort:
         confirmed = False
     if not confirmed:

@@ -9,16 +9,18 @@
   name than last time (`before` → `after`);
 - `delisted`: an id the provider listed last time is missing now.
 
-The first listing of a provider in a process is the baseline: its additions are summarised
-in one `baseline` change (the registry is rebuilt from the seed at every start, so there is
-nothing to compare it with). The canonical provider (CoinGecko, whose ids are ours) renaming
+The first listing of a provider is the baseline: its additions are summarised in one
+`baseline` change. Each provider's last listing is kept (`listings`) so that it can be stored
+and given back to another process or after a restart (`restore`): the registry then holds the
+assets it added again, and the next listing is compared with it, not taken as a new baseline.
+The canonical provider (CoinGecko, whose ids are ours) renaming
 an untracked asset renames it in the registry too, as a restart would; tracked assets keep the
 curated seed's ticker and name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -53,13 +55,54 @@ class _Seen:
     native_id: str
     symbol: str
     name: str | None
+    #: the asset id the listing itself gave (None: matched through the provider's id)
+    asset_id: str | None = None
 
 
 class ListingTracker:
-    """The last listing each provider gave (native id → ticker and name), in memory."""
+    """The last listing each provider gave (native id → ticker, name and asset id)."""
 
     def __init__(self) -> None:
         self._seen: dict[str, dict[str, _Seen]] = {}
+        #: providers whose last listing differs from the one last stored or restored
+        self.unsaved: set[str] = set()
+
+    def listings(self) -> dict[str, list[ListedAsset]]:
+        """Each provider's last listing, one row per native id."""
+        return {
+            provider: [
+                ListedAsset(
+                    provider=provider,
+                    native_id=s.native_id,
+                    symbol=s.symbol,
+                    name=s.name,
+                    asset_id=s.asset_id,
+                )
+                for s in seen.values()
+            ]
+            for provider, seen in self._seen.items()
+        }
+
+    def restore(
+        self, registry: AssetRegistry, listings: Mapping[str, Sequence[ListedAsset]]
+    ) -> int:
+        """Take `listings` (stored by `listings()` here or in another process) as each
+        provider's last listing: merged into `registry` as they were then, no change recorded;
+        the next `merge` compares with them. Returns how many assets were new to `registry`."""
+        added = 0
+        # the canonical provider first, so others' rows find the assets it created
+        for provider in sorted(listings, key=lambda p: p != CANONICAL_PROVIDER):
+            keyed = _keyed(listings[provider])
+            rows = list(keyed.values())
+            added += registry.merge_listing(rows)
+            if provider == CANONICAL_PROVIDER:
+                for row in rows:
+                    asset_id = _asset_id(registry, row)
+                    if asset_id is not None and asset_id in registry:
+                        _follow_canonical(registry, asset_id, row)
+            self._seen[provider] = {key: _seen(row) for key, row in keyed.items()}
+            self.unsaved.discard(provider)
+        return added
 
     def merge(self, registry: AssetRegistry, listing: Iterable[ListedAsset]) -> MergeResult:
         """Merge `listing` (any providers) into `registry`; what was added and changed."""
@@ -77,7 +120,7 @@ class ListingTracker:
         self, registry: AssetRegistry, provider: str, rows: Sequence[ListedAsset]
     ) -> MergeResult:
         # one row per native id (a provider may list an id under several pairs)
-        rows = list({row.native_id.lower(): row for row in rows}.values())
+        rows = list(_keyed(rows).values())
         before = {row.native_id.lower(): _asset_id(registry, row) for row in rows}
         had_provider = {
             key: asset_id is not None
@@ -88,9 +131,7 @@ class ListingTracker:
         known = {key for key, asset_id in before.items() if asset_id and asset_id in registry}
         added = registry.merge_listing(rows)
         previous = self._seen.get(provider)
-        current = {
-            row.native_id.lower(): _Seen(row.native_id, row.symbol, row.name) for row in rows
-        }
+        current = {row.native_id.lower(): _seen(row) for row in rows}
         changes: list[AssetChange] = []
         for row in rows:
             key = row.native_id.lower()
@@ -114,10 +155,20 @@ class ListingTracker:
                 changes.append(
                     AssetChange("delisted", provider, asset.id if asset else None, gone.native_id)
                 )
+        if current != previous:
+            self.unsaved.add(provider)
         self._seen[provider] = current
         if previous is None:
             changes = _baseline(provider, len(rows), changes)
         return MergeResult(added, changes)
+
+
+def _keyed(rows: Iterable[ListedAsset]) -> dict[str, ListedAsset]:
+    return {row.native_id.lower(): row for row in rows}
+
+
+def _seen(row: ListedAsset) -> _Seen:
+    return _Seen(row.native_id, row.symbol, row.name, row.asset_id)
 
 
 def _asset_id(registry: AssetRegistry, row: ListedAsset) -> str | None:

@@ -54,13 +54,18 @@ class AssetRegistry:
     def __init__(self, assets: Iterable[Asset] = ()) -> None:
         self._by_id: dict[str, Asset] = {}
         self._by_native: dict[tuple[str, str], str] = {}
+        self._by_name: dict[str, set[str]] = {}
         for asset in assets:
             self.add(asset)
 
     # -- building --------------------------------------------------------------------------
 
     def add(self, asset: Asset) -> None:
+        before = self._by_id.get(asset.id)
+        if before is not None:
+            self._by_name.get(before.name.lower(), set()).discard(asset.id)
         self._by_id[asset.id] = asset
+        self._by_name.setdefault(asset.name.lower(), set()).add(asset.id)
         for provider, native in asset.provider_ids.items():
             self._by_native[(provider, native.lower())] = asset.id
 
@@ -113,6 +118,11 @@ class AssetRegistry:
         """Tracked assets by rank (unranked last)."""
         rows = [a for a in self._by_id.values() if a.tracked]
         return sorted(rows, key=lambda a: (a.rank is None, a.rank or 0, a.id))
+
+    def named(self, name: str) -> list[Asset]:
+        """The assets called `name` (any case), by id."""
+        ids = self._by_name.get(name.strip().lower(), set())
+        return [self._by_id[i] for i in sorted(ids)]
 
     def by_native(self, provider: str, native_id: str) -> Asset | None:
         asset_id = self._by_native.get((provider, native_id.lower()))

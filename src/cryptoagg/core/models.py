@@ -101,6 +101,8 @@ class MarketEntry(_Timed):
     market_cap: Decimal | None = None
     volume_24h: Decimal | None = None
     circulating_supply: Decimal | None = None
+    #: the provider's URL of the coin's logo (never served as is: see services/images.py)
+    image: str | None = None
 
 
 class Candle(_Model):
@@ -130,6 +132,10 @@ class Candle(_Model):
 
 
 class TrendingCoin(_Model):
+    """One trending coin with what its provider sent (None: not sent). The figures are the
+    provider's own (CoinGecko's trending `data`); amounts in USD or BTC, changes in per
+    cent."""
+
     asset_id: str
     symbol: str
     name: str
@@ -137,6 +143,21 @@ class TrendingCoin(_Model):
     score: int
     price_btc: Decimal | None = None
     thumb: str | None = None
+    #: the provider's numeric id of the coin (CoinGecko's `coin_id`) and its web slug
+    coin_id: int | None = None
+    slug: str | None = None
+    small: str | None = None
+    large: str | None = None
+    change_24h_pct: Decimal | None = None
+    change_24h_btc_pct: Decimal | None = None
+    market_cap: Decimal | None = None
+    market_cap_btc: Decimal | None = None
+    volume_24h: Decimal | None = None
+    volume_24h_btc: Decimal | None = None
+    #: URL of the provider's sparkline image
+    sparkline: str | None = None
+    content_title: str | None = None
+    content_description: str | None = None
 
 
 class FearGreed(_Timed):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from cryptoagg.core.assets import Asset
+from cryptoagg.core.images import Image
 from cryptoagg.core.models import (
     Candle,
     Capability,
@@ -71,3 +72,22 @@ class Provider(Protocol):
     async def listing(self) -> list[ListedAsset]: ...
 
     def supports(self, asset: Asset) -> bool: ...
+
+
+@runtime_checkable
+class ImageHost(Protocol):
+    """A provider whose answers link coin images on a host of its own (CoinGecko's CDN). Only
+    paths on that host are ever fetched: `image_path` turns a URL from the provider's own
+    answer into one, and refuses any other URL."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def disabled_reason(self) -> str | None: ...
+
+    def image_path(self, url: str) -> str | None:
+        """The path of `url` on the provider's image host; None for any other URL."""
+
+    async def image(self, path: str) -> Image:
+        """The image at `path` (from `image_path`) on the image host: one request."""

@@ -130,6 +130,9 @@ class HttpProvider:
     #: names `health_probe` when the adapter has a cheaper health call than its capabilities
     #: (`collectors.health.probe_for`); None: the first capability call in its probe order
     health_endpoint: ClassVar[str | None] = None
+    #: host keys that serve files (coin images): a request there carries no key and follows
+    #: no redirect (a redirect is an error), so it can only ever reach that host
+    file_hosts: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, ctx: ProviderContext) -> None:
         self.ctx = ctx
@@ -177,9 +180,12 @@ class HttpProvider:
         params: Mapping[str, str | int] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        """GET `path`; `headers` go out with the key's. A 304 is an answer (no body) only to a
-        conditional request (`If-None-Match` / `If-Modified-Since` in `headers`)."""
+        """GET `path`; `headers` go out with the key's (none to a file host). A 304 is an
+        answer (no body) only to a conditional request (`If-None-Match` /
+        `If-Modified-Since` in `headers`); any other 3xx is an error."""
         url = self.base_url(host) + path
+        file_host = host in self.file_hosts
+        keyed = {} if file_host else self.auth_headers()
         if self.ctx.outbound is not None:
             await self.ctx.outbound.before_send(self.name)
         started = time.perf_counter()
@@ -188,7 +194,10 @@ class HttpProvider:
         failure: ProviderError | None = None
         try:
             response = await self.ctx.client.get(
-                url, params=params, headers={**(headers or {}), **self.auth_headers()}
+                url,
+                params=params,
+                headers={**(headers or {}), **keyed},
+                follow_redirects=False if file_host else httpx.USE_CLIENT_DEFAULT,
             )
         except (httpx.ConnectError, httpx.ConnectTimeout):
             # no connection, so nothing reached the provider: its quota is not charged
@@ -210,7 +219,7 @@ class HttpProvider:
             elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
         )
         status = response.status_code
-        if status >= 400 or (status == 304 and not _conditional(headers)):
+        if status >= 300 and not (status == 304 and _conditional(headers)):
             error = error_for_status(self.name, response, self.now())
             self.outcomes[error.reason] += 1
             raise error

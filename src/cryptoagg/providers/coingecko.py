@@ -3,20 +3,29 @@
 Limits: public/Demo plan "~30 calls per minute" and about 10k calls a month; a 429 carries
 `retry-after` (119 s observed). An optional free Demo key goes in header `x-cg-demo-api-key`.
 CoinGecko ids are cryptoagg's canonical asset ids.
+
+Coin images: the answers link logos on CoinGecko's CDN (`coin-images.coingecko.com`; the
+markets listing still names the older `assets.coingecko.com`, which serves the same paths).
+`image_path` accepts only those URLs, `image` fetches one from the CDN (host `images`: no key,
+no redirect), for `services/images.py`. The CDN publishes no limit: its calls are counted in
+CoinGecko's budget like any other.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, RootModel
 
 from cryptoagg.core.assets import Asset
-from cryptoagg.core.errors import NotSupported
+from cryptoagg.core.errors import BadRequest, BadResponse, NotSupported
+from cryptoagg.core.images import Image, sniff
 from cryptoagg.core.models import (
     Candle,
     Capability,
@@ -54,16 +63,37 @@ class _Market(BaseModel):
     price_change_percentage_24h: Decimal | None = None
     circulating_supply: Decimal | None = None
     last_updated: datetime | None = None
+    image: str | None = None
+
+
+class _TrendingContent(BaseModel):
+    title: str | None = None
+    description: str | None = None
+
+
+class _TrendingData(BaseModel):
+    price_change_percentage_24h: dict[str, Decimal] = {}
+    market_cap: str | None = None
+    market_cap_btc: str | None = None
+    total_volume: str | None = None
+    total_volume_btc: str | None = None
+    sparkline: str | None = None
+    content: _TrendingContent | None = None
 
 
 class _TrendingItem(BaseModel):
     id: str
+    coin_id: int | None = None
     name: str
     symbol: str
     market_cap_rank: int | None = None
     score: int
     price_btc: Decimal | None = None
     thumb: str | None = None
+    small: str | None = None
+    large: str | None = None
+    slug: str | None = None
+    data: _TrendingData | None = None
 
 
 class _Trending(BaseModel):
@@ -133,28 +163,58 @@ def parse_markets(payload: Any, now: datetime) -> list[MarketEntry]:
             market_cap=row.market_cap,
             volume_24h=row.total_volume,
             circulating_supply=row.circulating_supply,
+            image=row.image,
         )
         for row in rows
         if row.current_price is not None
     ]
 
 
+def _amount(text: str | None) -> Decimal | None:
+    """A trending amount as CoinGecko writes it (`"$104,127,324"`, `"1354.025469919968"`);
+    None when absent or not a finite number."""
+    if text is None:
+        return None
+    try:
+        value = Decimal(text.strip().removeprefix("$").replace(",", ""))
+    except ArithmeticError:
+        return None
+    return value if value.is_finite() else None
+
+
+def _trending_coin(item: _TrendingItem) -> TrendingCoin:
+    data = item.data or _TrendingData()
+    content = data.content or _TrendingContent()
+    changes = data.price_change_percentage_24h
+    return TrendingCoin(
+        asset_id=item.id,
+        symbol=item.symbol.upper(),
+        name=item.name,
+        market_cap_rank=item.market_cap_rank,
+        score=item.score,
+        price_btc=item.price_btc,
+        thumb=item.thumb,
+        coin_id=item.coin_id,
+        slug=item.slug,
+        small=item.small,
+        large=item.large,
+        change_24h_pct=changes.get("usd"),
+        change_24h_btc_pct=changes.get("btc"),
+        market_cap=_amount(data.market_cap),
+        market_cap_btc=_amount(data.market_cap_btc),
+        volume_24h=_amount(data.total_volume),
+        volume_24h_btc=_amount(data.total_volume_btc),
+        sparkline=data.sparkline,
+        content_title=content.title,
+        content_description=content.description,
+    )
+
+
 def parse_trending(payload: Any) -> list[TrendingCoin]:
-    """`/api/v3/search/trending` (fixture: coingecko/search_trending.json)."""
+    """`/api/v3/search/trending` (fixture: coingecko/search_trending.json): every field of
+    a coin's item, its `data` figures in USD and BTC included."""
     body = _Trending.model_validate(payload)
-    return [
-        TrendingCoin(
-            asset_id=item.id,
-            symbol=item.symbol.upper(),
-            name=item.name,
-            market_cap_rank=item.market_cap_rank,
-            score=item.score,
-            price_btc=item.price_btc,
-            thumb=item.thumb,
-        )
-        for entry in body.coins
-        for item in entry.values()
-    ]
+    return [_trending_coin(item) for entry in body.coins for item in entry.values()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,16 +289,51 @@ def parse_coins_list(payload: Any) -> list[ListedAsset]:
     ]
 
 
+def parse_image_url(url: str) -> str | None:
+    """The path of a coin image URL on CoinGecko's image hosts, its query (a cache buster)
+    dropped; None for any other URL (another host, a port, credentials, another path)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if (
+        parts.scheme != "https"
+        or parts.hostname not in IMAGE_HOSTS
+        or port not in (None, 443)
+        or parts.username is not None
+        or not _IMAGE_PATH.fullmatch(parts.path)
+    ):
+        return None
+    return parts.path
+
+
 # -- symbol mapping ------------------------------------------------------------------------
 
 HALF_HOUR = timedelta(minutes=30)
 #: the free plan's 30-minute OHLC (days=1..2), which makes our hourly candles
 OHLC_WINDOW = timedelta(days=2)
+#: the host key of the image CDN
+IMAGES = "images"
+#: hosts CoinGecko's answers link coin images on; both serve the same paths
+IMAGE_HOSTS = frozenset({"coin-images.coingecko.com", "assets.coingecko.com"})
+#: `/coins/images/<number>/<size>/<file>`, as every recorded image URL is
+_IMAGE_PATH = re.compile(
+    r"/coins/images/[0-9]{1,12}/(?:thumb|small|standard|large)/[A-Za-z0-9_.()+-]{1,200}"
+    r"\.(?:png|jpe?g|gif|webp)",
+    re.IGNORECASE,
+)
+#: the largest image accepted (CoinGecko's 250 px logos are tens of kB)
+MAX_IMAGE_BYTES = 512 * 1024
 
 
 class CoinGeckoProvider(HttpProvider):
     name = NAME
-    hosts: ClassVar[dict[str, str]] = {"": "https://api.coingecko.com"}
+    hosts: ClassVar[dict[str, str]] = {
+        "": "https://api.coingecko.com",
+        IMAGES: "https://coin-images.coingecko.com",
+    }
+    file_hosts = frozenset({IMAGES})
     capabilities = frozenset(
         {
             Capability.SPOT_PRICE,
@@ -318,3 +413,19 @@ class CoinGeckoProvider(HttpProvider):
         payload = await self.get_json("/api/v3/coins/list")
         with self.parsing("coins/list"):
             return parse_coins_list(payload)
+
+    def image_path(self, url: str) -> str | None:
+        return parse_image_url(url)
+
+    async def image(self, path: str) -> Image:
+        """A coin image from the CDN (`path` from `image_path`): PNG, JPEG, GIF or WebP (told
+        by its bytes), at most MAX_IMAGE_BYTES."""
+        if not _IMAGE_PATH.fullmatch(path):
+            raise BadRequest(NAME, "not a coin image path")
+        data = (await self.request(path, host=IMAGES)).content
+        if len(data) > MAX_IMAGE_BYTES:
+            raise BadResponse(NAME, f"image over {MAX_IMAGE_BYTES} bytes")
+        media_type = sniff(data)
+        if media_type is None:
+            raise BadResponse(NAME, "not a PNG, JPEG, GIF or WebP image")
+        return Image(data, media_type)

@@ -2,8 +2,9 @@
 
 The newest `max_entries` changes are kept in memory and, when a store is given, as one JSON
 value in the `configuration` table (key `asset_changes`), rewritten after every refresh that
-changed something and read back at start-up, so the log survives restarts. Replicas that all
-run discovery write the same key; the last writer's log wins.
+changed something and read back at start-up and whenever another process (a replica's
+discovery, `cryptoagg assets refresh`) wrote it, so the log survives restarts. Replicas that
+all run discovery write the same key; the last writer's log wins.
 """
 
 from __future__ import annotations
@@ -82,12 +83,20 @@ class AssetChangeLog:
 
     def load(self) -> int:
         """Read the persisted log (start-up); returns how many entries were read."""
+        return self.replace(self.read())
+
+    def read(self) -> list[LoggedChange]:
+        """The persisted log, oldest first (a blocking read: call it in a thread)."""
         if self.store is None:
-            return 0
+            return []
         raw = self.store.get(CONFIG_KEY)
         entries = [e for e in map(_decode, raw if isinstance(raw, list) else []) if e]
+        return sorted(entries, key=lambda e: e.at)
+
+    def replace(self, entries: Sequence[LoggedChange]) -> int:
+        """Hold `entries` (as `read` them, here or after another process wrote the log)."""
         self._entries.clear()
-        self._entries.extend(sorted(entries, key=lambda e: e.at))
+        self._entries.extend(entries)
         return len(self._entries)
 
     async def record(self, changes: Sequence[AssetChange]) -> list[LoggedChange]:

@@ -27,6 +27,7 @@ from cryptoagg.core.candles import missing_spans as find_missing
 from cryptoagg.core.errors import NoProviderAvailable, UpstreamNotFound
 from cryptoagg.core.models import Candle, Capability, Interval, utc
 from cryptoagg.core.ports import Provider
+from cryptoagg.resilience.retry import Deadline
 from cryptoagg.services.context import ServiceContext
 from cryptoagg.storage.candles import CandleRepository
 from cryptoagg.storage.configuration import ConfigurationRepository
@@ -113,6 +114,12 @@ class HistoryService:
     def _floor_key(self, asset: Asset, interval: Interval) -> str:
         return f"history_floor:{asset.id}:{interval.value}"
 
+    async def floor(self, asset: Asset, interval: Interval) -> datetime | None:
+        """The asset's history floor: no provider has `interval` candles before it (None:
+        not found yet)."""
+        floor = await asyncio.to_thread(self.configuration.get, self._floor_key(asset, interval))
+        return None if floor is None else datetime.fromisoformat(floor)
+
     async def missing(
         self, asset: Asset, interval: Interval, start: datetime, end: datetime
     ) -> list[Span]:
@@ -123,9 +130,9 @@ class HistoryService:
         keep_days = self.retention.days(interval)
         if keep_days:
             start = max(start, floor_time(self.ctx.clock(), interval) - timedelta(days=keep_days))
-        floor = await asyncio.to_thread(self.configuration.get, self._floor_key(asset, interval))
+        floor = await self.floor(asset, interval)
         if floor is not None:
-            start = max(start, datetime.fromisoformat(floor))
+            start = max(start, floor)
         start = floor_time(start, interval)
         if start > end:
             return []
@@ -146,15 +153,25 @@ class HistoryService:
         max_calls: int | None = None,
         progress: Progress | None = None,
         paced: bool = False,
+        deadline: Deadline | None = None,
     ) -> FillReport:
         """Fetch the missing candles of `[start, end]`, at most `max_calls` upstream calls.
 
         `paced` (the backfill command): when the providers' rate budgets say "not now", wait
-        and go on rather than stop (up to PACE_GIVE_UP_S for one chunk)."""
+        and go on rather than stop (up to PACE_GIVE_UP_S for one chunk). `deadline` (a
+        request's): no chunk is started once it has passed (one in flight is finished, so
+        its rollups are written)."""
         lock = self._locks.setdefault((asset.id, interval), asyncio.Lock())
         async with lock:
             return await self._fill(
-                asset, interval, start, end, max_calls=max_calls, progress=progress, paced=paced
+                asset,
+                interval,
+                start,
+                end,
+                max_calls=max_calls,
+                progress=progress,
+                paced=paced,
+                deadline=deadline,
             )
 
     async def _fill(
@@ -167,6 +184,7 @@ class HistoryService:
         max_calls: int | None,
         progress: Progress | None,
         paced: bool = False,
+        deadline: Deadline | None = None,
     ) -> FillReport:
         report = FillReport(asset.id, interval)
         spans = await self.missing(asset, interval, start, end)
@@ -178,6 +196,8 @@ class HistoryService:
         touched: list[Candle] = []
         for chunk in pending:
             if max_calls is not None and report.calls >= max_calls:
+                break
+            if deadline is not None and deadline.expired:
                 break
             report.calls += 1
             try:

@@ -1,5 +1,7 @@
 """Market listings (every listing provider at once, priced by the consensus), trending coins,
-Fear & Greed and DeFi (one provider answers, others stand by)."""
+Fear & Greed and DeFi (one provider answers, others stand by). The coin images the listings
+and trending answers name are handed to the image service (`services/images.py`), which
+serves them from our own origin."""
 
 from __future__ import annotations
 
@@ -18,9 +20,11 @@ from cryptoagg.core.models import (
     MarketEntry,
     TrendingCoin,
 )
+from cryptoagg.core.ports import Provider
 from cryptoagg.resilience.cache import Cached
 from cryptoagg.resilience.pool import Answer, Call
 from cryptoagg.services.context import Served, ServiceContext
+from cryptoagg.services.images import ImageService
 from cryptoagg.services.outliers import mark_outliers
 from cryptoagg.services.prices import PriceService
 
@@ -65,10 +69,13 @@ class MarketService:
         ctx: ServiceContext,
         prices: PriceService | None = None,
         rules: ConsensusRules | None = None,
+        *,
+        images: ImageService | None = None,
     ) -> None:
         self.ctx = ctx
         self.prices = prices
         self.rules = rules or ConsensusRules()
+        self.images = images
 
     async def market(self, symbols: Sequence[str] = (), limit: int = 100) -> Served[MarketReport]:
         """The listing (or the rows of `symbols`, in that order), each row with its age and
@@ -100,6 +107,11 @@ class MarketService:
         listings: list[tuple[str, Sequence[MarketEntry]]] = [
             (a.provider, a.value) for a in gathered.answers
         ]
+        if self.images is not None:
+            for _, entries in listings:
+                for entry in entries:
+                    if entry.image:
+                        self.images.learn(entry.asset_id, entry.symbol, entry.image)
         spot = {}
         if self.prices is not None:
             spot = self.prices.recent(self.ctx.ttls.markets_s)
@@ -128,10 +140,17 @@ class MarketService:
     async def trending(self) -> Served[Answer[list[TrendingCoin]]]:
         return await self._first(
             Capability.TRENDING,
-            lambda p: p.trending(),
+            self._trending_of,
             lambda a: a.fetched_at,
             self.ctx.ttls.slow_s * 2,
         )
+
+    async def _trending_of(self, provider: Provider) -> list[TrendingCoin]:
+        coins = await provider.trending()
+        if self.images is not None:
+            for coin in coins:
+                self.images.learn(coin.asset_id, coin.symbol, coin.thumb)
+        return coins
 
     async def fear_greed(self) -> Served[Answer[FearGreed]]:
         # the index is published daily

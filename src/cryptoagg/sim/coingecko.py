@@ -8,6 +8,8 @@ Granularity follows CoinGecko's documentation for the free API:
   daily at 00:00 UTC; the last point is "now".
 Unknown coin ids answer 404 `{"error": "coin not found"}` like the real API. Market caps are
 circulating supply x the price served, and `market_cap_rank` is that order (1 = largest).
+The image CDN the answers link (`IMAGE`) is host `images`, mounted at `/coingecko/images`:
+it serves a generated PNG logo per coin (`sim/images.py`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import math
 from starlette.requests import Request
 from starlette.responses import Response
 
+from cryptoagg.sim.images import SIZES, coin_png
 from cryptoagg.sim.market import DAY_S, EPOCH_S, rng_for, uniform
 from cryptoagg.sim.state import Routes, SimState, from_s, iso_z, json
 
@@ -205,6 +208,14 @@ def routes(state: SimState) -> Routes:  # noqa: PLR0915 - one closure per endpoi
             coins.append({"item": item})
         return json({"coins": coins, "nfts": [], "categories": []})
 
+    async def image(request: Request) -> Response:
+        size = SIZES.get(request.path_params["size"])
+        coin_id, _, extension = request.path_params["file"].rpartition(".")
+        if size is None or extension != "png" or coin_id not in model.by_id:
+            return Response(b"Not Found", 404, media_type="text/plain")
+        png = coin_png(coin_id, size)
+        return Response(png, media_type="image/png", headers={"cache-control": "max-age=31536000"})
+
     async def global_(_request: Request) -> Response:
         now = state.now_s()
         caps = {a.id: model.market_cap(a.id, now) for a in model.assets}
@@ -246,4 +257,5 @@ def routes(state: SimState) -> Routes:  # noqa: PLR0915 - one closure per endpoi
         (f"{PREFIX}/coins/{{id}}/market_chart", market_chart),
         (f"{PREFIX}/search/trending", trending),
         (f"{PREFIX}/global", global_),
+        (f"/{NAME}/images/coins/images/{{rank}}/{{size}}/{{file}}", image),
     ]

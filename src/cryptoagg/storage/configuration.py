@@ -1,8 +1,9 @@
-"""The `configuration` table: small JSON values by key (history floors, job watermarks)."""
+"""The `configuration` table: JSON values by key (history floors, job watermarks, the asset
+listings and their change log)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +26,14 @@ class ConfigurationRepository:
         query = select(configuration.c.value).where(configuration.c.key == key)
         with self.engine.connect() as connection:
             return connection.execute(query).scalar_one_or_none()
+
+    def updated_at(self, keys: Sequence[str]) -> dict[str, datetime]:
+        """When each of `keys` that is stored was last written (without reading the values)."""
+        query = select(configuration.c.key, configuration.c.updated_at).where(
+            configuration.c.key.in_(keys)
+        )
+        with self.engine.connect() as connection:
+            return {key: at for key, at in connection.execute(query).all()}
 
     def set(self, key: str, value: Any) -> None:
         statement = dialect_insert(self.engine, configuration)

@@ -13,6 +13,7 @@ from cryptoagg.api.deps import ContainerDep
 from cryptoagg.api.error_models import error_responses
 from cryptoagg.api.hot import ResponsesDep
 from cryptoagg.api.render import iso, render
+from cryptoagg.api.routes.images import image_url
 from cryptoagg.api.routes.news import news_sentiment
 from cryptoagg.core.models import DefiOverview, TrendingCoin
 from cryptoagg.resilience.pool import Answer
@@ -38,7 +39,10 @@ class TrendingCoinOut(BaseModel):
     market_cap_rank: int | None
     score: int
     price_btc: float | None
-    thumb: str | None
+    thumb: str = Field(
+        description="the coin's image on this server (`/api/images/{asset_id}`): the "
+        "provider's, fetched by the server, or a generated icon"
+    )
 
 
 class TrendingOut(Freshness):
@@ -117,7 +121,7 @@ def _trending_body(served: Served[Answer[list[TrendingCoin]]]) -> Body:
             "market_cap_rank": c.market_cap_rank,
             "score": c.score,
             "price_btc": c.price_btc,
-            "thumb": c.thumb,
+            "thumb": image_url(c.asset_id),
         }
         for c in answer.value[:10]
     ]

@@ -2,6 +2,9 @@
 
 import { age } from './format.js';
 
+/** An element with `attrs` and `children`: nodes, text (strings, numbers) or arrays of them,
+ * nested to any depth; null, undefined and false are left out. Anything else is a bug (it would
+ * read "[object Object]"), so it throws. */
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
@@ -11,9 +14,11 @@ export function el(tag, attrs = {}, ...children) {
     else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
     else node.setAttribute(key, value === true ? '' : String(value));
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : String(child));
+    if (child instanceof Node) node.append(child);
+    else if (typeof child === 'string' || typeof child === 'number') node.append(String(child));
+    else throw new TypeError(`el(${tag}): a child that is not text or a node: ${Object.prototype.toString.call(child)}`);
   }
   return node;
 }
@@ -40,6 +45,24 @@ export function fillRows(table, rows, empty = 'nothing to show') {
     body.replaceChildren(el('tr', { class: 'empty' }, el('td', { colspan: columns }, empty)));
   } else {
     body.replaceChildren(...rows);
+  }
+  labelCells(table);
+}
+
+/**
+ * Each body cell gets its column's name in `data-label` (the header's `data-label`, else its
+ * text) and, under a header marked `data-more`, `data-more`: on a narrow screen app.css keeps
+ * the other columns on the row's first line and moves these to a second, each under its label.
+ */
+export function labelCells(table) {
+  if (!table.tHead) return;
+  const heads = [...table.tHead.rows[0].cells];
+  for (const tr of table.tBodies[0].rows) {
+    if (tr.cells.length !== heads.length) continue;
+    [...tr.cells].forEach((cell, i) => {
+      cell.dataset.label = heads[i].dataset.label ?? heads[i].textContent.trim();
+      if ('more' in heads[i].dataset) cell.dataset.more = '';
+    });
   }
 }
 

@@ -19,8 +19,12 @@ const MAX_CANDLES = 5000; // what one /api/crypto/history request may ask for
 const UP = '#16a34a';
 const DOWN = '#dc2626';
 const PARTIAL = '#94a3b8'; // a closed rollup some of whose finer candles are missing
+const VOLUME_PANE = 1;
+const VOLUME_SHARE = 0.22; // of the chart's height
+const LABEL_HALF_PX = 7; // half an axis label's height (12 px font)
+const MAX_DIGITS = 12;
 
-const state = { asset: 'bitcoin', range: '1W', interval: '1h', chart: null, candles: null, volume: null, last: null, stop: null, following: null, request: 0 };
+const state = { asset: 'bitcoin', range: '1W', interval: '1h', chart: null, candles: null, volume: null, digits: null, last: null, stop: null, following: null, request: 0 };
 
 function fits(interval, range) {
   const seconds = RANGES.find(([name]) => name === range)[1];
@@ -64,14 +68,60 @@ function ensureChart(panel) {
     autoSize: true,
     layout: { background: { type: ColorType.Solid, color: 'transparent' }, textColor: '#334155' },
     grid: { vertLines: { color: '#e2e8f0' }, horzLines: { color: '#e2e8f0' } },
-    timeScale: { timeVisible: true, secondsVisible: false },
-    rightPriceScale: { scaleMargins: { top: 0.08, bottom: 0.28 } },
+    // pinned to the first and last candle, so the labels at both ends are moved inside the
+    // chart instead of being cut in half
+    timeScale: { timeVisible: true, secondsVisible: false, fixLeftEdge: true, fixRightEdge: true },
+    rightPriceScale: { scaleMargins: { top: 0.08, bottom: 0.06 } },
   });
   state.candles = state.chart.addSeries(CandlestickSeries, {
     upColor: UP, downColor: DOWN, wickUpColor: UP, wickDownColor: DOWN, borderVisible: false,
   });
-  state.volume = state.chart.addSeries(HistogramSeries, { priceFormat: { type: 'volume' }, priceScaleId: 'volume' });
-  state.chart.priceScale('volume').applyOptions({ scaleMargins: { top: 0.78, bottom: 0 } });
+  // volume in a pane of its own below the prices: its bars and its axis never mix with the
+  // price axis
+  state.volume = state.chart.addSeries(
+    HistogramSeries,
+    { priceFormat: { type: 'custom', formatter: fmt.compact, minMove: 1 }, lastValueVisible: false, priceLineVisible: false },
+    VOLUME_PANE,
+  );
+  state.volume.priceScale().applyOptions({ scaleMargins: { top: 0.15, bottom: 0 } });
+  state.chart.panes()[VOLUME_PANE].setStretchFactor(VOLUME_SHARE);
+  state.chart.panes()[0].setStretchFactor(1 - VOLUME_SHARE);
+  setDigits(2);
+}
+
+/** Whether a price tick's label fits in the price pane (the chart would draw it cut in half). */
+function labelFits(value) {
+  const y = state.candles.priceToCoordinate(value);
+  const height = state.chart.panes()[0].getHeight();
+  return y === null || (y >= LABEL_HALF_PX && y <= height - LABEL_HALF_PX);
+}
+
+/** Prices on the axis, the crosshair and the last-price label through the dashboard's formatter,
+ * with the decimals a price of the asset's size has; ticks fall on whole steps of them. */
+function setDigits(digits) {
+  if (state.digits === digits) return;
+  state.digits = digits;
+  state.candles.applyOptions({
+    priceFormat: {
+      type: 'custom',
+      minMove: 10 ** -digits,
+      formatter: (value) => fmt.price(value, digits),
+      tickmarksFormatter: (values) => fmt.priceTicks(values, digits).map((text, i) => (labelFits(values[i]) ? text : '')),
+    },
+  });
+}
+
+/** The decimals of the price axis: those of the last close (fmt.priceDigits), more when the
+ * candles span too little for ticks at that precision (a stablecoin between $0.998 and $1.002). */
+function axisDigits(candles) {
+  const spread = Math.max(...candles.map((c) => c.high)) - Math.min(...candles.map((c) => c.low));
+  const fine = spread > 0 ? Math.ceil(-Math.log10(spread / 10)) : 0;
+  return Math.min(MAX_DIGITS, Math.max(fmt.priceDigits(candles[candles.length - 1].close), fine));
+}
+
+/** The chart (Lightweight Charts' API), for tests and the browser console; null before data. */
+export function chart() {
+  return state.chart;
 }
 
 function toSeconds(iso) {
@@ -100,6 +150,7 @@ async function loadCandles(panel) {
   }));
   const partial = body.candles.filter(closed).length;
   const volume = body.candles.map((c) => ({ time: toSeconds(c.time), value: c.volume ?? 0, color: c.close >= c.open ? `${UP}66` : `${DOWN}66` }));
+  if (candles.length) setDigits(axisDigits(candles));
   state.candles.setData(candles);
   state.volume.setData(volume);
   state.last = candles.length ? { ...candles[candles.length - 1], volume: volume[volume.length - 1].value } : null;
@@ -110,10 +161,10 @@ async function loadCandles(panel) {
   info.dataset.interval = body.interval;
   info.dataset.partial = String(partial);
   info.textContent =
-    `${body.symbol} · ${body.count} ${body.interval} candles` +
-    (body.backfilled ? ` · ${body.backfilled} fetched now` : '') +
-    (partial ? ` · ${partial} partial (grey: rolled up from incomplete data)` : '') +
-    (missing ? ` · ${missing} still missing (filled as budgets allow)` : '');
+    `${body.symbol} · ${fmt.integer(body.count)} ${body.interval} candles` +
+    (body.backfilled ? ` · ${fmt.integer(body.backfilled)} fetched now` : '') +
+    (partial ? ` · ${fmt.integer(partial)} partial (grey: rolled up from incomplete data)` : '') +
+    (missing ? ` · ${fmt.integer(missing)} still missing (filled as budgets allow)` : '');
 }
 
 // What a quote's price and time rest on: a stablecoin conversion (marked when its rate was

@@ -1,4 +1,5 @@
-// Market: the top coins from /api/market; the tracked ones tick live over prices:<asset>.
+// Market: the top tracked assets from /api/market (up to LIMIT: the server lists the assets it
+// tracks, about 56 by default); the top LIVE_ROWS tick live over prices:<asset>.
 
 import { getJson } from '../api.js';
 import { el, fillRows, freshness, setFreshness, showError, td } from '../dom.js';
@@ -106,7 +107,8 @@ export default {
       render(panel.querySelector('#market-table'), coins);
       follow(ctx.live, coins);
       const fresh = panel.querySelector('#market-fresh');
-      fresh.replaceChildren(`${coins.length} coins from ${body.providers.join(', ')} · `, freshness(body.timestamp, body.stale, 'updated'));
+      panel.querySelector('#market-caption').textContent = `Top ${coins.length} tracked assets by market cap`;
+      fresh.replaceChildren(`from ${body.providers.join(', ')} · `, freshness(body.timestamp, body.stale, 'updated'));
       showError(panel, null);
     } catch (error) {
       showError(panel, error);

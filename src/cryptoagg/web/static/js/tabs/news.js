@@ -2,10 +2,12 @@
 
 import { getJson } from '../api.js';
 import { el, freshness, link, sentimentPill, showError } from '../dom.js';
+import * as fmt from '../format.js';
 
 const LIMIT = 50;
 
-let symbol = '';
+let symbol = ''; // what was typed
+let ticker = ''; // the ticker /api/news filtered by (an asset id becomes its ticker)
 let stop = null;
 
 function item(n) {
@@ -26,7 +28,7 @@ function onNews(panel, data, frame) {
   if (frame.type !== 'update' || !data) return;
   const list = panel.querySelector('#news-list');
   const known = new Set([...list.children].map((li) => li.dataset.url));
-  const fresh = data.items.filter((n) => !known.has(n.url) && (!symbol || (n.currencies || []).includes(symbol)));
+  const fresh = data.items.filter((n) => !known.has(n.url) && (!ticker || (n.currencies || []).includes(ticker)));
   list.prepend(...fresh.map(item));
   while (list.children.length > LIMIT) list.lastElementChild.remove();
 }
@@ -52,10 +54,22 @@ export default {
       const query = new URLSearchParams({ limit: String(LIMIT) });
       if (symbol) query.set('symbol', symbol);
       const body = await getJson(`/api/news?${query}`);
+      ticker = body.symbol || '';
+      const tagged = ticker ? ` tagged ${ticker}` : '';
       const list = panel.querySelector('#news-list');
       list.replaceChildren(...body.news.map(item));
-      if (!body.news.length) list.append(el('li', { class: 'empty' }, 'no stored news yet'));
-      panel.querySelector('#news-fresh').textContent = `${body.count} headlines · sentiment by ${body.sentiment_model}`;
+      panel.querySelector('#news-fresh').textContent = `${fmt.integer(body.count)} headlines${tagged} · sentiment by ${body.sentiment_model}`;
+      if (ticker && !body.asset_id) {
+        // /api/news filters by any ticker; for one that names no single asset (unknown, or
+        // shared by several) /api/resolve answers why, in the API's words
+        try {
+          await getJson(`/api/resolve?${new URLSearchParams({ q: ticker })}`);
+        } catch (error) {
+          if (!body.news.length) list.append(el('li', { class: 'empty' }, `no news${tagged}`));
+          throw error;
+        }
+      }
+      if (!body.news.length) list.append(el('li', { class: 'empty' }, `no stored news${tagged} yet`));
       showError(panel, null);
     } catch (error) {
       showError(panel, error);

@@ -4,7 +4,7 @@
 // changes arrive over `providers`.
 
 import { getJson } from '../api.js';
-import { el, fillRows, freshness, pill, showError, td } from '../dom.js';
+import { el, fillRows, freshness, labelCells, pill, showError, td } from '../dom.js';
 import * as fmt from '../format.js';
 
 const STATE_KIND = {
@@ -24,21 +24,7 @@ const STATE_TITLE = {
 };
 // collectors first, then the probes; a job not listed here goes last
 const JOB_ORDER = ['prices', 'candles', 'news', 'health', 'discovery'];
-const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 let stop = null;
-
-function count(value) {
-  return value === null || value === undefined ? '–' : integer.format(value);
-}
-
-/** 652.3 -> "11 min", 9720 -> "2.7 h": one decimal below 10 of the unit, whole above. */
-function duration(seconds) {
-  const trim = (v) => (v >= 10 ? String(Math.round(v)) : v.toFixed(1).replace(/\.0$/, ''));
-  if (seconds < 60) return `${Math.round(seconds)} s`;
-  if (seconds < 3600) return `${trim(seconds / 60)} min`;
-  if (seconds < 2 * 86400) return `${trim(seconds / 3600)} h`;
-  return `${trim(seconds / 86400)} d`;
-}
 
 function stateCell(p) {
   if (!p.enabled) return td(pill(`disabled${p.disabled_reason ? ': ' + p.disabled_reason : ''}`, 'muted'));
@@ -55,15 +41,15 @@ function quota(q) {
         el('div', { class: q.exhausted ? 'down' : null },
           // green below the target, yellow past it, red once used up
           el('meter', { min: 0, max: q.monthly, value: q.used_this_month, low: q.target ?? q.monthly, high: q.monthly - 0.5, optimum: 0 }),
-          ` ${count(q.used_this_month)} used of ${count(q.monthly)} (${count(q.left)} left)`),
+          ` ${fmt.integer(q.used_this_month)} used of ${fmt.integer(q.monthly)} (${fmt.integer(q.left)} left)`),
         el('div', { class: over ? 'stale' : null },
-          `projected ${count(q.projected_month_end)} by month end · target ${count(q.target)}`),
+          `projected ${fmt.integer(q.projected_month_end)} by month end · target ${fmt.integer(q.target)}`),
         el('div', { class: 'muted' },
-          `client reserve ${count(q.client_reserve)} · clients used ${count(q.used_by_clients)}`),
+          `client reserve ${fmt.integer(q.client_reserve)} · clients used ${fmt.integer(q.used_by_clients)}`),
       ]
     : [
-        el('div', {}, `${count(q.used_this_month)} used · no monthly cap`),
-        el('div', { class: 'muted' }, `projected ${count(q.projected_month_end)} by month end`),
+        el('div', {}, `${fmt.integer(q.used_this_month)} used · no monthly cap`),
+        el('div', { class: 'muted' }, `projected ${fmt.integer(q.projected_month_end)} by month end`),
       ];
   return td(lines, 'quota');
 }
@@ -74,8 +60,8 @@ function job(j) {
   }
   const base = Math.abs(j.interval_s - j.base_interval_s) < 0.05;
   const text = base
-    ? `${j.job} every ${duration(j.interval_s)}`
-    : `${j.job} every ${duration(j.interval_s)} (base ${duration(j.base_interval_s)})`;
+    ? `${j.job} every ${fmt.duration(j.interval_s)}`
+    : `${j.job} every ${fmt.duration(j.interval_s)} (base ${fmt.duration(j.base_interval_s)})`;
   const calls = `${j.calls_per_run} call${j.calls_per_run === 1 ? '' : 's'} per run`;
   return el('span', { class: base ? 'job' : 'job slowed', title: calls }, text);
 }
@@ -106,17 +92,6 @@ function rows(p, columns) {
   return p.schedule.length ? [main, schedule(p, columns)] : [main];
 }
 
-/** Each cell's column name in `data-label` (shown above the value at phone width). */
-function label(table) {
-  const names = [...table.tHead.rows[0].cells].map((cell) => cell.textContent.trim());
-  for (const tr of table.tBodies[0].rows) {
-    if (tr.cells.length !== names.length) continue;
-    [...tr.cells].forEach((cell, i) => {
-      cell.dataset.label = names[i];
-    });
-  }
-}
-
 function onProviders(panel, data) {
   // pushed on change: state, breaker, enabled; the counters come with the next refresh
   const table = panel.querySelector('#providers-table');
@@ -127,7 +102,7 @@ function onProviders(panel, data) {
     tr.cells[1].replaceWith(stateCell(p));
     tr.cells[2].textContent = p.breaker;
   }
-  label(table);
+  labelCells(table);
 }
 
 export default {
@@ -146,7 +121,6 @@ export default {
       const table = panel.querySelector('#providers-table');
       const columns = table.tHead.rows[0].cells.length;
       fillRows(table, providers.providers.flatMap((p) => rows(p, columns)), 'no providers');
-      label(table);
       const incidentsTable = panel.querySelector('#incidents-table');
       fillRows(
         incidentsTable,
@@ -156,7 +130,6 @@ export default {
         ),
         'no incidents',
       );
-      label(incidentsTable);
       showError(panel, null);
     } catch (error) {
       showError(panel, error);

@@ -26,9 +26,9 @@ function renderNews(box, news) {
   const labels = Object.entries(news.labels || {});
   box.replaceChildren(
     el('h2', {}, `News, last ${news.window_h} h`),
-    el('p', { class: 'big' }, news.mean_score === null ? '–' : fmt.number(news.mean_score, 3), el('span', { class: 'muted' }, ' mean score (−1 … 1)')),
-    el('p', {}, `${news.scored} of ${news.items} headlines scored by ${news.model}`),
-    el('p', {}, ...labels.map(([label, count]) => [sentimentPill(label, `${label} ${count}`), ' '])),
+    el('p', { class: 'big' }, news.mean_score === null ? '–' : fmt.number(news.mean_score, 3), el('span', { class: 'muted unit' }, ' mean score (−1 … 1)')),
+    el('p', {}, `${fmt.integer(news.scored)} of ${fmt.integer(news.items)} headlines scored by ${news.model}`),
+    el('p', {}, labels.map(([label, count]) => [sentimentPill(label, `${label} ${fmt.integer(count)}`), ' '])),
   );
 }
 
