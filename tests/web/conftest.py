@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from tests.e2e.procs import server
 from tests.web.browser import Browser, BrowserContext, Page, chromium
 
 #: a 1x1 transparent PNG answered for coin logos (the machine has no internet)
@@ -26,6 +27,14 @@ def browser() -> Iterator[Browser]:
     # until it stops, and tests after these ones call asyncio.run
     with chromium() as b:
         yield b
+
+
+@pytest.fixture(scope="module")
+def mock_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real server in mock mode (its own simulator in-process), no rate limit."""
+    env = {"USE_MOCK_DATA": "true", "RATE_LIMIT_PER_MIN": "0"}
+    with server(tmp_path_factory.mktemp("data"), env) as url:
+        yield url
 
 
 @pytest.fixture

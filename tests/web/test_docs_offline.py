@@ -12,31 +12,23 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.e2e.procs import server
 from tests.web.browser import Browser, Page
 from tests.web.offline import Recorder, recorded_page
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    env = {"USE_MOCK_DATA": "true", "RATE_LIMIT_PER_MIN": "0"}
-    with server(tmp_path_factory.mktemp("data"), env) as url:
-        yield url
-
-
 @pytest.fixture
-def recorded(browser: Browser, api: str) -> Iterator[tuple[Page, Recorder]]:
-    with recorded_page(browser, api) as (page, recorder):
+def recorded(browser: Browser, mock_api: str) -> Iterator[tuple[Page, Recorder]]:
+    with recorded_page(browser, mock_api) as (page, recorder):
         yield page, recorder
 
 
 def test_swagger_ui_renders_the_operations_from_local_files(
-    recorded: tuple[Page, Recorder], api: str
+    recorded: tuple[Page, Recorder], mock_api: str
 ) -> None:
     page, recorder = recorded
-    page.goto(f"{api}/docs")
+    page.goto(f"{mock_api}/docs")
     operations = page.locator(".opblock")
     operations.first.wait_for()
     trending = page.locator(".opblock-summary-path", has_text="/api/trending")
@@ -51,10 +43,10 @@ def test_swagger_ui_renders_the_operations_from_local_files(
 
 
 def test_redoc_renders_the_operations_from_local_files(
-    recorded: tuple[Page, Recorder], api: str
+    recorded: tuple[Page, Recorder], mock_api: str
 ) -> None:
     page, recorder = recorded
-    page.goto(f"{api}/redoc")
+    page.goto(f"{mock_api}/redoc")
     page.locator("h2", has_text="Trending coins").first.wait_for()
     assert page.locator("h1").first.inner_text().startswith("cryptoagg")
     # the side menu's credit stays (as text: its logo would come from Redocly's CDN)
@@ -65,9 +57,9 @@ def test_redoc_renders_the_operations_from_local_files(
     assert {"/redoc", "/static/vendor/redoc.standalone.js", "/openapi.json"} <= set(recorder.ours)
 
 
-def test_docs_pages_name_no_other_host(api: str) -> None:
+def test_docs_pages_name_no_other_host(mock_api: str) -> None:
     for path in ("/docs", "/redoc"):
-        page = httpx.get(f"{api}{path}")
+        page = httpx.get(f"{mock_api}{path}")
         assert page.status_code == 200
         assert "http://" not in page.text and "https://" not in page.text, path
         policy = page.headers["content-security-policy"]

@@ -4,27 +4,17 @@ simulated CDN, or its generated icon), and the browser asks no other host."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from tests.e2e.procs import server
 from tests.web.browser import Browser
 from tests.web.offline import origin, recorded_page
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    env = {"USE_MOCK_DATA": "true", "RATE_LIMIT_PER_MIN": "0"}
-    with server(tmp_path_factory.mktemp("data"), env) as url:
-        yield url
-
-
-def test_trending_pictures_come_from_our_own_origin(browser: Browser, api: str) -> None:
-    with recorded_page(browser, api) as (page, recorder):
-        page.goto(f"{api}/#trending")
+def test_trending_pictures_come_from_our_own_origin(browser: Browser, mock_api: str) -> None:
+    with recorded_page(browser, mock_api) as (page, recorder):
+        page.goto(f"{mock_api}/#trending")
         items = page.locator("#trending-list li")
         items.first.wait_for()
         pictures = page.locator("#trending-list li img")
@@ -41,7 +31,7 @@ def test_trending_pictures_come_from_our_own_origin(browser: Browser, api: str) 
             sources,
         )
         assert pictures.count() == items.count() > 0
-    assert all(origin(src) == origin(api) for src in sources), sources
+    assert all(origin(src) == origin(mock_api) for src in sources), sources
     assert all("/api/images/" in src for src in sources), sources
     assert set(kinds) <= {"image/png", "image/svg+xml"} and "image/png" in kinds, kinds
     assert recorder.foreign == []

@@ -16,9 +16,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from cryptoagg.api.routes.analysis import analysis_body
 from cryptoagg.bootstrap import build
 from cryptoagg.cli import format as fmt
-from cryptoagg.cli.common import JsonOption, MockOption, emit_json, fail, iso, out, quiet_settings
+from cryptoagg.cli.common import JsonOption, MockOption, emit_json, fail, out, quiet_settings
 from cryptoagg.core.analysis import MIN_CANDLES
 from cryptoagg.core.assets import Asset
 from cryptoagg.core.errors import CryptoAggError
@@ -84,19 +85,6 @@ def _analysis_table(body: dict[str, Any], asset: Asset, reused: bool) -> Table:
     return table
 
 
-def _json(asset: Asset, report: AnalysisReport) -> dict[str, Any]:
-    """What /api/analysis/{symbol} answers."""
-    return {
-        "asset_id": asset.id,
-        "symbol": asset.symbol,
-        "name": asset.name,
-        **report.result,
-        "computed_at": iso(report.analysis.computed_at),
-        "reused": report.reused,
-        "backfilled": report.backfilled,
-    }
-
-
 def analyze(
     symbol: Annotated[str, typer.Argument(metavar="SYMBOL", help="Ticker or asset id, e.g. BTC.")],
     *,
@@ -139,7 +127,7 @@ def analyze(
     except CryptoAggError as exc:
         fail(exc.message)
     if as_json:
-        emit_json(_json(asset, report))
+        emit_json(analysis_body(asset, report))
         return
     console = out()
     console.print(_analysis_table(report.result, asset, report.reused))

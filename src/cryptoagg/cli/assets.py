@@ -27,6 +27,7 @@ from cryptoagg.cli.common import (
 )
 from cryptoagg.cli.help import Command
 from cryptoagg.core.asset_changes import AssetChange
+from cryptoagg.services.asset_changes import change_fields
 from cryptoagg.services.assets import RefreshReport
 
 assets_app = typer.Typer(
@@ -62,17 +63,7 @@ def _json(done: Refreshed) -> dict[str, object]:
         "providers": r.providers,
         "unavailable": r.failures,
         "added": r.added,
-        "changes": [
-            {
-                "kind": c.kind,
-                "provider": c.provider,
-                "asset_id": c.asset_id,
-                "native_id": c.native_id,
-                "before": c.before,
-                "after": c.after,
-            }
-            for c in r.recorded
-        ],
+        "changes": [change_fields(c) for c in r.recorded],
         "registry": {"assets": done.assets, "tracked": done.tracked},
     }
 

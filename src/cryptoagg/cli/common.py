@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, NoReturn
 
@@ -78,10 +77,6 @@ def emit_json(data: Any) -> None:
     text = orjson.dumps(data, default=_json_default, option=orjson.OPT_INDENT_2 | orjson.OPT_UTC_Z)
     sys.stdout.write(text.decode() + "\n")
     sys.stdout.flush()
-
-
-def iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat().replace("+00:00", "Z")
 
 
 def progress(*columns: str | ProgressColumn) -> Progress:

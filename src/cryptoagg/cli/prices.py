@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from cryptoagg.api.routes.market import _market_body, _price_body
+from cryptoagg.api.routes.market import market_body, price_body
 from cryptoagg.bootstrap import Container, build
 from cryptoagg.cli import format as fmt
 from cryptoagg.cli.common import (
@@ -171,7 +171,7 @@ def price(
         served = answer.served
         emit_json(
             {
-                "prices": [_price_body(r) for r in served.value.reports] if served else [],
+                "prices": [price_body(r) for r in served.value.reports] if served else [],
                 "missing": served.value.missing if served else [],
                 "unavailable": served.unavailable if served else {},
                 "errors": [p.as_json() for p in answer.problems],
@@ -262,7 +262,7 @@ def market(
 
     answer = asyncio.run(run())
     if as_json:
-        body = _market_body(answer.served) if answer.served else {"cryptocurrencies": []}
+        body = market_body(answer.served) if answer.served else {"cryptocurrencies": []}
         emit_json({**body, "errors": [p.as_json() for p in answer.problems]})
     elif answer.served is not None and answer.served.value.rows:
         out().print(_market_table(answer.served.value))

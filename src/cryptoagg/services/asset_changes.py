@@ -35,10 +35,9 @@ class LoggedChange:
     change: AssetChange
 
 
-def _encode(entry: LoggedChange) -> dict[str, Any]:
-    c = entry.change
+def change_fields(c: AssetChange) -> dict[str, Any]:
+    """A change as JSON fields (stored in the log, printed by `assets refresh --json`)."""
     return {
-        "at": entry.at.isoformat(),
         "kind": c.kind,
         "provider": c.provider,
         "asset_id": c.asset_id,
@@ -46,6 +45,10 @@ def _encode(entry: LoggedChange) -> dict[str, Any]:
         "before": c.before,
         "after": c.after,
     }
+
+
+def _encode(entry: LoggedChange) -> dict[str, Any]:
+    return {"at": entry.at.isoformat(), **change_fields(entry.change)}
 
 
 def _decode(raw: Any) -> LoggedChange | None:

@@ -14,7 +14,9 @@ from cryptoagg.api.error_models import error_responses
 from cryptoagg.api.render import iso, render
 from cryptoagg.api.routes.market import SYMBOL_PATTERN
 from cryptoagg.core.analysis import MIN_CANDLES, method
+from cryptoagg.core.assets import Asset
 from cryptoagg.core.models import Interval
+from cryptoagg.services.analysis import AnalysisReport
 
 router = APIRouter(prefix="/api", tags=["analysis"])
 
@@ -183,14 +185,17 @@ async def analysis(
         window,
         max_calls=container.settings.history_backfill_calls,
     )
-    return render(
-        {
-            "asset_id": asset.id,
-            "symbol": asset.symbol,
-            "name": asset.name,
-            **report.result,
-            "computed_at": iso(report.analysis.computed_at),
-            "reused": report.reused,
-            "backfilled": report.backfilled,
-        }
-    )
+    return render(analysis_body(asset, report))
+
+
+def analysis_body(asset: Asset, report: AnalysisReport) -> dict[str, Any]:
+    """The body of `/api/analysis/{symbol}` (`cryptoagg analyze --json` prints it too)."""
+    return {
+        "asset_id": asset.id,
+        "symbol": asset.symbol,
+        "name": asset.name,
+        **report.result,
+        "computed_at": iso(report.analysis.computed_at),
+        "reused": report.reused,
+        "backfilled": report.backfilled,
+    }

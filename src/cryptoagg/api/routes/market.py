@@ -141,10 +141,10 @@ async def market(
     served = await container.market.market(parse_symbols(symbols), limit)
     container.recorder.market(served.value.entries, served.value.assembled_at)
     record_market_query(container, request.scope, (time.perf_counter() - started) * 1000)
-    return responses.serve(request, served, lambda: _market_body(served))
+    return responses.serve(request, served, lambda: market_body(served))
 
 
-def _market_body(served: Served[MarketReport]) -> dict[str, Any]:
+def market_body(served: Served[MarketReport]) -> dict[str, Any]:
     rows = [
         {
             "rank": r.row.rank,
@@ -304,7 +304,7 @@ def _conversion(stable: StableRate) -> dict[str, Any]:
     return {"rate": stable.rate, "assumed": stable.assumed, "sources": list(stable.sources)}
 
 
-def _price_body(served: Served[PriceReport]) -> dict[str, Any]:
+def price_body(served: Served[PriceReport]) -> dict[str, Any]:
     report = served.value
     c = report.consensus
     return {
@@ -344,7 +344,7 @@ async def price(
     symbol: Annotated[str, Path(pattern=SYMBOL_PATTERN, description="ticker or asset id")],
 ) -> Response:
     served = await container.prices.price(symbol)
-    return responses.serve(request, served, lambda: _price_body(served))
+    return responses.serve(request, served, lambda: price_body(served))
 
 
 @router.get(
@@ -371,7 +371,7 @@ async def prices(
         request,
         served,
         lambda: {
-            "prices": [_price_body(r) for r in served.value.reports],
+            "prices": [price_body(r) for r in served.value.reports],
             "missing": served.value.missing,
             "unavailable": served.unavailable,
         },
