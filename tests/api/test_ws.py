@@ -22,8 +22,8 @@ from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from cryptoagg.api import ws as ws_module
 from cryptoagg.api.app import create_app
+from cryptoagg.api.routes import ws as ws_module
 from cryptoagg.bootstrap import Container
 from cryptoagg.config import load_settings
 from cryptoagg.services.events import price_topic

@@ -83,4 +83,4 @@ def test_periods_before_refuses_a_range_starting_before_year_one() -> None:
             periods_before(end, step, 199)
         assert refused.value.code == "invalid_range"
         assert "give a later end, or a start" in refused.value.message
-        assert isinstance(refused.value, InvalidInput)  # a 422 in api/errors.py's table
+        assert isinstance(refused.value, InvalidInput)  # a 422 in api/http/errors.py's table

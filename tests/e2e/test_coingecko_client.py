@@ -12,7 +12,7 @@ import httpx
 import pytest
 from pycoingecko import CoinGeckoAPI
 
-from tests.api.cg_shape import recorded, shape_problems
+from tests.api.coingecko.cg_shape import recorded, shape_problems
 from tests.e2e.procs import server, simulator
 
 pytestmark = pytest.mark.e2e

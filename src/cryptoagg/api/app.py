@@ -9,17 +9,17 @@ from fastapi import FastAPI
 from starlette.types import Scope
 
 from cryptoagg import __version__
-from cryptoagg.api import ws
-from cryptoagg.api.errors import install_error_handlers
-from cryptoagg.api.gc_pauses import start_up_frozen
-from cryptoagg.api.hot import HotPath, ResponseCache
-from cryptoagg.api.metrics import install_metrics
-from cryptoagg.api.mock import MockMarker
+from cryptoagg.api.coingecko import routes as coingecko
+from cryptoagg.api.http.errors import install_error_handlers
+from cryptoagg.api.http.gc_pauses import start_up_frozen
+from cryptoagg.api.http.hot import HotPath, ResponseCache
+from cryptoagg.api.http.metrics import install_metrics
+from cryptoagg.api.http.mock import MockMarker
+from cryptoagg.api.http.security import install_security
 from cryptoagg.api.openapi import install_examples
 from cryptoagg.api.routes import (
     analysis,
     assets,
-    coingecko,
     health,
     history,
     images,
@@ -29,8 +29,8 @@ from cryptoagg.api.routes import (
     news,
     providers,
     sentiment,
+    ws,
 )
-from cryptoagg.api.security import install_security
 from cryptoagg.bootstrap import build
 from cryptoagg.config import Settings
 from cryptoagg.web.dashboard import install_dashboard
@@ -43,7 +43,7 @@ def create_app(settings: Settings) -> FastAPI:
         async with build(settings) as container:
             app.state.container = container
             app.state.responses = ResponseCache()
-            with start_up_frozen(app.state.gc_pauses):  # full GC pauses: see api/gc_pauses.py
+            with start_up_frozen(app.state.gc_pauses):  # full GC pauses: see api/http/gc_pauses.py
                 yield
 
     app = FastAPI(
@@ -73,7 +73,7 @@ def create_app(settings: Settings) -> FastAPI:
         market.record_market_query(app.state.container, scope, duration_ms)
 
     # limits (with the hot path after the rate limit), CORS, then security headers and
-    # request metrics (see api/security.py)
+    # request metrics (see api/http/security.py)
     hot = HotPath(app.state, hooks={"/api/market": record_market})
     install_security(app, settings, install_metrics(app), fast=hot, docs=docs)
     if settings.use_mock_data:

@@ -47,7 +47,7 @@ from pydantic import AfterValidator, BeforeValidator
 
 from cryptoagg.api.deps import require_admin
 from cryptoagg.api.error_models import ErrorBody, error_responses
-from cryptoagg.api.ratelimit import EXEMPT_PATHS
+from cryptoagg.api.http.ratelimit import EXEMPT_PATHS
 from cryptoagg.config import Settings
 from cryptoagg.core.timespan import as_utc
 

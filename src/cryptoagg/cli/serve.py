@@ -10,7 +10,7 @@ import typer
 import uvicorn
 
 from cryptoagg.api.app import create_app
-from cryptoagg.api.headertimeout import server_protocol
+from cryptoagg.api.http.headertimeout import server_protocol
 from cryptoagg.bootstrap import check_settings
 from cryptoagg.cli.common import out, settings_for
 from cryptoagg.logging import configure_logging

@@ -1,7 +1,7 @@
 """The one error tree of cryptoagg.
 
 Providers translate transport failures into `ProviderError` subclasses (only in
-`providers/base.py`); the API translates these errors into HTTP (only in `api/errors.py`).
+`providers/base.py`); the API translates these errors into HTTP (only in `api/http/errors.py`).
 Every error carries a stable machine `code`; messages never contain secrets.
 """
 

@@ -19,7 +19,7 @@ database calls of every request (`/health`'s included) wait in too. One client s
 - `ClientCostBudget`: what one client may spend per minute, in a cost unit of the caller's
   (characters of text for sentiment), with a burst; refused with the seconds until it fits
   (`CostExceeded`, 429). One GCRA number per client, idle clients dropped first, at most
-  `max_clients` kept, as in the request rate limit (`api/ratelimit.py`).
+  `max_clients` kept, as in the request rate limit (`api/http/ratelimit.py`).
 
 Both take an injected clock; tests advance a fake one.
 """
@@ -43,7 +43,7 @@ Clock = Callable[[], float]
 FIRST_JOB_S = 0.5
 #: weight of the newest job in the moving average of job durations
 JOB_EWMA = 0.2
-#: clients whose budgets are kept at most (as `api/ratelimit.py::MAX_CLIENTS`)
+#: clients whose budgets are kept at most (as `api/http/ratelimit.py::MAX_CLIENTS`)
 MAX_CLIENTS = 100_000
 
 

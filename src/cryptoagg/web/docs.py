@@ -5,7 +5,7 @@ The pages are FastAPI's own (`get_swagger_ui_html`, `get_redoc_html`) with our a
 rendered once. FastAPI's default docs routes are off (`docs_url=None`, `redoc_url=None` in
 `create_app`) and so is its OAuth2 redirect page: the API has no OAuth2 flow. Swagger UI's
 page runs one inline script (its set-up call); its hash goes into the pages' policy
-(`DocsPages.script_hashes`, used by `api/security.py`), so no other inline script can run.
+(`DocsPages.script_hashes`, used by `api/http/security.py`), so no other inline script can run.
 The vendored files and their versions are listed in `static/vendor/README.md`.
 """
 

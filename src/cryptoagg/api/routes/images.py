@@ -17,7 +17,7 @@ from fastapi.responses import Response
 
 from cryptoagg.api.deps import ContainerDep
 from cryptoagg.api.error_models import error_responses
-from cryptoagg.api.hot import etag_matches
+from cryptoagg.api.http.hot import etag_matches
 from cryptoagg.core.images import EXTENSIONS, ICON_MEDIA_TYPE
 from cryptoagg.core.models import TrendingCoin
 from cryptoagg.services.images import ServedImage

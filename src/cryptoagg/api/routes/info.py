@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from cryptoagg.api.deps import ContainerDep
 from cryptoagg.api.error_models import error_responses
-from cryptoagg.api.hot import ResponsesDep
+from cryptoagg.api.http.hot import ResponsesDep
 from cryptoagg.api.render import iso, render
 from cryptoagg.api.routes.images import image_url
 from cryptoagg.api.routes.news import news_sentiment

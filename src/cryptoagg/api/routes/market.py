@@ -16,7 +16,7 @@ from starlette.types import Scope
 
 from cryptoagg.api.deps import ContainerDep
 from cryptoagg.api.error_models import error_responses
-from cryptoagg.api.hot import ResponsesDep
+from cryptoagg.api.http.hot import ResponsesDep
 from cryptoagg.api.render import iso, render
 from cryptoagg.bootstrap import Container
 from cryptoagg.core.consensus import ConsensusRules

@@ -11,11 +11,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from cryptoagg.api.asgi import NO_PROXIES, TrustedProxies, client_address
 from cryptoagg.api.deps import ContainerDep
 from cryptoagg.api.error_models import error_responses
+from cryptoagg.api.http.asgi import NO_PROXIES, TrustedProxies, client_address
+from cryptoagg.api.http.ratelimit import client_key
 from cryptoagg.api.openapi import NOT_BLANK
-from cryptoagg.api.ratelimit import client_key
 
 router = APIRouter(prefix="/api", tags=["sentiment"])
 

@@ -11,8 +11,8 @@ import pytest
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
-from cryptoagg.api.gc_pauses import GcPauses, start_up_frozen
-from tests.api.test_metrics import scrape, served, value
+from cryptoagg.api.http.gc_pauses import GcPauses, start_up_frozen
+from tests.api.http.test_metrics import scrape, served, value
 
 PAUSE = "cryptoagg_gc_pause_seconds"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import Any
 
-from tests.api.cg_shape import unmock
+from tests.api.coingecko.cg_shape import unmock
 from tests.api.conftest import AppClient
 
 PRICE = "/api/v3/simple/price"

@@ -1,10 +1,10 @@
 """`RequestLimits`: what one request may take, checked in one pure-ASGI layer (it runs for
 every request, so the three share one wrapper):
 
-- the client's rate limit (`api/ratelimit.py`): 429 with `Retry-After`;
-- the hot path (`api/hot.py`): a fresh cached GET is answered from memory here, after the
+- the client's rate limit (`api/http/ratelimit.py`): 429 with `Retry-After`;
+- the hot path (`api/http/hot.py`): a fresh cached GET is answered from memory here, after the
   rate limit and before the body limit and deadline it does not need;
-- the body limit (`api/bodylimit.py`): 413;
+- the body limit (`api/http/bodylimit.py`): 413;
 - the deadline (REQUEST_TIMEOUT_S): a handler that has not started its response in time is
   cancelled and the client gets 504. The deadline ends when the response starts, so a long
   download is never cut off. Provider calls have their own, shorter deadline
@@ -30,9 +30,9 @@ from typing import Protocol
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cryptoagg.api.asgi import NO_PROXIES, TrustedProxies, client_address, send_error
-from cryptoagg.api.bodylimit import CLOSE, BodyTooLarge, body_framing, counting
-from cryptoagg.api.ratelimit import (
+from cryptoagg.api.http.asgi import NO_PROXIES, TrustedProxies, client_address, send_error
+from cryptoagg.api.http.bodylimit import CLOSE, BodyTooLarge, body_framing, counting
+from cryptoagg.api.http.ratelimit import (
     EXEMPT_PATHS,
     ClientConnections,
     ClientRateLimiter,

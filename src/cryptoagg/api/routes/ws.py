@@ -12,7 +12,7 @@ Close codes: 1013 when the client is too slow (its queue overflowed) or the serv
 `WS_MAX_CONNECTIONS` clients already; 1008 after `INVALID_LIMIT` invalid messages within
 `INVALID_WINDOW_S`; 1009 for a message over `WS_MAX_MESSAGE_BYTES`.
 
-Before the handshake, `RequestLimits` (`api/limits.py`) spends one request of the client's
+Before the handshake, `RequestLimits` (`api/http/limits.py`) spends one request of the client's
 rate limit on the upgrade and holds one of its WS_MAX_PER_CLIENT connections while the
 session lasts; a client over either gets a 429 instead of the handshake, so one address cannot
 take every one of the `WS_MAX_CONNECTIONS` slots.

@@ -1,4 +1,4 @@
-"""Both ways a 500 is logged by `api/errors.py` carry the traceback, in both log formats, and
+"""Both ways a 500 is logged by `api/http/errors.py` carry the traceback, in both log formats, and
 nothing of the request's credentials (issue 13, point 2; the real server: tests/e2e)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from cryptoagg.api.errors import install_error_handlers
+from cryptoagg.api.http.errors import install_error_handlers
 from cryptoagg.core.errors import StorageError
 from cryptoagg.logging import configure_logging
 
@@ -75,6 +75,6 @@ async def test_a_500_is_logged_with_its_traceback(
         line, _, traceback = err.partition("\n")
         assert f"[error    ] {event}" in line
     assert traceback.startswith("Traceback (most recent call last):")
-    assert 'tests/api/test_error_logging.py", line' in traceback
+    assert 'tests/api/http/test_error_logging.py", line' in traceback
     assert traceback.rstrip().endswith(last_line)
     assert "locals" not in err

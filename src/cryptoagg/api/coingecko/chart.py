@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from cryptoagg.api.coingecko_shapes import rounded
+from cryptoagg.api.coingecko.shapes import rounded
 from cryptoagg.core.candles import floor_time, last_closed
 from cryptoagg.core.errors import InvalidInput
 from cryptoagg.core.models import Candle, Interval

@@ -1,14 +1,14 @@
 """`GET /metrics`: Prometheus text (or OpenMetrics when the scraper asks for it).
 
 Each app has its own `CollectorRegistry`, so several apps in one process (tests) never clash.
-Inbound requests are counted by the outermost middleware (`api/security.py::Edge`), labelled
+Inbound requests are counted by the outermost middleware (`api/http/security.py::Edge`), labelled
 by route template (never the raw path, so label values stay few whatever clients send),
 method and status class.
 Everything else is read at scrape time from the state the service already keeps: upstream
 calls by provider and outcome (`HttpProvider.outcomes`), the cache's counters, breaker state
 and quota per provider, the monthly plan (projected month-end use, client reserve, each
 job's interval per provider), WebSocket clients of the event hub, collector lag per job. The
-one exception is the garbage collector's pauses (`api/gc_pauses.py`), which Python does not
+one exception is the garbage collector's pauses (`api/http/gc_pauses.py`), which Python does not
 time.
 """
 
@@ -27,7 +27,7 @@ from starlette.routing import Match
 from starlette.types import Scope
 
 from cryptoagg import __version__
-from cryptoagg.api.gc_pauses import GcPauses
+from cryptoagg.api.http.gc_pauses import GcPauses
 from cryptoagg.bootstrap import Container
 from cryptoagg.providers.base import HttpProvider
 from cryptoagg.resilience.breaker import State

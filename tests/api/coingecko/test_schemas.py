@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.api import cg_schemas
-from tests.api.cg_schemas import schema_problems
+from tests.api.coingecko.cg_schemas import schema_problems
 from tests.api.conftest import AppClient
 
 ALL_INCLUDES = {

@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
-from cryptoagg.api.errors import error_response
+from cryptoagg.api.http.errors import error_response
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 

@@ -2,9 +2,9 @@
 
 `ping`, `simple/price`, `coins/markets`, `search/trending` and `coins/{id}/market_chart`,
 served from our consensus prices, cached markets listing and stored candles, in the shapes
-of `api/coingecko_shapes.py`; every answer conforms to the response schemas of CoinGecko's
+of `api/coingecko/shapes.py`; every answer conforms to the response schemas of CoinGecko's
 official SDKs (kept in `tests/fixtures/coingecko_schemas/`). Errors keep the statuses of
-`api/errors.py` (its table) but take CoinGecko's body, `{"error": "..."}`, which CoinGecko
+`api/http/errors.py` (its table) but take CoinGecko's body, `{"error": "..."}`, which CoinGecko
 clients read; an unsupported `vs_currency` is CoinGecko's own 400
 `{"error": "invalid vs_currency"}`. The SDKs' key (`x-cg-demo-api-key`/`x-cg-pro-api-key`
 header, `x_cg_demo_api_key`/`x_cg_pro_api_key` parameter) is accepted and ignored.
@@ -26,11 +26,11 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
-from cryptoagg.api import coingecko_chart as chart
-from cryptoagg.api import coingecko_shapes as cg
+from cryptoagg.api.coingecko import chart
+from cryptoagg.api.coingecko import shapes as cg
 from cryptoagg.api.deps import ContainerDep
-from cryptoagg.api.errors import STATUS_CODES
-from cryptoagg.api.hot import ResponsesDep
+from cryptoagg.api.http.errors import STATUS_CODES
+from cryptoagg.api.http.hot import ResponsesDep
 from cryptoagg.api.openapi import WHITESPACE, required_in_document
 from cryptoagg.api.render import render
 from cryptoagg.api.routes.images import image_url, trending_images
@@ -197,7 +197,7 @@ class CgMarketChartOut(BaseModel):
 
 
 class CoinGeckoRoute(APIRoute):
-    """Errors in CoinGecko's body shape, with our statuses (the table of `api/errors.py`)."""
+    """Errors in CoinGecko's body shape, with our statuses (the table of `api/http/errors.py`)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()

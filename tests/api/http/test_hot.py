@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from cryptoagg.api.hot import ResponseCache, request_key
+from cryptoagg.api.http.hot import ResponseCache, request_key
 from cryptoagg.storage.repositories import QueryRepository
 from tests.api.conftest import AppClient
 

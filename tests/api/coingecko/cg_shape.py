@@ -8,7 +8,7 @@ from typing import Any
 
 from cryptoagg.providers.shapes import json_type
 
-RECORDED = Path(__file__).resolve().parent.parent / "fixtures" / "providers" / "coingecko"
+RECORDED = Path(__file__).resolve().parents[2] / "fixtures" / "providers" / "coingecko"
 
 
 def recorded(name: str) -> Any:

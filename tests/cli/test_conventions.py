@@ -37,9 +37,9 @@ from cryptoagg.storage.monitoring import (
     ResponseTimeRepository,
     StatusLogRepository,
 )
+from tests.cli.test_providers import sim  # noqa: F401 (a fixture)
 from tests.e2e.procs import SPOT_PROVIDERS, fault, free_port
 from tests.providers.support import fixture_bytes
-from tests.test_cli_providers import sim  # noqa: F401 (a fixture)
 
 runner = CliRunner()
 NAMES = [cls.name for cls in PROVIDERS]

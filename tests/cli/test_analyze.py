@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cli import run
+from tests.cli.test_main import run
 
 pytestmark = pytest.mark.e2e
 

@@ -8,8 +8,8 @@ from decimal import Decimal
 import orjson
 import pytest
 
-from cryptoagg.api import coingecko_chart as chart
-from cryptoagg.api import coingecko_shapes as cg
+from cryptoagg.api.coingecko import chart
+from cryptoagg.api.coingecko import shapes as cg
 from cryptoagg.core.asset_seed import seeded_registry
 from cryptoagg.core.consensus import consensus
 from cryptoagg.core.errors import InvalidInput

@@ -48,7 +48,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from cryptoagg.api.errors import error_body
+from cryptoagg.api.http.errors import error_body
 from cryptoagg.api.render import dumps
 from cryptoagg.config import Settings
 

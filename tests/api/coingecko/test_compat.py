@@ -17,7 +17,7 @@ import pytest
 
 from cryptoagg.api.app import create_app
 from cryptoagg.config import load_settings
-from tests.api.cg_shape import recorded, shape_problems, unmock
+from tests.api.coingecko.cg_shape import recorded, shape_problems, unmock
 from tests.api.conftest import AppClient
 
 ALL_INCLUDES = {

@@ -21,10 +21,10 @@ from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 
 from cryptoagg.api.app import create_app
-from cryptoagg.api.asgi import TrustedProxies, client_address, is_https
-from cryptoagg.api.limits import RequestLimits
-from cryptoagg.api.ratelimit import ClientConnections, ClientRateLimiter, client_key
-from cryptoagg.api.security import Edge
+from cryptoagg.api.http.asgi import TrustedProxies, client_address, is_https
+from cryptoagg.api.http.limits import RequestLimits
+from cryptoagg.api.http.ratelimit import ClientConnections, ClientRateLimiter, client_key
+from cryptoagg.api.http.security import Edge
 from cryptoagg.config import load_settings
 from cryptoagg.core.errors import ConfigError
 

@@ -27,10 +27,10 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cryptoagg.api.asgi import NO_PROXIES, TrustedProxies, is_https
-from cryptoagg.api.limits import FastPath, RequestLimits
-from cryptoagg.api.metrics import HttpMetrics
-from cryptoagg.api.ratelimit import ClientConnections, ClientRateLimiter
+from cryptoagg.api.http.asgi import NO_PROXIES, TrustedProxies, is_https
+from cryptoagg.api.http.limits import FastPath, RequestLimits
+from cryptoagg.api.http.metrics import HttpMetrics
+from cryptoagg.api.http.ratelimit import ClientConnections, ClientRateLimiter
 from cryptoagg.config import Settings
 from cryptoagg.web.docs import DocsPages
 
