@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -16,10 +17,17 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert settings.use_mock_data is False
     assert settings.database_url is None
     assert settings.db_url == "sqlite:///data/cryptoagg.db"
-    assert settings.sentiment_backend == "vader"
+    assert settings.sentiment_backend == "market"
+
+
+def clear_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.upper().endswith("_API_KEY"):
+            monkeypatch.delenv(name)
 
 
 def test_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    clear_keys(monkeypatch)
     monkeypatch.setenv("PORT", "9999")
     monkeypatch.setenv("USE_MOCK_DATA", "true")
     monkeypatch.setenv("LOG_LEVEL", "debug")
@@ -112,3 +120,33 @@ def test_images_and_public_url(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings()
     assert settings.public_url == "https://agg.example/base"
     assert settings.image_cache_max_bytes == 0
+
+
+@pytest.mark.parametrize(
+    "provider", ["coingecko", "coincap", "cryptocompare", "messari", "cryptopanic"]
+)
+def test_every_documented_key_variable_is_read(
+    monkeypatch: pytest.MonkeyPatch, provider: str
+) -> None:
+    clear_keys(monkeypatch)
+    monkeypatch.setenv(f"{provider.upper()}_API_KEY", f"{provider}-key-123")
+    settings = load_settings()
+    key = settings.api_key(provider)
+    assert key is not None and key.get_secret_value() == f"{provider}-key-123"
+    assert settings.secrets() == [f"{provider}-key-123"]
+
+
+def test_any_providers_key_is_read_by_its_name_with_no_settings_field(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    clear_keys(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("NEWCOMER_API_KEY=from-dotenv-1\nCOINGECKO_API_KEY=dotenv-cg\n")
+    monkeypatch.setenv("Coingecko_Api_Key", "env-cg-2")  # the environment wins over .env
+    monkeypatch.setenv("EMPTY_API_KEY", "")  # empty: unset
+    settings = load_settings(messari_api_key="kw-messari-3")
+    keys = {name: key.get_secret_value() for name, key in settings.api_keys.items()}
+    assert keys == {"newcomer": "from-dotenv-1", "coingecko": "env-cg-2", "messari": "kw-messari-3"}
+    assert settings.api_key("empty") is None and settings.api_key("kraken") is None
+    assert settings.secrets() == ["env-cg-2", "kw-messari-3", "from-dotenv-1"]
+    assert "env-cg-2" not in repr(settings)

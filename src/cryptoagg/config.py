@@ -1,80 +1,55 @@
 """Settings from the environment (and `.env`), validated once at start-up.
 
 Every variable of SPEC §3 is here; units are in the names (`_s` seconds). A bad value stops
-start-up with one `ConfigError` naming the variable, never echoing a secret.
+start-up with one `ConfigError` naming the variable, never echoing a secret. What a valid URL,
+origin or network is lives in config_values.py, the providers' keys (`<NAME>_API_KEY`) are
+collected by config_keys.py and PROVIDERS_FILE is read by providers_file.py.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ipaddress
-import re
+import json
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
-import yaml
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
+    model_validator,
 )
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from cryptoagg.config_keys import ProviderKeysSource, collect_keys
+from cryptoagg.config_values import (
+    DatabaseUrl,
+    ExistingFile,
+    HttpUrl,
+    LogLevel,
+    Networks,
+    Origins,
+    PublicUrl,
+    RedisUrl,
+    WebhookUrl,
+)
 from cryptoagg.core.errors import ConfigError
+from cryptoagg.core.sentiment.labels import label_map
+from cryptoagg.providers_file import (
+    ProviderOverride,
+    ProvidersFile,
+    describe_errors,
+    read_providers_file,
+)
 
 DATA_SUBDIRS = ("exports", "backups", "logs")
-KEYED_PROVIDERS = ("coingecko", "coincap", "cryptocompare", "messari", "cryptopanic")
-#: a browser origin: scheme, host and optional port, nothing else
-_ORIGIN = re.compile(r"https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?")
 
 
-class ProviderOverride(BaseModel):
-    """One provider's entry in PROVIDERS_FILE."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    enabled: bool = True
-    priority: int | None = Field(default=None, ge=0, le=1000)
-    base_url: str | None = Field(default=None, pattern=r"^https?://")
-    rate_per_s: float | None = Field(default=None, gt=0)
-    rate_per_min: float | None = Field(default=None, gt=0)
-    monthly_quota: int | None = Field(default=None, ge=0)
-
-
-class PoolOverride(BaseModel):
-    """One pool's entry in PROVIDERS_FILE (pools are named by capability)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    strategy: Literal["priority", "round_robin", "weighted", "least_used", "fastest_response"] = (
-        "priority"
-    )
-    members: list[str] | None = None
-    weights: dict[str, float] = {}
-
-
-class AlertRuleConfig(BaseModel):
-    """One entry of `alerts:` in PROVIDERS_FILE: where incident alerts are POSTed."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    webhook_url: str = Field(pattern=r"^https?://")
-    #: only these providers' incidents (default: every provider)
-    providers: list[str] | None = None
-    #: only these events (default: both)
-    events: list[Literal["opened", "resolved"]] | None = None
-
-
-class ProvidersFile(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    providers: dict[str, ProviderOverride] = {}
-    pools: dict[str, PoolOverride] = {}
-    alerts: list[AlertRuleConfig] = []
+#: what SENTIMENT_MODEL must hold (services/sentiment_onnx.py reads them)
+_MODEL_FILES = ("model.onnx", "tokenizer.json", "config.json")
 
 
 class Settings(BaseSettings):
@@ -86,25 +61,43 @@ class Settings(BaseSettings):
     host: str = "0.0.0.0"
     use_mock_data: bool = False
     #: unset: SQLite at DATA_DIR/cryptoagg.db (so the documented default ./data/cryptoagg.db)
-    database_url: str | None = None
+    database_url: DatabaseUrl = None
     #: the database of mock mode (unset: SQLite at DATA_DIR/mock/cryptoagg.db); mock mode
     #: never opens DATABASE_URL, so simulated data never mixes with real data
-    mock_database_url: str | None = None
-    redis_url: str | None = None
+    mock_database_url: DatabaseUrl = None
+    #: several replicas: cache, budgets, breakers, quota ledger, WebSocket fan-out and the
+    #: collectors' leader shared through Redis (unset: all in this process)
+    redis_url: RedisUrl = None
+    #: every Redis key starts with it (several deployments on one Redis)
+    redis_prefix: str = Field(default="cryptoagg:", min_length=1, max_length=64)
+    #: a Redis command slower than this counts as Redis down (the replica falls back)
+    redis_timeout_s: float = Field(default=0.5, gt=0, le=30)
+    redis_pool_size: int = Field(default=64, ge=2, le=10_000)
+    #: longest pause between reconnection attempts while Redis is down
+    redis_reconnect_max_s: float = Field(default=5.0, gt=0, le=300)
+    #: the shared cache's load lock: how long other replicas wait for the one loading a key
+    redis_lock_lease_s: float = Field(default=15.0, gt=0, le=300)
+    #: how often a replica reads the ledger totals and cool-downs the others wrote (every
+    #: send is checked against Redis anyway; this keeps /api/providers and admission current)
+    redis_sync_s: float = Field(default=1.0, gt=0, le=60)
     data_dir: Path = Path("./data")
-    providers_file: Path | None = None
-    upstream_base_url: str | None = None
+    providers_file: ExistingFile = None
+    upstream_base_url: HttpUrl = None
 
-    coingecko_api_key: SecretStr | None = None
-    coincap_api_key: SecretStr | None = None
-    cryptocompare_api_key: SecretStr | None = None
-    messari_api_key: SecretStr | None = None
-    cryptopanic_api_key: SecretStr | None = None
+    #: provider -> key, from each `<NAME>_API_KEY` (config_keys.py: COINGECKO_API_KEY, …)
+    api_keys: dict[str, SecretStr] = {}
 
     admin_token: SecretStr | None = None
     enable_auto_discovery: bool = False
-    sentiment_backend: Literal["vader", "transformers"] = "vader"
-    sentiment_model: str | None = None
+    #: `market` (market lexicon and phrases, with VADER's general words), `vader` (VADER
+    #: alone) or `onnx` (a local model, SENTIMENT_MODEL; the `model` extra); `transformers`,
+    #: the name of earlier versions, means `onnx`
+    sentiment_backend: Literal["market", "vader", "onnx", "transformers"] = "market"
+    #: the model directory of SENTIMENT_BACKEND=onnx: model.onnx, tokenizer.json, config.json
+    sentiment_model: Path | None = None
+    #: tokens of a text the model reads (the rest is cut) and texts per model call
+    sentiment_max_tokens: int = Field(default=128, ge=8, le=4096)
+    sentiment_batch: int = Field(default=32, ge=1, le=1024)
     #: limits of POST /api/hf/run-sentiment
     sentiment_max_texts: int = Field(default=32, ge=1, le=1000)
     sentiment_max_chars: int = Field(default=2000, ge=1, le=100_000)
@@ -117,7 +110,7 @@ class Settings(BaseSettings):
     cpu_workers: int = Field(default=1, ge=1, le=64)
     #: CPU jobs that may wait for a worker; beyond, 503 with Retry-After
     cpu_queue: int = Field(default=8, ge=0, le=10_000)
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_level: LogLevel = "INFO"
     log_format: Literal["console", "json"] = "console"
 
     # tuning (documented in the README; defaults suit the free tiers)
@@ -151,12 +144,22 @@ class Settings(BaseSettings):
     #: your reverse proxies (comma list of addresses and CIDR networks): a request from one
     #: of them gets its client address from X-Forwarded-For (walked from the right, past
     #: these) and https from X-Forwarded-Proto; empty: proxy headers are ignored
-    trusted_proxies: Annotated[list[ipaddress.IPv4Network | ipaddress.IPv6Network], NoDecode] = []
+    trusted_proxies: Networks = []
     #: deprecated (use TRUSTED_PROXIES): trust whatever peer connects as a proxy
     trust_proxy_headers: bool = False
     #: origins whose pages may call the API (comma list, or *); empty: same origin only
-    cors_origins: Annotated[list[str], NoDecode] = []
+    cors_origins: Origins = []
     collectors: bool = True
+    #: which lock elects the one collecting process among replicas: `auto` (PostgreSQL's
+    #: advisory lock, or a file lock with SQLite) or `redis` (a lease in REDIS_URL, for
+    #: PostgreSQL behind a transaction-mode pooler); collectors/leader.py says why
+    leader_lock: Literal["auto", "redis"] = "auto"
+    #: a process that does not collect tries the leader lock this often
+    leader_retry_s: float = Field(default=15.0, gt=0, le=3600)
+    #: the leader checks its lock every third of this (and stops collecting when it is
+    #: gone); a Redis lease lives this long unless renewed; a vanished host's PostgreSQL
+    #: lock is freed after about this long
+    leader_lease_s: float = Field(default=15.0, ge=1, le=3600)
     collect_prices_s: float = Field(default=60.0, ge=5)
     collect_assets: int = Field(default=20, ge=1, le=250)
     #: seconds between 1-minute candle runs (each fetches only the minutes still missing)
@@ -173,7 +176,7 @@ class Settings(BaseSettings):
     #: seconds between provider health checks (incidents, alerts)
     collect_health_s: float = Field(default=60.0, ge=5)
     #: a catch-all alert rule (a secret: webhook URLs often carry a token)
-    alert_webhook_url: SecretStr | None = None
+    alert_webhook_url: WebhookUrl = None
     #: allow webhook URLs that resolve to loopback, private or other non-global addresses
     webhook_allow_private: bool = False
     retry_attempts: int = Field(default=2, ge=1, le=5)
@@ -204,47 +207,51 @@ class Settings(BaseSettings):
     image_cache_max_bytes: int = Field(default=16 * 1_048_576, ge=0, le=1024 * 1_048_576)
     #: the address clients reach this server at (scheme://host[:port][/path]): the image URLs
     #: of /api/v3 answers are absolute under it; unset: root-relative (/api/images/…)
-    public_url: str | None = None
+    public_url: PublicUrl = None
 
-    @field_validator("log_level", mode="before")
     @classmethod
-    def _upper(cls, value: object) -> object:
-        return value.upper() if isinstance(value, str) else value
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The usual sources, and every `<NAME>_API_KEY` of the environment after its own."""
+        keys = ProviderKeysSource(settings_cls)
+        return init_settings, env_settings, keys, dotenv_settings, file_secret_settings
 
-    @field_validator("cors_origins", mode="before")
+    @model_validator(mode="before")
     @classmethod
-    def _origins(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = [part.strip() for part in value.split(",") if part.strip()]
-        if isinstance(value, list):
-            for origin in value:
-                if origin != "*" and not _ORIGIN.fullmatch(str(origin)):
-                    raise ValueError(
-                        f"{origin!r} is not an origin (scheme://host[:port], no path) or *"
-                    )
+    def _provider_keys(cls, data: Any) -> Any:
+        return collect_keys(data)
+
+    @field_validator("leader_lock")
+    @classmethod
+    def _leader_lock(cls, value: str, info: ValidationInfo) -> str:
+        if value == "redis" and not info.data.get("redis_url"):
+            raise ValueError("redis needs REDIS_URL")
         return value
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("sentiment_model")
     @classmethod
-    def _networks(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = [part.strip() for part in value.split(",") if part.strip()]
-        if isinstance(value, list):
-            networks = []
-            for item in value:
-                try:
-                    networks.append(ipaddress.ip_network(item))
-                except (TypeError, ValueError) as exc:
-                    raise ValueError(f"{item!r} is not an IP address or network ({exc})") from None
-            return networks
+    def _sentiment_model(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        """Required by SENTIMENT_BACKEND=onnx, and checked before anything is built: a
+        directory with the three files of a Hugging Face export and classes we can read."""
+        if info.data.get("sentiment_backend") not in ("onnx", "transformers"):
+            return value
+        if value is None:
+            raise ValueError("required with SENTIMENT_BACKEND=onnx (a model directory)")
+        missing = [f for f in _MODEL_FILES if not (value / f).is_file()]
+        if not value.is_dir() or missing:
+            raise ValueError(f"{value} is not a model directory (no {', '.join(missing)})")
+        try:
+            config = json.loads((value / "config.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"config.json cannot be read ({type(exc).__name__})") from None
+        label_map(config.get("id2label") if isinstance(config, dict) else None)
         return value
-
-    @field_validator("database_url", "mock_database_url")
-    @classmethod
-    def _db_scheme(cls, value: str | None) -> str | None:
-        if value and not value.startswith(("sqlite:///", "postgresql://", "postgresql+")):
-            raise ValueError("must start with sqlite:/// or postgresql://")
-        return value or None
 
     @property
     def state_dir(self) -> Path:
@@ -257,57 +264,15 @@ class Settings(BaseSettings):
         configured = self.mock_database_url if self.use_mock_data else self.database_url
         return configured or f"sqlite:///{self.state_dir / 'cryptoagg.db'}"
 
-    @field_validator("redis_url")
-    @classmethod
-    def _redis_scheme(cls, value: str | None) -> str | None:
-        if value and not value.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError("must start with redis://, rediss:// or unix://")
-        return value or None
-
-    @field_validator("upstream_base_url")
-    @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value and not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.rstrip("/") if value else None
-
-    @field_validator("public_url")
-    @classmethod
-    def _public_url(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http:// or https:// URL")
-        if parts.query or parts.fragment or parts.username or parts.password:
-            raise ValueError("must have no query, fragment or credentials")
-        return value.rstrip("/")
-
-    @field_validator("alert_webhook_url")
-    @classmethod
-    def _webhook_scheme(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None or not value.get_secret_value():
-            return None
-        if not value.get_secret_value().startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value
-
-    @field_validator("providers_file")
-    @classmethod
-    def _exists(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
-            raise ValueError("file does not exist")
-        return value
-
     def api_key(self, provider: str) -> SecretStr | None:
-        key: SecretStr | None = getattr(self, f"{provider}_api_key", None)
-        return key
+        """The provider's key (`<NAME>_API_KEY`), None when unset or empty."""
+        return self.api_keys.get(provider)
 
     def secrets(self) -> list[str]:
         """Every configured secret value, for log masking and leak tests: provider keys, the
         admin token, webhook URLs (they often carry a token; PROVIDERS_FILE's too) and the
         passwords in DATABASE_URL, MOCK_DATABASE_URL and REDIS_URL."""
-        values = [self.api_key(p) for p in KEYED_PROVIDERS] + [
+        values = [self.api_keys[name] for name in sorted(self.api_keys)] + [
             self.admin_token,
             self.alert_webhook_url,
         ]
@@ -324,23 +289,8 @@ class Settings(BaseSettings):
         return self.providers_config().providers
 
     def providers_config(self) -> ProvidersFile:
-        if self.providers_file is None:
-            return ProvidersFile()
-        try:
-            raw = yaml.safe_load(self.providers_file.read_text(encoding="utf-8")) or {}
-            return ProvidersFile.model_validate(raw)
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"PROVIDERS_FILE: cannot read YAML ({type(exc).__name__})") from None
-        except ValidationError as exc:
-            raise ConfigError(f"PROVIDERS_FILE: {_describe(exc)}") from None
-
-
-def _describe(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "value"
-        parts.append(f"{where.upper() if '.' not in where else where}: {err['msg']}")
-    return "; ".join(parts)
+        """PROVIDERS_FILE, read and validated now (providers_file.py)."""
+        return read_providers_file(self.providers_file)
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -348,7 +298,7 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        raise ConfigError(f"invalid configuration: {_describe(exc)}") from None
+        raise ConfigError(f"invalid configuration: {describe_errors(exc)}") from None
 
 
 def prepare_data_dir(settings: Settings) -> None:

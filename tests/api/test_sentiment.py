@@ -13,8 +13,14 @@ async def test_run_sentiment(app_client: AppClient) -> None:
         wrong_shape = await client.post("/api/hf/run-sentiment", json={"text": "hello"})
     assert ok.status_code == 200
     body = ok.json()
-    assert body["model"] == "vader-3.3.2"
+    assert body["model"] == "market-lexicon-1"
     assert [r["label"] for r in body["results"]] == ["positive", "negative"]
+    # each result names what moved it: the market's "rally" (2.5) and "crash" (-3.0), VADER's
+    # "wonderful" (2.7) and "Terrible" (-2.1) at half weight, later words a little less
+    assert [r["terms"] for r in body["results"]] == [
+        [{"text": "rally", "weight": 2.114}, {"text": "wonderful", "weight": 1.264}],
+        [{"text": "crash", "weight": -2.614}, {"text": "Terrible", "weight": -1.05}],
+    ]
     assert too_many.status_code == 413
     assert too_many.json()["error"]["code"] == "payload_too_large"
     assert too_long.status_code == 422 and "at most 50 characters" in too_long.text

@@ -1,31 +1,30 @@
+"""The collectors' own parts: the supervisor, the leader locks and the price ticks (what
+`build` starts, and with which jobs, is tested in tests/bootstrap)."""
+
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
-from cryptoagg.bootstrap import build
 from cryptoagg.collectors.leader import AdvisoryLock, FileLock
+from cryptoagg.collectors.prices import PriceTicks
 from cryptoagg.collectors.supervisor import Supervisor
-from cryptoagg.config import load_settings
-from cryptoagg.core.models import Interval
-from cryptoagg.storage.news import NewsRepository
+from cryptoagg.services.recorder import Recorder
+from cryptoagg.storage.db import make_engine, upgrade
+from cryptoagg.storage.repositories import PriceRepository, QueryRepository
 from tests.storage.conftest import postgres_admin
+from tests.support import FakeClock, FakeSpot, price_service
 
-
-def now() -> datetime:
-    return datetime(2026, 1, 1, tzinfo=UTC)
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 async def test_supervisor_restarts_a_failing_job_with_backoff() -> None:
-    sleeps: list[float] = []
-
-    async def fake_sleep(seconds: float) -> None:
-        sleeps.append(seconds)
-        await asyncio.sleep(0)
-
+    clock = FakeClock(NOW)
     outcomes = iter([RuntimeError("boom"), RuntimeError("boom"), None, None])
     calls = 0
 
@@ -36,14 +35,14 @@ async def test_supervisor_restarts_a_failing_job_with_backoff() -> None:
         if outcome is not None:
             raise outcome
 
-    supervisor = Supervisor(clock=now, sleep=fake_sleep)
+    supervisor = Supervisor(clock=clock.wall, sleep=clock.sleep)
     supervisor.start("j", 60.0, job)
     for _ in range(20):
         await asyncio.sleep(0)
     await supervisor.stop()
     state = supervisor.jobs["j"]
     assert state.failures == 2 and state.runs >= 2
-    assert sleeps[:4] == [1.0, 2.0, 60.0, 60.0]
+    assert clock.sleeps[:4] == [1.0, 2.0, 60.0, 60.0]
     assert state.last_error == "RuntimeError: boom"
     assert not supervisor.running
 
@@ -72,71 +71,67 @@ def test_advisory_lock_admits_one_leader() -> None:
         two.dispose()
 
 
-async def test_two_processes_sharing_a_database_elect_one_collector(tmp_path: Path) -> None:
-    settings = load_settings(use_mock_data=True, data_dir=tmp_path, collect_prices_s=3600)
-    async with build(settings) as a, build(settings) as b:
-        await asyncio.sleep(0.2)
-        leaders = [c.collectors.is_leader for c in (a, b) if c.collectors is not None]
-        assert sorted(leaders) == [False, True]
-        for _ in range(100):
-            if a.prices_repo.latest("bitcoin", 5):
-                break
-            await asyncio.sleep(0.05)
-        stored = a.prices_repo.latest("bitcoin", 5)
-    assert len(stored) == 1  # one tick, from whichever process leads
-    assert len(stored[0].sources) >= 3
+class Published(list[tuple[str, object]]):
+    """A publisher that keeps what it was given."""
+
+    def publish(self, topic: str, data: object) -> int:
+        self.append((topic, data))
+        return 1
 
 
-@pytest.mark.parametrize("enabled", [False])
-async def test_collectors_can_be_switched_off(tmp_path: Path, enabled: bool) -> None:
-    settings = load_settings(use_mock_data=True, data_dir=tmp_path, collectors=enabled)
-    async with build(settings) as container:
-        await asyncio.sleep(0.3)
-        assert container.prices_repo.latest("bitcoin", 5) == []
+@pytest.fixture
+def recorder(tmp_path: Path) -> Recorder:
+    engine = make_engine(f"sqlite:///{tmp_path / 'ticks.db'}")
+    upgrade(engine)
+    return Recorder(PriceRepository(engine), QueryRepository(engine))
 
 
-async def test_collectors_fill_prices_candles_rollups_and_news(tmp_path: Path) -> None:
-    settings = load_settings(
-        use_mock_data=True,
-        data_dir=tmp_path,
-        collect_assets=3,
-        collect_prices_s=5,
-        price_ttl_s=0,
-        collect_candles_s=3600,
-        collect_candles_lookback_h=2,
-        collect_news_s=3600,
-        collect_health_s=3600,
+async def test_price_ticks_record_and_publish_each_new_consensus_once(
+    recorder: Recorder,
+) -> None:
+    clock = FakeClock(NOW)
+    kraken = FakeSpot("kraken", {"bitcoin": "90020", "ethereum": "3001"}, as_of=NOW)
+    binance = FakeSpot("binance", {"bitcoin": "90000", "ripple": "2"}, as_of=NOW)
+    prices = price_service(kraken, binance, clock=clock)
+    published = Published()
+    # the two top-ranked assets: Bitcoin and Ether
+    ticks = PriceTicks(prices, recorder, prices.ctx.registry, top=2, publisher=published)
+
+    assert await ticks() == 2
+    (btc,) = recorder.prices.latest("bitcoin", 10)
+    assert (btc.price, sorted(btc.sources), btc.as_of, btc.recorded_at) == (
+        Decimal(90010),
+        ["binance", "kraken"],
+        NOW,
+        NOW,
     )
-    async with build(settings) as container:
-        assert container.collectors is not None
-        jobs = container.collectors.supervisor.jobs
-        for _ in range(300):
-            runs = {
-                name: jobs[name].runs if name in jobs else 0
-                for name in ("prices", "candles", "news")
-            }
-            if runs["prices"] >= 2 and runs["candles"] >= 1 and runs["news"] >= 1:
-                break
-            await asyncio.sleep(0.05)
-        else:
-            pytest.fail(f"collectors did not run: {runs}")
-        tracked = [a for a in container.registry.tracked()[:3]]
-        history = container.history
-        now = history.ctx.clock()
-        for asset in tracked:
-            ticks = container.prices_repo.latest(asset.id, 10)
-            assert len(ticks) >= 2, asset.id  # one consensus tick per run
-            minutes = container.candles_repo.between(
-                asset.id, Interval.M1, now - timedelta(hours=3), now
-            )
-            assert len(minutes) >= 120, asset.id
-            # no gap in the 2 hours the candle job keeps complete
-            start = minutes[0].open_time
-            assert await history.missing(asset, Interval.M1, start, minutes[-1].open_time) == []
-            hours = container.candles_repo.between(
-                asset.id, Interval.H1, now - timedelta(hours=3), now
-            )
-            assert [h.provider for h in hours] == ["rollup"] * len(hours) and 2 <= len(hours) <= 3
-        stored_news = NewsRepository(container.engine).latest(100)
-    assert len(stored_news) >= 10
-    assert len({n.url for n in stored_news}) == len(stored_news)
+    assert [(t, d["price"]) for t, d in published] == [  # type: ignore[index]
+        ("prices:bitcoin", Decimal(90010)),
+        ("prices:ethereum", Decimal(3001)),
+    ]
+    assert recorder.prices.latest("ripple", 10) == []  # not among the tracked two
+
+    clock.advance(30)  # the providers' quotes have not changed: nothing new to record
+    assert await ticks() == 0
+    assert len(published) == 2 and len(recorder.prices.latest("bitcoin", 10)) == 1
+
+    kraken.prices["bitcoin"], kraken.as_of = "90040", NOW + timedelta(seconds=30)
+    assert await ticks() == 2
+    assert [r.price for r in recorder.prices.latest("bitcoin", 10)] == [
+        Decimal(90020),
+        Decimal(90010),
+    ]
+    assert [t for t, _ in published[2:]] == ["prices:bitcoin", "prices:ethereum"]
+    assert recorder.written == 4
+
+
+async def test_a_failed_write_fails_the_run_and_publishes_nothing(recorder: Recorder) -> None:
+    clock = FakeClock(NOW)
+    prices = price_service(FakeSpot("kraken", {"bitcoin": "90020"}, as_of=NOW), clock=clock)
+    published = Published()
+    ticks = PriceTicks(prices, recorder, prices.ctx.registry, top=1, publisher=published)
+    with recorder.prices.engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE prices")
+    with pytest.raises(OperationalError, match="no such table: prices"):
+        await ticks()
+    assert published == []

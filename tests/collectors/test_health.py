@@ -1,29 +1,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import Engine
 
 from cryptoagg.bootstrap import build
-from cryptoagg.collectors.health import HealthChecks, probe_for
 from cryptoagg.config import load_settings
-from cryptoagg.core.asset_seed import seeded_registry
-from cryptoagg.core.assets import Asset, AssetRegistry
-from cryptoagg.core.errors import ConfigError, ProviderError, Unavailable, UpstreamNotFound
-from cryptoagg.core.limits import Limits, Priority
-from cryptoagg.core.models import Capability, Quote
-from cryptoagg.core.ports import Outbound
-from cryptoagg.providers.base import ProviderContext
-from cryptoagg.providers.registry import PROVIDERS
-from cryptoagg.resilience.breaker import BreakerPolicy, State
-from cryptoagg.resilience.budget import MemoryQuotaStore, QuotaLedger
-from cryptoagg.resilience.guard import Guards
-from cryptoagg.resilience.health import HealthBook
+from cryptoagg.core.errors import ConfigError, Unavailable, UpstreamNotFound
+from cryptoagg.core.limits import Priority
+from cryptoagg.resilience.breaker import State
 from cryptoagg.services.incidents import IncidentService
 from cryptoagg.storage.db import make_engine, upgrade
 from cryptoagg.storage.monitoring import (
@@ -34,85 +22,8 @@ from cryptoagg.storage.monitoring import (
     ResponseTimeRepository,
     StatusLogRepository,
 )
+from tests.collectors.health_support import T0, FakeSpot, Rig
 from tests.e2e.procs import generous_limits
-
-T0 = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-class Clocks:
-    def __init__(self) -> None:
-        self.mono = 1000.0
-        self.wall = T0
-
-    def advance(self, seconds: float) -> None:
-        self.mono += seconds
-        self.wall += timedelta(seconds=seconds)
-
-
-class FakeSpot:
-    """A spot-price provider whose next outcome the test sets; each call sends one request
-    through `outbound`, as an adapter does."""
-
-    capabilities = frozenset({Capability.SPOT_PRICE})
-    requires_key = False
-
-    def __init__(self, name: str, disabled_reason: str | None = None) -> None:
-        self.name = name
-        self.disabled_reason = disabled_reason
-        self.error: ProviderError | None = None
-        self.hang = False
-        self.calls: list[list[str]] = []
-        self.outbound: Outbound | None = None
-
-    def supports(self, asset: Asset) -> bool:
-        return True
-
-    async def spot_prices(self, assets: Sequence[Asset]) -> list[Quote]:
-        if self.outbound is not None:
-            await self.outbound.before_send(self.name)
-        self.calls.append([a.id for a in assets])
-        if self.hang:
-            await asyncio.sleep(3600)
-        if self.error is not None:
-            raise self.error
-        return []
-
-
-class Rig:
-    def __init__(self, engine: Engine, providers: list[FakeSpot], **policy: int) -> None:
-        self.clocks = Clocks()
-        self.providers = {p.name: p for p in providers}
-        self.guards = Guards(
-            lambda: self.clocks.mono,
-            lambda: self.clocks.wall,
-            QuotaLedger(MemoryQuotaStore()),
-            BreakerPolicy(cooldown_s=30.0, **policy),
-        )
-        for p in providers:
-            limits = Limits(per_minute=1) if p.name == "throttled" else Limits()
-            if p.name == "metered":
-                limits = Limits(monthly=10_000)
-            self.guards.add(p.name, limits)
-            p.outbound = self.guards
-        self.health = HealthBook(clock=lambda: self.clocks.wall)
-        self.engine = engine
-        self.job = HealthChecks(
-            providers,  # type: ignore[arg-type]
-            registry=seeded_registry(),
-            guards=self.guards,
-            health=self.health,
-            status_log=StatusLogRepository(engine),
-            response_times=ResponseTimeRepository(engine),
-            incidents=IncidentService(IncidentRepository(engine), AlertRepository(engine)),
-            clock=lambda: self.clocks.wall,
-            timeout_s=0.2,
-            interval_s=60.0,
-        )
-
-    async def run(self) -> int:
-        checked = await self.job()
-        self.clocks.advance(60)
-        return checked
 
 
 @pytest.fixture
@@ -120,45 +31,6 @@ def engine(tmp_path: Path) -> Engine:
     eng = make_engine(f"sqlite:///{tmp_path / 'health.db'}")
     upgrade(eng)
     return eng
-
-
-async def test_each_provider_is_checked_through_its_cheapest_call() -> None:
-    registry = seeded_registry()
-    paths: list[str] = []
-
-    def upstream(request: httpx.Request) -> httpx.Response:
-        paths.append(request.url.path)
-        return httpx.Response(200, content=b"4962012809.795062")
-
-    client = httpx.AsyncClient(transport=httpx.MockTransport(upstream))
-    ctx = ProviderContext(client=client, registry=registry)
-    probes = {cls.name: probe_for(cls(ctx), registry) for cls in PROVIDERS}
-    endpoints = {name: p.endpoint if p else None for name, p in probes.items()}
-    for spot in ("coingecko", "binance", "kraken", "coinbase", "coinpaprika", "coincap"):
-        assert endpoints[spot] == "spot_price:bitcoin"
-    assert endpoints["alternative_me"] == "fear_greed"
-    # DefiLlama's own probe: one protocol's TVL, never the multi-MB /protocols listing
-    assert endpoints["defillama"] == "tvl:uniswap"
-    defillama = probes["defillama"]
-    assert defillama is not None
-    await defillama.call()
-    assert paths == ["/tvl/uniswap"]
-    assert endpoints["coindesk"] == "news"
-    assert endpoints["cryptopanic"] == "news"
-
-
-def test_an_unlisted_probe_asset_falls_back_to_the_next_capability() -> None:
-    class NoBitcoin(FakeSpot):
-        capabilities = frozenset({Capability.SPOT_PRICE, Capability.MARKETS})
-
-        def supports(self, asset: Asset) -> bool:
-            return False
-
-        async def markets(self, limit: int) -> list[object]:
-            return []
-
-    probe = probe_for(NoBitcoin("x"), AssetRegistry([]))  # type: ignore[arg-type]
-    assert probe is not None and probe.endpoint == "markets"
 
 
 async def test_one_row_per_check_and_budget_breaker_and_health_are_fed(engine: Engine) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import orjson
 
 from cryptoagg.collectors.news import NewsCollector
+from cryptoagg.core.asset_seed import seeded_registry
 from cryptoagg.core.models import NewsItem
 from cryptoagg.services.events import NEWS, EventHub
 from cryptoagg.services.news import NewsBatch
@@ -66,6 +67,41 @@ async def test_the_news_collector_publishes_only_newly_stored_items(tmp_path: Pa
         "published_at": "2026-01-01T00:03:00Z",
         "summary": None,
         "currencies": ["BTC"],
+        "assets": [],
     }
     assert len(NewsRepository(engine).latest(10)) == 3
+    engine.dispose()
+
+
+async def test_the_news_collector_links_items_and_publishes_them_per_asset(
+    tmp_path: Path,
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'news.db'}")
+    upgrade(engine)
+    hub = EventHub(queue_size=8, clock=lambda: T0)
+    btc, eth = hub.connect(), hub.connect()
+    hub.subscribe(btc, "news:bitcoin")
+    hub.subscribe(eth, "news:ethereum")
+    for s in (btc, eth):
+        s.queue.get_nowait()  # the snapshots
+    news = FakeNews()
+    registry = seeded_registry()
+    collector = NewsCollector(news, NewsRepository(engine), hub, registry)  # type: ignore[arg-type]
+    titled = [
+        item(1).model_copy(update={"title": "Bitcoin slips below $90,000", "currencies": ()}),
+        item(2).model_copy(update={"title": "Ether and BTC rally together", "currencies": ()}),
+        # the first story again, from another outlet
+        item(3).model_copy(
+            update={"title": "Bitcoin Slips Below $90,000", "source": "other", "currencies": ()}
+        ),
+    ]
+    news.items = titled
+    assert await collector() == 2
+    [to_btc] = [orjson.loads(btc.queue.get_nowait())]
+    [to_eth] = [orjson.loads(eth.queue.get_nowait())]
+    assert [(i["title"], i["assets"]) for i in to_btc["data"]["items"]] == [
+        ("Bitcoin slips below $90,000", ["bitcoin"]),
+        ("Ether and BTC rally together", ["bitcoin", "ethereum"]),
+    ]
+    assert [i["title"] for i in to_eth["data"]["items"]] == ["Ether and BTC rally together"]
     engine.dispose()

@@ -21,7 +21,7 @@ from coingecko_sdk.types.coins.market_get_params import MarketGetParams
 from coingecko_sdk.types.simple.price_get_params import PriceGetParams
 
 from tests.api.coingecko.cg_schemas import schema_problems
-from tests.api.test_coingecko_schemas import CALLS
+from tests.api.coingecko.test_schemas import CALLS
 from tests.e2e.procs import free_port, server, server_env, simulator, spawn, stop, wait_until_up
 
 pytestmark = pytest.mark.e2e

@@ -24,7 +24,8 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from cryptoagg.api.app import create_app
-from cryptoagg.api.http.headertimeout import HeadLimits, server_protocol
+from cryptoagg.api.http.headertimeout import server_protocol
+from cryptoagg.api.http.headlimits import HeadLimits
 from cryptoagg.config import load_settings
 from tests.e2e.procs import (
     SPOT_PROVIDERS,

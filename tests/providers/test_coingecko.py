@@ -10,8 +10,8 @@ from cryptoagg.core.asset_seed import seeded_registry
 from cryptoagg.core.assets import Asset
 from cryptoagg.core.errors import NotSupported, RateLimited
 from cryptoagg.core.models import Interval
-from cryptoagg.providers.coingecko import (
-    CoinGeckoProvider,
+from cryptoagg.providers.coingecko import CoinGeckoProvider
+from cryptoagg.providers.coingecko_parse import (
     OhlcRow,
     hourly,
     parse_coins_list,

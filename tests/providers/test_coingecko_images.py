@@ -11,13 +11,8 @@ from cryptoagg.core.asset_seed import seeded_registry
 from cryptoagg.core.errors import BadRequest, BadResponse, Unavailable
 from cryptoagg.core.images import Image
 from cryptoagg.providers.base import ProviderContext
-from cryptoagg.providers.coingecko import (
-    MAX_IMAGE_BYTES,
-    CoinGeckoProvider,
-    parse_image_url,
-    parse_markets,
-    parse_trending,
-)
+from cryptoagg.providers.coingecko import MAX_IMAGE_BYTES, CoinGeckoProvider, parse_image_url
+from cryptoagg.providers.coingecko_parse import parse_markets, parse_trending
 from tests.providers.support import NOW, Recorder, fixture_bytes, make, respond
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452") + b"\x00" * 32

@@ -1,34 +1,29 @@
-"""One contract over every registered provider, run against the in-process simulator:
-declared capabilities are implemented and return valid values, errors are mapped, and no key
-ever reaches a logged URL."""
+"""One contract over every registered provider, run against the in-process simulator
+(`tests/providers/contract.py`): declared capabilities are implemented and return valid values,
+errors are mapped, and no key ever reaches a logged URL. The registry and the capability table
+are checked here too."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
-import structlog
-from pydantic import SecretStr
 
 from cryptoagg.core.asset_seed import seeded_registry
-from cryptoagg.core.errors import (
-    BadResponse,
-    GeoBlocked,
-    NotSupported,
-    RateLimited,
-    Unavailable,
-)
-from cryptoagg.core.models import Capability, Interval
+from cryptoagg.core.errors import NotSupported
+from cryptoagg.core.models import CAPABILITY_METHODS, Capability
+from cryptoagg.core.ports import Provider
+from cryptoagg.providers import registry
 from cryptoagg.providers.base import HttpProvider, ProviderContext
-from cryptoagg.providers.registry import PROVIDERS
+from cryptoagg.providers.registry import PROVIDERS, adapters, extra_adapters
 from cryptoagg.sim.app import create_sim_app
+from cryptoagg.sim.catalog import catalog
+from tests.providers import contract
 
-NOW = datetime.now(UTC).replace(second=0, microsecond=0)
-KEY = "contract-test-key-9f8e7d"
 IDS = [cls.name for cls in PROVIDERS]
+KEYED = [c for c in PROVIDERS if c.requires_key]
 
 
 @pytest.fixture
@@ -38,94 +33,85 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-def build(cls: type[HttpProvider], client: httpx.AsyncClient) -> HttpProvider:
-    ctx = ProviderContext(
-        client=client,
-        registry=seeded_registry(),
-        api_key=SecretStr(KEY),
-        upstream_base_url="http://sim",
-    )
-    return cls(ctx)
+def test_the_registry_finds_every_adapter_module_in_priority_order() -> None:
+    assert IDS[:4] == ["coingecko", "binance", "kraken", "coinbase"]
+    assert IDS[-4:] == ["coindesk", "cointelegraph", "decrypt", "cryptopanic"]
+    assert len(IDS) == len(set(IDS)) == 14
+    assert [cls.order for cls in PROVIDERS] == sorted(cls.order for cls in PROVIDERS)
+    assert "RssNewsProvider" not in {cls.__name__ for cls in PROVIDERS}  # a base, not a provider
+    assert adapters() == PROVIDERS
 
 
-async def exercise(provider: HttpProvider, capability: Capability) -> None:
-    registry = provider.ctx.registry
-    btc, eth = registry.get("bitcoin"), registry.get("ethereum")
-    if capability is Capability.SPOT_PRICE:
-        quotes = await provider.spot_prices([btc, eth])
-        assert {q.asset_id for q in quotes} <= {"bitcoin", "ethereum"}
-        assert any(q.asset_id == "bitcoin" for q in quotes)
-        assert all(q.price > 0 and q.as_of.tzinfo is not None for q in quotes)
-    elif capability is Capability.MARKETS:
-        entries = await provider.markets(20)
-        assert 10 <= len(entries) <= 20
-        assert entries[0].asset_id == "bitcoin"
-    elif capability is Capability.OHLCV:
-        start = NOW - timedelta(hours=12)
-        candles = await provider.ohlcv(btc, Interval.H1, start, NOW)
-        assert candles
-        assert all(c.low <= min(c.open, c.close) <= max(c.open, c.close) <= c.high for c in candles)
-    elif capability is Capability.TRENDING:
-        assert await provider.trending()
-    elif capability is Capability.FEAR_GREED:
-        assert 0 <= (await provider.fear_greed()).value <= 100
-    elif capability is Capability.TVL:
-        overview = await provider.defi()
-        assert overview.total_tvl > 0 and overview.protocols
-    elif capability is Capability.NEWS:
-        items = await provider.news()
-        assert items and all(i.published_at.tzinfo is not None for i in items)
-    elif capability is Capability.GLOBAL:
-        assert (await provider.global_market()).total_market_cap_usd > 0
-    elif capability is Capability.LISTING:
-        assert await provider.listing()
-    else:  # pragma: no cover - a new capability must be added here
-        raise AssertionError(capability)
+def test_every_adapter_is_simulated() -> None:
+    assert {cls.name for cls in PROVIDERS} == {p.name for p in catalog()}
 
 
-def primary(cls: type[HttpProvider]) -> Capability:
-    order = [Capability.SPOT_PRICE, Capability.FEAR_GREED, Capability.TVL, Capability.NEWS]
-    return next(c for c in order if c in cls.capabilities)
+@pytest.mark.parametrize("cls", PROVIDERS, ids=IDS)
+def test_each_adapter_describes_itself(cls: type[HttpProvider]) -> None:
+    contract.check_declaration(cls)
 
 
-def test_registry_is_well_formed() -> None:
-    assert len(IDS) == len(set(IDS)) >= 14
-    for cls in PROVIDERS:
-        assert cls.capabilities, cls.name
-        assert "" in cls.hosts and all(h.startswith("https://") for h in cls.hosts.values())
-        assert cls.docs_url.startswith("https://"), cls.name
+def test_an_incomplete_or_duplicate_adapter_is_refused() -> None:
+    class Nameless(HttpProvider):
+        name = "Not An Identifier"
+        hosts: ClassVar[dict[str, str]] = {"": "https://x.example"}
+
+    with pytest.raises(TypeError, match="needs a lower-case identifier as `name`, an integer"):
+        registry.check(Nameless)
+
+    class Twin(HttpProvider):
+        name = "kraken"
+        order = 1
+        hosts: ClassVar[dict[str, str]] = {"": "https://x.example"}
+        capabilities = frozenset({Capability.NEWS})
+
+    with (
+        pytest.raises(TypeError, match="more than one provider adapter named kraken"),
+        extra_adapters(Twin),
+    ):
+        pass
+
+
+def test_the_capability_table_names_every_protocol_method_once() -> None:
+    assert set(CAPABILITY_METHODS) == set(Capability)
+    methods = set(CAPABILITY_METHODS.values())
+    assert len(methods) == len(Capability)
+    assert all(callable(getattr(Provider, m)) for m in methods)
+    assert Capability.TVL.method == "defi" and Capability.GLOBAL.method == "global_market"
+
+
+@pytest.mark.parametrize("capability", list(Capability))
+async def test_a_capability_an_adapter_lacks_is_not_supported(capability: Capability) -> None:
+    class Bare(HttpProvider):
+        name = "bare"
+
+    provider = Bare(ProviderContext(client=httpx.AsyncClient(), registry=seeded_registry()))
+    btc = provider.ctx.registry.get("bitcoin")
+    arguments: dict[Capability, tuple[Any, ...]] = {
+        Capability.SPOT_PRICE: ([btc],),
+        Capability.MARKETS: (10,),
+        Capability.OHLCV: (btc, "1h", contract.NOW, contract.NOW),
+    }
+    with pytest.raises(NotSupported) as info:
+        await getattr(provider, capability.method)(*arguments.get(capability, ()))
+    assert info.value.detail == f"does not offer {capability.value}"
 
 
 @pytest.mark.parametrize("cls", PROVIDERS, ids=IDS)
 async def test_capabilities_work_against_the_simulator(
     cls: type[HttpProvider], client: httpx.AsyncClient
 ) -> None:
-    provider = build(cls, client)
-    for capability in sorted(cls.capabilities):
-        await exercise(provider, capability)
+    await contract.check_capabilities(cls, client)
 
 
 @pytest.mark.parametrize("cls", PROVIDERS, ids=IDS)
 async def test_an_own_health_probe_works_against_the_simulator(
     cls: type[HttpProvider], client: httpx.AsyncClient
 ) -> None:
-    provider = build(cls, client)
-    if cls.health_endpoint is None:  # checked through a capability call (probe_for)
-        with pytest.raises(NotSupported):
-            await provider.health_probe()
-        return
-    assert await provider.health_probe() not in (None, [], {})
+    await contract.check_health_probe(cls, client)
 
 
-@pytest.mark.parametrize(
-    ("kind", "extra", "error"),
-    [
-        ("error", {"status": 502}, Unavailable),
-        ("ratelimit", {"retry_after_s": 120}, RateLimited),
-        ("geoblock", {}, GeoBlocked),
-        ("malformed", {}, BadResponse),
-    ],
-)
+@pytest.mark.parametrize(("kind", "extra", "error"), contract.FAULTS)
 @pytest.mark.parametrize("cls", PROVIDERS, ids=IDS)
 async def test_faults_are_mapped(
     cls: type[HttpProvider],
@@ -134,31 +120,16 @@ async def test_faults_are_mapped(
     error: type[Exception],
     client: httpx.AsyncClient,
 ) -> None:
-    created = await client.post(
-        "http://sim/_sim/faults", json={"provider": cls.name, "kind": kind, **extra}
-    )
-    assert created.status_code == 201, created.text
-    provider = build(cls, client)
-    with pytest.raises(error) as info:
-        await exercise(provider, primary(cls))
-    if isinstance(info.value, RateLimited):
-        assert info.value.retry_after_s == 120
-    assert KEY not in str(info.value)
+    await contract.check_fault(cls, client, kind, extra, error)
 
 
-@pytest.mark.parametrize("cls", [c for c in PROVIDERS if c.requires_key], ids=lambda c: c.name)
+@pytest.mark.parametrize("cls", KEYED, ids=lambda c: c.name)
 async def test_no_key_in_logged_urls(cls: type[HttpProvider], client: httpx.AsyncClient) -> None:
-    provider = build(cls, client)
-    with structlog.testing.capture_logs() as logs:
-        await exercise(provider, primary(cls))
-    calls = [entry for entry in logs if entry["event"] == "upstream_call"]
-    assert calls
-    assert all(KEY not in str(entry) for entry in logs)
+    await contract.check_no_key_in_logged_urls(cls, client)
 
 
-@pytest.mark.parametrize("cls", [c for c in PROVIDERS if c.requires_key], ids=lambda c: c.name)
+@pytest.mark.parametrize("cls", KEYED, ids=lambda c: c.name)
 def test_keyed_providers_without_key_are_disabled(
     cls: type[HttpProvider], client: httpx.AsyncClient
 ) -> None:
-    provider = cls(ProviderContext(client=client, registry=seeded_registry()))
-    assert provider.disabled_reason == "missing key"
+    contract.check_disabled_without_key(cls, client)

@@ -191,10 +191,22 @@ async def test_a_success_body_of_the_wrong_shape_is_a_bad_response() -> None:
         await provider.spot_prices([BTC])
 
 
+def test_ids_are_the_tickers_of_tracked_assets() -> None:
+    assert "cryptocompare" not in BTC.provider_ids  # derived by the adapter, not seeded
+    assert CryptoCompareProvider.native_id(BTC) == "BTC"
+    listed_only = Asset("nowhere", "NOW", "Nowhere", tracked=False)
+    assert CryptoCompareProvider.native_id(listed_only) is None
+    named = Asset(
+        "elsewhere", "ELS", "Elsewhere", tracked=False, provider_ids={"cryptocompare": "E"}
+    )
+    assert CryptoCompareProvider.native_id(named) == "E"
+
+
 async def test_assets_without_a_symbol_are_not_supported() -> None:
     rec = Recorder(respond(b"{}"))
     provider = make(CryptoCompareProvider, rec)
-    nowhere = Asset("nowhere", "NOW", "Nowhere")
+    # an untracked asset (from a listing): its ticker may name another coin at CryptoCompare
+    nowhere = Asset("nowhere", "NOW", "Nowhere", tracked=False)
     with pytest.raises(NotSupported):
         await provider.spot_prices([nowhere])
     with pytest.raises(NotSupported):

@@ -46,6 +46,13 @@ async def test_spot_prices_use_v2_details_with_the_key_in_a_header() -> None:
     assert KEY not in str(request.url)
 
 
+def test_slugs_are_coincaps_ids() -> None:
+    bnb = seeded_registry().get("binancecoin")
+    assert "messari" not in bnb.provider_ids  # derived by the adapter, not seeded
+    assert MessariProvider.native_id(bnb) == bnb.provider_ids["coincap"] == "binance-coin"
+    assert MessariProvider.native_id(Asset("x", "X", "X")) is None
+
+
 def test_parse_asset_details_keeps_asked_slugs_with_a_price() -> None:
     body = load(V2)
     eth = seeded_registry().get("ethereum")

@@ -9,7 +9,7 @@ from cryptoagg.core.errors import (
     UpstreamTimeout,
 )
 from cryptoagg.resilience.breaker import BreakerPolicy, CircuitBreaker, State, Transition
-from tests.resilience.support import FakeClock
+from tests.support import FakeClock
 
 
 def breaker(clock: FakeClock, **policy: float) -> tuple[CircuitBreaker, list[Transition]]:

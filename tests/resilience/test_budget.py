@@ -8,15 +8,9 @@ import pytest
 
 from cryptoagg.core.errors import BudgetExhausted
 from cryptoagg.core.limits import Limits, Priority
-from cryptoagg.resilience.budget import (
-    Budget,
-    FileQuotaStore,
-    Gcra,
-    LedgerData,
-    MemoryQuotaStore,
-    QuotaLedger,
-)
-from tests.resilience.support import FakeClock
+from cryptoagg.resilience.budget import Budget, Gcra
+from cryptoagg.resilience.quota import FileQuotaStore, LedgerData, MemoryQuotaStore, QuotaLedger
+from tests.support import FakeClock
 
 
 def test_gcra_allows_burst_then_paces() -> None:

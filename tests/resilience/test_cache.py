@@ -6,14 +6,7 @@ from typing import Any
 import pytest
 
 from cryptoagg.resilience.cache import TTLCache
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support import FakeClock
 
 
 async def test_single_flight_shares_one_load() -> None:
@@ -45,9 +38,9 @@ async def test_ttl_expiry_reloads() -> None:
         return next(values)
 
     assert (await cache.get_or_load("k", 10, loader)).value == 1
-    clock.now += 9.9
+    clock.advance(9.9)
     assert (await cache.get_or_load("k", 10, loader)).value == 1
-    clock.now += 0.2
+    clock.advance(0.2)
     assert (await cache.get_or_load("k", 10, loader)).value == 2
 
 
@@ -116,7 +109,7 @@ async def test_stale_while_revalidate_serves_then_refreshes_once() -> None:
 
     first = await cache.get_or_load("k", 10, loader, refresh_after_s=8)
     assert (first.value, first.hit) == (0, False)
-    clock.now += 8.5
+    clock.advance(8.5)
     served = [await cache.get_or_load("k", 10, loader, refresh_after_s=8) for _ in range(5)]
     assert [s.value for s in served] == [0] * 5  # served at once from cache
     await asyncio.sleep(0)  # the one background refresh runs
@@ -136,11 +129,11 @@ async def test_stale_if_error_serves_the_last_good_value_with_its_age() -> None:
         raise RuntimeError("every provider failed")
 
     await cache.get_or_load("k", 10, good)
-    clock.now += 100
+    clock.advance(100)
     served = await cache.get_or_load("k", 10, bad, stale_if_error_s=300)
     assert (served.value, served.stale, served.age_s) == ("v1", True, 100.0)
     assert cache.stale_served == 1
-    clock.now += 201
+    clock.advance(201)
     with pytest.raises(RuntimeError):
         await cache.get_or_load("k", 10, bad, stale_if_error_s=300)
 
@@ -233,7 +226,7 @@ async def test_the_first_request_after_the_ttl_sees_a_failed_refresh_as_stale() 
     cache = TTLCache(clock=clock)
     upstream = Upstream()
     assert (await swr(cache, upstream)).value == 1
-    clock.now += 11
+    clock.advance(11)
     upstream.error = RuntimeError("every provider failed")
     first = await swr(cache, upstream)
     assert (first.value, first.stale) == (1, True)
@@ -248,7 +241,7 @@ async def test_the_first_request_after_the_ttl_gets_a_quick_refresh() -> None:
     cache = TTLCache(clock=clock)
     upstream = Upstream()
     await swr(cache, upstream)
-    clock.now += 11
+    clock.advance(11)
     served = await swr(cache, upstream)
     assert (served.value, served.stale, served.age_s) == (2, False, 0.0)
 
@@ -258,13 +251,13 @@ async def test_a_slow_refresh_is_not_stale_until_it_overruns_its_deadline() -> N
     cache = TTLCache(clock=clock)
     upstream = Upstream()
     await swr(cache, upstream)
-    clock.now += 11
+    clock.advance(11)
     upstream.gate = asyncio.Event()  # the refresh hangs
     first = await swr(cache, upstream, revalidate_wait_s=0.01)
     assert (first.value, first.stale) == (1, False)  # being refreshed normally
-    clock.now += 4
+    clock.advance(4)
     assert (await swr(cache, upstream)).stale is False
-    clock.now += 2  # the refresh has run 6 s, past its 5 s deadline
+    clock.advance(2)  # the refresh has run 6 s, past its 5 s deadline
     late = await swr(cache, upstream)
     assert (late.value, late.stale, late.error) == (1, True, None)
     upstream.gate.set()
@@ -278,10 +271,10 @@ async def test_a_stale_value_is_served_only_up_to_stale_if_error() -> None:
     cache = TTLCache(clock=clock)
     upstream = Upstream()
     await swr(cache, upstream, stale_if_error_s=15)
-    clock.now += 11
+    clock.advance(11)
     upstream.error = RuntimeError("down")
     assert (await swr(cache, upstream, stale_if_error_s=15)).stale is True
-    clock.now += 5  # 16 s old: within the hard TTL (20) but past stale-if-error
+    clock.advance(5)  # 16 s old: within the hard TTL (20) but past stale-if-error
     with pytest.raises(RuntimeError, match="down"):
         await swr(cache, upstream, stale_if_error_s=15)
 
@@ -291,7 +284,7 @@ async def test_a_successful_refresh_clears_the_stale_flag() -> None:
     cache = TTLCache(clock=clock)
     upstream = Upstream()
     await swr(cache, upstream)
-    clock.now += 11
+    clock.advance(11)
     upstream.error = RuntimeError("blip")
     assert (await swr(cache, upstream)).stale is True
     upstream.error = None
@@ -309,10 +302,10 @@ async def test_past_stale_if_error_a_request_loads_and_gets_a_recovered_value() 
     cache = TTLCache(clock=clock)
     upstream = Upstream()
     await swr(cache, upstream, stale_if_error_s=15)
-    clock.now += 11
+    clock.advance(11)
     upstream.error = RuntimeError("down")
     assert (await swr(cache, upstream, stale_if_error_s=15)).stale is True
-    clock.now += 5
+    clock.advance(5)
     upstream.error = None  # the providers are back
     served = await swr(cache, upstream, stale_if_error_s=15)
     assert (served.value, served.stale, served.hit) == (2, False, False)

@@ -12,7 +12,7 @@ import pytest
 
 from cryptoagg.core.errors import CostExceeded, CpuBusy
 from cryptoagg.resilience.cpu import FIRST_JOB_S, ClientCostBudget, CpuLimiter
-from tests.resilience.support import FakeClock
+from tests.support import FakeClock
 
 
 class Gate:

@@ -4,7 +4,7 @@ import pytest
 
 from cryptoagg.core.errors import Unavailable, UpstreamNotFound
 from cryptoagg.resilience.health import HealthBook
-from tests.resilience.support import FakeClock
+from tests.support import FakeClock
 
 
 def test_percentiles_and_success_rates() -> None:

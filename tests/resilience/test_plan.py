@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -16,31 +16,20 @@ from cryptoagg.core.errors import NoProviderAvailable
 from cryptoagg.core.limits import Limits, Priority
 from cryptoagg.core.models import Capability, Quote
 from cryptoagg.core.ports import Outbound
-from cryptoagg.resilience.budget import MemoryQuotaStore, QuotaLedger
 from cryptoagg.resilience.guard import Guards
 from cryptoagg.resilience.health import HealthBook
 from cryptoagg.resilience.plan import month_bounds
 from cryptoagg.resilience.pool import PoolConfig, ProviderPool
+from cryptoagg.resilience.quota import MemoryQuotaStore, QuotaLedger
 from cryptoagg.resilience.retry import RetryPolicy
 from cryptoagg.resilience.scope import background
+from tests.support import FakeClock
 
 APRIL = datetime(2026, 4, 1, tzinfo=UTC)  # 30 days
 DAY = 86400
 
 
-class Clock:
-    def __init__(self, start: datetime) -> None:
-        self.t = 0.0
-        self.start = start
-
-    def mono(self) -> float:
-        return self.t
-
-    def wall(self) -> datetime:
-        return self.start + timedelta(seconds=self.t)
-
-
-def guards_for(clock: Clock, limits: dict[str, Limits]) -> Guards:
+def guards_for(clock: FakeClock, limits: dict[str, Limits]) -> Guards:
     guards = Guards(clock.mono, clock.wall, QuotaLedger(MemoryQuotaStore()))
     for name, lim in limits.items():
         guards.add(name, lim)
@@ -55,7 +44,7 @@ def test_month_bounds() -> None:
 
 
 def test_a_provider_without_a_quota_runs_at_base_intervals_within_its_rate() -> None:
-    clock = Clock(APRIL)
+    clock = FakeClock(APRIL, t=0.0)
     guards = guards_for(clock, {"binance": Limits(per_second=10), "slow": Limits(per_minute=1)})
     plan = guards.plan
     plan.register("prices", 60.0, ["binance", "slow"], Priority.COLLECTOR)
@@ -69,7 +58,7 @@ def test_a_provider_without_a_quota_runs_at_base_intervals_within_its_rate() -> 
 
 
 def test_a_quota_is_shared_out_and_a_client_burst_slows_background_work() -> None:
-    clock = Clock(APRIL)
+    clock = FakeClock(APRIL, t=0.0)
     guards = guards_for(clock, {"cg": Limits(per_minute=30, monthly=10_000)})
     plan = guards.plan
     plan.register("prices", 60.0, ["cg"], Priority.COLLECTOR)
@@ -99,7 +88,7 @@ def test_a_quota_is_shared_out_and_a_client_burst_slows_background_work() -> Non
 
 
 def test_background_stops_at_the_target_and_the_state_shows_an_exhausted_quota() -> None:
-    clock = Clock(APRIL)
+    clock = FakeClock(APRIL, t=0.0)
     guards = guards_for(clock, {"cg": Limits(monthly=100)})
     guards.plan.register("prices", 60.0, ["cg"], Priority.COLLECTOR)
     for _ in range(80):
@@ -114,7 +103,7 @@ def test_background_stops_at_the_target_and_the_state_shows_an_exhausted_quota()
 
 
 def test_calls_per_run_are_learned_from_what_runs_sent() -> None:
-    clock = Clock(APRIL)
+    clock = FakeClock(APRIL, t=0.0)
     guards = guards_for(clock, {"cg": Limits(monthly=10_000)})
     plan = guards.plan
     plan.register("candles", 300.0, ["cg"], Priority.COLLECTOR)
@@ -125,7 +114,7 @@ def test_calls_per_run_are_learned_from_what_runs_sent() -> None:
 
 
 def test_a_provider_due_when_a_run_starts_stays_due_for_the_whole_run() -> None:
-    clock = Clock(APRIL)
+    clock = FakeClock(APRIL, t=0.0)
     guards = guards_for(clock, {"cg": Limits(monthly=10_000), "binance": Limits(per_second=10)})
     plan = guards.plan
     plan.register("candles", 300.0, ["cg", "binance"], Priority.COLLECTOR)
@@ -184,7 +173,7 @@ async def simulate_month(client_calls_per_hour: int, burst: tuple[int, int] | No
     """Collectors (prices every minute over every provider, candles every 5 minutes from
     the first that answers), health probes every minute, and clients asking `cg` a few
     times an hour; `burst` = (day, extra client calls per hour during that day)."""
-    clock = Clock(APRIL)
+    clock = FakeClock(APRIL, t=0.0)
     received: Counter[str] = Counter()
     guards = guards_for(clock, LIMITS)
     providers = [Metered(n, received) for n in LIMITS]

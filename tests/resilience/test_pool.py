@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 
+from cryptoagg.core.asset_seed import seeded_registry
 from cryptoagg.core.errors import (
     AuthFailed,
     NoProviderAvailable,
@@ -12,18 +13,26 @@ from cryptoagg.core.errors import (
     UpstreamNotFound,
 )
 from cryptoagg.core.limits import Limits
-from cryptoagg.resilience.pool import PoolConfig
+from cryptoagg.resilience.pool import PoolConfig, ProviderPool
 from cryptoagg.resilience.retry import RetryPolicy
 from cryptoagg.resilience.strategy import Strategy
-from tests.resilience.support import Fake, FakeClock, make_pool, spot
+from tests.support import FakeClock, FakeSpot, fake_pool
+
+BTC = seeded_registry().get("bitcoin")
+
+
+async def spot(pool: ProviderPool) -> str:
+    """Which provider answered a request for bitcoin's price."""
+    answer = await pool.first(lambda p: p.spot_prices([BTC]))
+    return answer.provider
 
 
 async def test_first_fails_over_in_priority_order() -> None:
-    a = Fake("a", errors=[Unavailable("a", "HTTP 500")])
-    b = Fake("b", price="100")
-    c = Fake("c", price="200")
-    p = make_pool(a, b, c)
-    answer = await p.first(lambda prov: prov.spot_prices([]))
+    a = FakeSpot("a", errors=[Unavailable("a", "HTTP 500")])
+    b = FakeSpot("b", "100")
+    c = FakeSpot("c", "200")
+    p = fake_pool(a, b, c)
+    answer = await p.first(lambda prov: prov.spot_prices([BTC]))
     assert answer.provider == "b"
     assert answer.value[0].price == Decimal(100)
     assert (a.calls, b.calls, c.calls) == (1, 1, 0)
@@ -35,12 +44,12 @@ async def test_first_fails_over_in_priority_order() -> None:
 
 
 async def test_all_failing_lists_every_reason() -> None:
-    b = Fake("b")
+    b = FakeSpot("b")
     b.disabled_reason = "missing key"
-    p = make_pool(
-        Fake("a", errors=[Unavailable("a", "HTTP 502")]),
+    p = fake_pool(
+        FakeSpot("a", errors=[Unavailable("a", "HTTP 502")]),
         b,
-        Fake("c", errors=[UpstreamNotFound("c", "HTTP 404")]),
+        FakeSpot("c", errors=[UpstreamNotFound("c", "HTTP 404")]),
     )
     with pytest.raises(NoProviderAvailable) as info:
         await spot(p)
@@ -53,17 +62,19 @@ async def test_all_failing_lists_every_reason() -> None:
 
 
 async def test_gather_collects_answers_and_reasons() -> None:
-    p = make_pool(Fake("a", "1"), Fake("b", errors=[Unavailable("b", "x")]), Fake("c", "3"))
-    gathered = await p.gather(lambda prov: prov.spot_prices([]))
+    p = fake_pool(
+        FakeSpot("a", "1"), FakeSpot("b", errors=[Unavailable("b", "x")]), FakeSpot("c", "3")
+    )
+    gathered = await p.gather(lambda prov: prov.spot_prices([BTC]))
     assert [a.provider for a in gathered.answers] == ["a", "c"]
     assert gathered.reasons == {"b": "unavailable: x"}
 
 
 async def test_open_breaker_skips_the_provider_without_calling_it() -> None:
     clock = FakeClock()
-    a = Fake("a", errors=[Unavailable("a", "HTTP 500")] * 5)
-    b = Fake("b")
-    p = make_pool(a, b, clock=clock)
+    a = FakeSpot("a", errors=[Unavailable("a", "HTTP 500")] * 5)
+    b = FakeSpot("b")
+    p = fake_pool(a, b, clock=clock)
     for _ in range(5):
         assert await spot(p) == "b"
     assert p.guards["a"].breaker.state == "open"
@@ -76,8 +87,8 @@ async def test_open_breaker_skips_the_provider_without_calling_it() -> None:
 
 async def test_retry_after_is_honoured_to_the_second() -> None:
     clock = FakeClock()
-    a = Fake("a", errors=[RateLimited("a", "HTTP 429", retry_after_s=120)])
-    p = make_pool(a, Fake("b"), clock=clock)
+    a = FakeSpot("a", errors=[RateLimited("a", "HTTP 429", retry_after_s=120)])
+    p = fake_pool(a, FakeSpot("b"), clock=clock)
     assert await spot(p) == "b"
     clock.advance(119)
     assert await spot(p) == "b"
@@ -89,8 +100,8 @@ async def test_retry_after_is_honoured_to_the_second() -> None:
 
 async def test_auth_failure_disables_until_restart() -> None:
     clock = FakeClock()
-    a = Fake("a", errors=[AuthFailed("a", "HTTP 401")])
-    p = make_pool(a, Fake("b"), clock=clock)
+    a = FakeSpot("a", errors=[AuthFailed("a", "HTTP 401")])
+    p = fake_pool(a, FakeSpot("b"), clock=clock)
     assert await spot(p) == "b"
     clock.advance(86400)
     assert await spot(p) == "b"
@@ -104,9 +115,9 @@ async def test_auth_failure_disables_until_restart() -> None:
 
 async def test_budget_refusal_and_near_limit_ordering() -> None:
     clock = FakeClock()
-    a, b = Fake("a"), Fake("b")
+    a, b = FakeSpot("a"), FakeSpot("b")
     limits = {"a": Limits(monthly=10), "b": Limits(per_minute=2)}
-    p = make_pool(a, b, clock=clock, limits=limits)
+    p = fake_pool(a, b, clock=clock, limits=limits)
     for _ in range(8):
         assert await spot(p) == "a"
     # a has used 80 % — still first; at 90 % it goes last
@@ -125,14 +136,14 @@ async def test_budget_refusal_and_near_limit_ordering() -> None:
 
 
 async def test_round_robin_spreads_calls() -> None:
-    a, b, c = Fake("a"), Fake("b"), Fake("c")
-    p = make_pool(a, b, c, config=PoolConfig(strategy=Strategy.ROUND_ROBIN))
+    a, b, c = FakeSpot("a"), FakeSpot("b"), FakeSpot("c")
+    p = fake_pool(a, b, c, config=PoolConfig(strategy=Strategy.ROUND_ROBIN))
     assert [await spot(p) for _ in range(6)] == ["a", "b", "c", "a", "b", "c"]
     assert len(p.rotations) == 6
 
 
 async def test_manual_rotate_prefers_the_next_member() -> None:
-    p = make_pool(Fake("a"), Fake("b"))
+    p = fake_pool(FakeSpot("a"), FakeSpot("b"))
     assert await spot(p) == "a"
     rotation = p.rotate("operator")
     assert (rotation.from_provider, rotation.to_provider, rotation.reason) == ("a", "b", "operator")
@@ -140,15 +151,15 @@ async def test_manual_rotate_prefers_the_next_member() -> None:
 
 
 async def test_retries_transient_errors_then_succeeds() -> None:
-    a = Fake("a", errors=[Unavailable("a", "HTTP 503")])
-    p = make_pool(a, Fake("b"), config=PoolConfig(retry=RetryPolicy(attempts=2, base_s=0.001)))
+    a = FakeSpot("a", errors=[Unavailable("a", "HTTP 503")])
+    p = fake_pool(a, FakeSpot("b"), config=PoolConfig(retry=RetryPolicy(attempts=2, base_s=0.001)))
     assert await spot(p) == "a"
     assert a.calls == 2
 
 
 async def test_each_failed_attempt_counts_and_an_open_breaker_stops_retrying() -> None:
-    a = Fake("a", errors=[Unavailable("a", "HTTP 500")] * 10)
-    p = make_pool(a, Fake("b"), config=PoolConfig(retry=RetryPolicy(attempts=3, base_s=0.001)))
+    a = FakeSpot("a", errors=[Unavailable("a", "HTTP 500")] * 10)
+    p = fake_pool(a, FakeSpot("b"), config=PoolConfig(retry=RetryPolicy(attempts=3, base_s=0.001)))
     assert await spot(p) == "b"  # three failed attempts
     assert await spot(p) == "b"  # two more open the breaker; the third is never sent
     assert a.calls == 5

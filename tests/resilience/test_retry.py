@@ -7,15 +7,13 @@ import pytest
 
 from cryptoagg.core.errors import BadResponse, ConnectionFailed, Unavailable, UpstreamTimeout
 from cryptoagg.resilience.retry import Deadline, RetryPolicy, call_with_retry
-from tests.resilience.support import FakeClock
+from tests.support import FakeClock
 
 
 class Script:
-    def __init__(self, clock: FakeClock, outcomes: list[Exception | str]) -> None:
-        self.clock = clock
+    def __init__(self, outcomes: list[Exception | str]) -> None:
         self.outcomes = outcomes
         self.calls = 0
-        self.sleeps: list[float] = []
 
     async def __call__(self) -> str:
         self.calls += 1
@@ -23,10 +21,6 @@ class Script:
         if isinstance(outcome, Exception):
             raise outcome
         return outcome
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.clock.advance(seconds)
 
 
 def test_full_jitter_stays_within_the_cap() -> None:
@@ -40,48 +34,48 @@ def test_full_jitter_stays_within_the_cap() -> None:
 
 async def test_retries_transient_errors_until_success() -> None:
     clock = FakeClock()
-    script = Script(clock, [Unavailable("p", "503"), ConnectionFailed("p", "reset"), "ok"])
+    script = Script([Unavailable("p", "503"), ConnectionFailed("p", "reset"), "ok"])
     result = await call_with_retry(
         script,
         "p",
         policy=RetryPolicy(attempts=3),
         deadline=Deadline.after(10, clock),
-        sleep=script.sleep,
+        sleep=clock.sleep,
         rng=random.Random(1),
     )
     assert result == "ok"
     assert script.calls == 3
-    assert len(script.sleeps) == 2
+    assert len(clock.sleeps) == 2
 
 
 @pytest.mark.parametrize("error", [BadResponse("p", "garbled"), UpstreamTimeout("p", "slow")])
 async def test_does_not_retry_non_transient_errors(error: Exception) -> None:
     clock = FakeClock()
-    script = Script(clock, [error, "ok"])
+    script = Script([error, "ok"])
     with pytest.raises(type(error)):
         await call_with_retry(
             script,
             "p",
             policy=RetryPolicy(attempts=3),
             deadline=Deadline.after(10, clock),
-            sleep=script.sleep,
+            sleep=clock.sleep,
         )
     assert script.calls == 1
 
 
 async def test_never_sleeps_past_the_deadline() -> None:
     clock = FakeClock()
-    script = Script(clock, [Unavailable("p", "503")] * 10)
+    script = Script([Unavailable("p", "503")] * 10)
     with pytest.raises(Unavailable):
         await call_with_retry(
             script,
             "p",
             policy=RetryPolicy(attempts=10, base_s=1.0, cap_s=1.0),
             deadline=Deadline.after(2.5, clock),
-            sleep=script.sleep,
+            sleep=clock.sleep,
             rng=random.Random(3),
         )
-    assert sum(script.sleeps) < 2.5
+    assert sum(clock.sleeps) < 2.5
     assert clock() <= 1000 + 2.5
 
 
@@ -89,7 +83,7 @@ async def test_expired_deadline_is_a_timeout() -> None:
     clock = FakeClock()
     deadline = Deadline.after(1, clock)
     clock.advance(1)
-    script = Script(clock, ["ok"])
+    script = Script(["ok"])
     with pytest.raises(UpstreamTimeout):
         await call_with_retry(script, "p", policy=RetryPolicy(), deadline=deadline)
     assert script.calls == 0

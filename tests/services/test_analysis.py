@@ -16,17 +16,10 @@ from cryptoagg.core.models import Interval
 from cryptoagg.services.analysis import AnalysisService
 from cryptoagg.storage.analysis import AnalysisRepository, StoredAnalysis
 from tests.services.test_history import NOW, FakeOhlcv, WithHole, service
+from tests.support import FakeClock
 
 HOUR = timedelta(hours=1)
 LAST_CLOSED = datetime(2026, 3, 3, 11, 0, tzinfo=NOW.tzinfo)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -34,16 +27,16 @@ def btc() -> Asset:
     return seeded_registry().get("bitcoin")
 
 
-def analyses(engine: Engine, provider: FakeOhlcv, clock: Clock) -> AnalysisService:
+def analyses(engine: Engine, provider: FakeOhlcv, clock: FakeClock) -> AnalysisService:
     return AnalysisService(
-        service(engine, [provider], chunk=720), AnalysisRepository(engine), clock
+        service(engine, [provider], chunk=720), AnalysisRepository(engine), clock.wall
     )
 
 
 async def test_fills_the_window_stores_it_and_reuses_it_until_a_candle_closes(
     migrated: Engine, btc: Asset
 ) -> None:
-    provider, clock = FakeOhlcv("binance"), Clock()
+    provider, clock = FakeOhlcv("binance"), FakeClock(NOW)
     svc = analyses(migrated, provider, clock)
 
     first = await svc.analyse(btc, Interval.H1, 60, max_calls=3)
@@ -67,7 +60,7 @@ async def test_fills_the_window_stores_it_and_reuses_it_until_a_candle_closes(
 
 async def test_concurrent_requests_share_one_computation(migrated: Engine, btc: Asset) -> None:
     provider = FakeOhlcv("binance")
-    svc = analyses(migrated, provider, Clock())
+    svc = analyses(migrated, provider, FakeClock(NOW))
     reports = await asyncio.gather(
         *(svc.analyse(btc, Interval.H1, 100, max_calls=3) for _ in range(5))
     )
@@ -81,7 +74,7 @@ async def test_without_candles_or_budget_says_how_many_are_needed(
     migrated: Engine, btc: Asset
 ) -> None:
     provider = FakeOhlcv("binance")
-    svc = analyses(migrated, provider, Clock())
+    svc = analyses(migrated, provider, FakeClock(NOW))
     with pytest.raises(NotEnoughCandles) as info:
         await svc.analyse(btc, Interval.H1, 200, max_calls=0)
     assert (info.value.needed, info.value.available, info.value.fetchable) == (50, 0, 200)
@@ -93,7 +86,7 @@ async def test_without_candles_or_budget_says_how_many_are_needed(
     assert provider.asked == [] and svc.repo.count() == 0
     # a young asset: the provider has only 30 hours of it, and nothing older can be fetched
     young = FakeOhlcv("binance", listed=LAST_CLOSED - 29 * HOUR)
-    svc = analyses(migrated, young, Clock())
+    svc = analyses(migrated, young, FakeClock(NOW))
     with pytest.raises(NotEnoughCandles) as info:
         await svc.analyse(btc, Interval.H1, 200, max_calls=3)
     assert info.value.message == (
@@ -102,7 +95,7 @@ async def test_without_candles_or_budget_says_how_many_are_needed(
 
 
 async def test_storing_prunes_analyses_past_the_retention(migrated: Engine, btc: Asset) -> None:
-    svc = analyses(migrated, FakeOhlcv("binance"), Clock())
+    svc = analyses(migrated, FakeOhlcv("binance"), FakeClock(NOW))
     old = StoredAnalysis(btc.id, Interval.D1, 200, NOW - timedelta(days=31), METHOD_VERSION, {})
     svc.repo.add(old)
     await svc.analyse(btc, Interval.H1, 60, max_calls=3)
@@ -118,7 +111,7 @@ async def test_an_analysis_after_sixteen_hours_of_a_day_uses_the_providers_daily
     migrated: Engine, btc: Asset
 ) -> None:
     provider = FakeOhlcv("binance")
-    svc = analyses(migrated, provider, Clock())
+    svc = analyses(migrated, provider, FakeClock(NOW))
     history = svc.history
     await history.fill(btc, Interval.H1, MARCH_1 + 8 * HOUR, NOW)  # 1 March: 16 hours
 
@@ -141,7 +134,7 @@ async def test_an_analysis_leaves_out_a_partial_day_no_provider_could_replace(
 ) -> None:
     provider = WithHole("binance", hole=MARCH_1)
     svc = AnalysisService(
-        service(migrated, [provider], chunk=720), AnalysisRepository(migrated), Clock()
+        service(migrated, [provider], chunk=720), AnalysisRepository(migrated), FakeClock(NOW).wall
     )
     await svc.history.fill(btc, Interval.H1, MARCH_1 + 8 * HOUR, NOW)
 

@@ -13,8 +13,8 @@ from cryptoagg.core.models import Interval
 from cryptoagg.resilience.cpu import CpuLimiter
 from cryptoagg.services.analysis import AnalysisService
 from cryptoagg.storage.analysis import AnalysisRepository
-from tests.services.test_analysis import Clock
-from tests.services.test_history import FakeOhlcv, service
+from tests.services.test_history import NOW, FakeOhlcv, service
+from tests.support import FakeClock
 
 
 async def test_analysis_waits_for_the_cpu_worker_instead_of_being_refused(
@@ -24,7 +24,7 @@ async def test_analysis_waits_for_the_cpu_worker_instead_of_being_refused(
     svc = AnalysisService(
         service(migrated, [FakeOhlcv("binance")], chunk=720),
         AnalysisRepository(migrated),
-        Clock(),
+        FakeClock(NOW).wall,
         limiter=limiter,
     )
     held, entered = threading.Event(), threading.Event()

@@ -9,29 +9,16 @@ from sqlalchemy import Engine
 
 from cryptoagg.core.asset_changes import AssetChange
 from cryptoagg.core.asset_seed import seeded_registry
-from cryptoagg.core.limits import Limits
 from cryptoagg.core.models import Capability, ListedAsset
-from cryptoagg.resilience.budget import MemoryQuotaStore, QuotaLedger
 from cryptoagg.resilience.cache import TTLCache
-from cryptoagg.resilience.guard import Guards
-from cryptoagg.resilience.health import HealthBook
-from cryptoagg.resilience.pool import PoolConfig, ProviderPool
-from cryptoagg.resilience.retry import RetryPolicy
 from cryptoagg.services import asset_listings
 from cryptoagg.services.asset_changes import CONFIG_KEY, AssetChangeLog
 from cryptoagg.services.assets import AssetService
 from cryptoagg.services.context import ServiceContext, Ttls
 from cryptoagg.storage.configuration import ConfigurationRepository
+from tests.support import FakeClock, fake_pool
 
 T0 = datetime(2026, 3, 3, 6, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class FakeListing:
@@ -55,25 +42,18 @@ def coingecko_rows(*extra: tuple[str, str, str]) -> list[ListedAsset]:
     ]
 
 
-def asset_service(engine: Engine, clock: Clock, provider: FakeListing) -> AssetService:
-    guards = Guards(lambda: 0.0, clock, QuotaLedger(MemoryQuotaStore()))
-    guards.add(provider.name, Limits())
-    pool = ProviderPool(
-        Capability.LISTING,
-        [provider],  # type: ignore[list-item]
-        health=HealthBook(clock=clock),
-        guards=guards,
-        config=PoolConfig(retry=RetryPolicy(attempts=1)),
-    )
-    ctx = ServiceContext(seeded_registry(), {Capability.LISTING: pool}, TTLCache(), Ttls(), clock)
-    store = ConfigurationRepository(engine, clock)
-    changes = AssetChangeLog(store, clock)
+def asset_service(engine: Engine, clock: FakeClock, provider: FakeListing) -> AssetService:
+    pool = fake_pool(provider, capability=Capability.LISTING, clock=clock)
+    wall = clock.wall
+    ctx = ServiceContext(seeded_registry(), {Capability.LISTING: pool}, TTLCache(), Ttls(), wall)
+    store = ConfigurationRepository(engine, wall)
+    changes = AssetChangeLog(store, wall)
     changes.load()
     return AssetService(ctx, changes, store)
 
 
 async def test_refresh_records_changes_that_survive_a_restart(migrated: Engine) -> None:
-    clock = Clock()
+    clock = FakeClock(T0)
     provider = FakeListing("coingecko", coingecko_rows(("frogcoin", "frog", "Frog Coin")))
     assets = asset_service(migrated, clock, provider)
 
@@ -113,9 +93,9 @@ async def test_refresh_records_changes_that_survive_a_restart(migrated: Engine) 
 async def test_the_log_keeps_the_newest_entries_and_skips_unreadable_ones(
     migrated: Engine,
 ) -> None:
-    clock = Clock()
-    store = ConfigurationRepository(migrated, clock)
-    log = AssetChangeLog(store, clock, max_entries=3)
+    clock = FakeClock(T0)
+    store = ConfigurationRepository(migrated, clock.wall)
+    log = AssetChangeLog(store, clock.wall, max_entries=3)
     for i in range(5):
         clock.now = T0 + timedelta(minutes=i)
         await log.record([AssetChange("listed", "coingecko", f"coin-{i}", f"coin-{i}")])
@@ -123,7 +103,7 @@ async def test_the_log_keeps_the_newest_entries_and_skips_unreadable_ones(
     stored = store.get(CONFIG_KEY)
     assert len(stored) == 3
     store.set(CONFIG_KEY, [*stored, {"kind": "exploded"}, "not an entry", {"at": "never"}])
-    again = AssetChangeLog(store, clock, max_entries=3)
+    again = AssetChangeLog(store, clock.wall, max_entries=3)
     assert again.load() == 3
     assert [e.change.asset_id for e in again.recent(10)] == ["coin-4", "coin-3", "coin-2"]
     assert await again.record([]) == []
@@ -132,9 +112,9 @@ async def test_the_log_keeps_the_newest_entries_and_skips_unreadable_ones(
 async def test_listings_are_stored_once_and_read_back_skipping_unreadable_rows(
     migrated: Engine,
 ) -> None:
-    clock = Clock()
+    clock = FakeClock(T0)
     provider = FakeListing("coingecko", coingecko_rows(("frogcoin", "frog", "Frog Coin")))
-    store = ConfigurationRepository(migrated, clock)
+    store = ConfigurationRepository(migrated, clock.wall)
     assets = asset_service(migrated, clock, provider)
     await assets.refresh()
     stored = store.get(asset_listings.CONFIG_KEY)

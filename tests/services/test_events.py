@@ -9,25 +9,18 @@ import orjson
 
 from cryptoagg.core.consensus import Consensus
 from cryptoagg.resilience.plan import ProviderPlan
+from cryptoagg.services.event_payloads import price_data
 from cryptoagg.services.events import (
     NEWS,
     EventHub,
     Subscriber,
-    price_data,
     price_topic,
 )
 from cryptoagg.services.provider_feed import ProviderFeed
 from cryptoagg.services.status import ProviderStatus
+from tests.support import FakeClock
 
 T0 = datetime(2026, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def drain(sub: Subscriber) -> list[dict[str, object]]:
@@ -38,7 +31,7 @@ def drain(sub: Subscriber) -> list[dict[str, object]]:
 
 
 def hub(queue_size: int = 8) -> EventHub:
-    return EventHub(queue_size=queue_size, clock=Clock())
+    return EventHub(queue_size=queue_size, clock=FakeClock(T0).wall)
 
 
 def test_one_encoding_is_shared_by_every_subscriber() -> None:

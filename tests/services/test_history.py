@@ -17,16 +17,17 @@ from cryptoagg.core.errors import Unavailable
 from cryptoagg.core.limits import Limits
 from cryptoagg.core.models import Candle, Capability, Interval
 from cryptoagg.core.ports import Outbound
-from cryptoagg.resilience.budget import MemoryQuotaStore, QuotaLedger
 from cryptoagg.resilience.cache import TTLCache
 from cryptoagg.resilience.guard import Guards
 from cryptoagg.resilience.health import HealthBook
 from cryptoagg.resilience.pool import PoolConfig, ProviderPool
+from cryptoagg.resilience.quota import MemoryQuotaStore, QuotaLedger
 from cryptoagg.resilience.retry import Deadline, RetryPolicy
 from cryptoagg.services.context import ServiceContext, Ttls
 from cryptoagg.services.history import HistoryService, Retention
 from cryptoagg.storage.candles import CandleRepository
 from cryptoagg.storage.configuration import ConfigurationRepository
+from tests.support import FakeClock
 
 NOW = datetime(2026, 3, 3, 12, 30, 15, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
@@ -265,30 +266,22 @@ async def test_the_history_floor_is_readable(migrated: Engine, btc: Asset) -> No
     assert await history.floor(btc, Interval.D1) is None
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 class Slow(FakeOhlcv):
     """Each call takes `seconds` on `clock`."""
 
-    def __init__(self, name: str, clock: Clock, seconds: float) -> None:
+    def __init__(self, name: str, clock: FakeClock, seconds: float) -> None:
         super().__init__(name)
         self.clock, self.seconds = clock, seconds
 
     async def ohlcv(
         self, asset: Asset, interval: Interval, start: datetime, end: datetime
     ) -> list[Candle]:
-        self.clock.now += self.seconds
+        self.clock.advance(self.seconds)
         return await super().ohlcv(asset, interval, start, end)
 
 
 async def test_a_fill_starts_no_chunk_after_its_deadline(migrated: Engine, btc: Asset) -> None:
-    clock = Clock()
+    clock = FakeClock()
     provider = Slow("binance", clock, seconds=4.0)
     history = service(migrated, [provider], chunk=60)
     deadline = Deadline.after(10.0, clock)

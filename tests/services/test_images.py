@@ -15,9 +15,9 @@ from cryptoagg.core.asset_seed import seeded_registry
 from cryptoagg.core.limits import Limits, Priority
 from cryptoagg.providers.base import ProviderContext
 from cryptoagg.providers.coingecko import CoinGeckoProvider
-from cryptoagg.resilience.budget import MemoryQuotaStore, QuotaLedger
 from cryptoagg.resilience.guard import GuardedCalls, Guards
 from cryptoagg.resilience.health import HealthBook
+from cryptoagg.resilience.quota import MemoryQuotaStore, QuotaLedger
 from cryptoagg.services.images import (
     ICON_MAX_AGE_S,
     IMAGE_MAX_AGE_S,
@@ -26,7 +26,7 @@ from cryptoagg.services.images import (
     ImageService,
 )
 from cryptoagg.storage.images import ImageStore
-from tests.resilience.support import FakeClock
+from tests.support import FakeClock
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452") + b"\x01" * 40
 THUMB = "https://coin-images.coingecko.com/coins/images/32949/standard/QubicLogo-Token.png?17"

@@ -8,26 +8,14 @@ from sqlalchemy import Engine
 
 from cryptoagg.services.incidents import Check, Event, IncidentMachine, IncidentService
 from cryptoagg.storage.db import make_engine, upgrade
-from cryptoagg.storage.monitoring import (
-    AlertRecord,
-    AlertRepository,
-    IncidentRecord,
-    IncidentRepository,
-)
+from cryptoagg.storage.incidents import AlertRepository, IncidentRecord, IncidentRepository
+from tests.support import FakeNotifier
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def at(seconds: int) -> datetime:
     return T0 + timedelta(seconds=seconds)
-
-
-class Collect:
-    def __init__(self) -> None:
-        self.alerts: list[AlertRecord] = []
-
-    def notify(self, alert: AlertRecord) -> None:
-        self.alerts.append(alert)
 
 
 @pytest.fixture
@@ -37,7 +25,7 @@ def engine(tmp_path: Path) -> Engine:
     return eng
 
 
-def service(engine: Engine, notifier: Collect, **thresholds: int) -> IncidentService:
+def service(engine: Engine, notifier: FakeNotifier, **thresholds: int) -> IncidentService:
     return IncidentService(
         IncidentRepository(engine),
         AlertRepository(engine),
@@ -98,7 +86,7 @@ def test_thresholds_are_parameters_and_providers_independent() -> None:
 
 
 async def test_incident_rows_and_alerts_for_open_and_resolve(engine: Engine) -> None:
-    notifier = Collect()
+    notifier = FakeNotifier()
     svc = service(engine, notifier)
     outcomes = [False, False, False, False, True, True]
     events = [
@@ -125,13 +113,13 @@ async def test_incident_rows_and_alerts_for_open_and_resolve(engine: Engine) -> 
 
 
 async def test_restart_continues_the_open_incident(engine: Engine) -> None:
-    first = service(engine, Collect())
+    first = service(engine, FakeNotifier())
     for i in range(3):
         await first.record(Check("kraken", False, at(i), "timeout: timed out"))
     [open_incident] = IncidentRepository(engine).latest("open")
 
     # a new process (or a new collector leader) starts from the database
-    notifier = Collect()
+    notifier = FakeNotifier()
     second = service(engine, notifier)
     assert await second.restore() == 1
     for i in range(3, 6):
@@ -150,7 +138,7 @@ async def test_restart_continues_the_open_incident(engine: Engine) -> None:
 
 async def test_record_restores_on_first_use(engine: Engine) -> None:
     IncidentRepository(engine).open("kraken", at(0), "unavailable: HTTP 500", 3)
-    svc = service(engine, Collect())
+    svc = service(engine, FakeNotifier())
     assert svc.restored is False
     await svc.record(Check("kraken", True, at(1)))
     assert svc.restored is True
@@ -170,7 +158,7 @@ async def test_a_failed_write_leaves_the_machine_to_decide_again(engine: Engine)
             return super().open(provider, at, reason, failed_checks)
 
     incidents = Broken(engine)
-    svc = IncidentService(incidents, AlertRepository(engine), Collect())
+    svc = IncidentService(incidents, AlertRepository(engine), FakeNotifier())
     await svc.record(Check("kraken", False, at(0)))
     await svc.record(Check("kraken", False, at(1)))
     with pytest.raises(RuntimeError):

@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 
 from cryptoagg.core.models import NewsItem
+from cryptoagg.core.news_links import Link
 from cryptoagg.services.news_feed import NewsFeed
 from cryptoagg.services.sentiment import SentimentResult, VaderBackend
-from cryptoagg.storage.news import NewsRepository
+from cryptoagg.storage.news import Incoming, NewsRepository
 from cryptoagg.storage.news_feed import NewsFeedRepository
 
 NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
@@ -37,23 +38,30 @@ class CountingBackend:
         return out
 
 
+#: the tags of these tests, as the collector's linker links them
+ASSET_OF = {"BTC": "bitcoin", "ETH": "ethereum"}
+
+
 def store(engine: Engine, *titles: tuple[str, float, tuple[str, ...]]) -> None:
-    NewsRepository(engine).add_many(
+    NewsRepository(engine).add_stories(
         [
-            NewsItem(
-                title=title,
-                url=f"https://news.example/{i}",
-                source="Example",
-                published_at=NOW - timedelta(hours=hours),
-                provider="cryptopanic",
-                currencies=currencies,
+            Incoming(
+                NewsItem(
+                    title=title,
+                    url=f"https://news.example/{i}",
+                    source="Example",
+                    published_at=NOW - timedelta(hours=hours),
+                    provider="cryptopanic",
+                    currencies=currencies,
+                ),
+                tuple(Link(ASSET_OF[c], "tag", c) for c in currencies),
             )
             for i, (title, hours, currencies) in enumerate(titles)
         ]
     )
 
 
-async def test_items_are_scored_once_and_filtered_by_ticker(migrated: Engine) -> None:
+async def test_items_are_scored_once_and_filtered_by_asset(migrated: Engine) -> None:
     store(
         migrated,
         ("BTC up 5%", 1, ("BTC",)),
@@ -68,7 +76,7 @@ async def test_items_are_scored_once_and_filtered_by_ticker(migrated: Engine) ->
         ("ETH down again", "negative", -0.4),
         ("Markets wait", "neutral", 0.0),
     ]
-    again = await feed.latest(10, "ETH")
+    again = await feed.latest(10, "ethereum")
     assert [r.item.title for r in again] == ["ETH down again"]
     assert again[0].sentiment_label == "negative"
     assert backend.seen == ["BTC up 5%", "ETH down again", "Markets wait"]  # once each

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from cryptoagg.core.consensus import Consensus
 from cryptoagg.core.listing import ListingRow
+from cryptoagg.core.models import Quote
 from cryptoagg.services.recorder import Recorder
 from cryptoagg.storage.db import make_engine, upgrade
 from cryptoagg.storage.repositories import PriceRepository, QueryRecord, QueryRepository
@@ -30,6 +32,16 @@ def entry(asset: str, minute: int, price: str = "10") -> ListingRow:
         price_sources=("coingecko", "coincap"),
         price_basis="listing",
     )
+
+
+def consensus(asset: str, minute: int, price: str) -> Consensus:
+    at = T0 + timedelta(minutes=minute)
+    used = tuple(
+        Quote(asset_id=asset, provider=p, price=Decimal(price), as_of=at)
+        for p in ("kraken", "binance")
+    )
+    p = Decimal(price)
+    return Consensus(asset, p, p, p, Decimal(0), Decimal(0), at, used, ())
 
 
 @pytest.fixture
@@ -104,3 +116,47 @@ async def test_queries_are_aggregated_per_second_and_flushed_without_more_traffi
         (later, {"limit": "2"}, 1, 5.0),
         (later, {"limit": "3"}, 1, 7.0),
     ]
+
+
+async def test_a_consensus_is_written_at_once_and_only_once(recorder: Recorder) -> None:
+    at = T0 + timedelta(seconds=30)
+    first = [consensus("bitcoin", 0, "90000"), consensus("ethereum", 0, "3000")]
+    assert await recorder.consensus(first, at) == first  # no writer task needed
+    (row,) = recorder.prices.latest("bitcoin", 10)
+    assert (row.price, row.as_of, row.recorded_at, row.sources, row.volume_24h) == (
+        Decimal(90000),
+        T0,
+        at,
+        ["kraken", "binance"],
+        None,
+    )
+    # the next run: Bitcoin's consensus is the one written (served from the cache), Ether's
+    # is new
+    later = [consensus("bitcoin", 0, "90000"), consensus("ethereum", 1, "3001")]
+    assert await recorder.consensus(later, at + timedelta(minutes=1)) == later[1:]
+    assert len(recorder.prices.latest("bitcoin", 10)) == 1
+    assert [r.price for r in recorder.prices.latest("ethereum", 10)] == [
+        Decimal(3001),
+        Decimal(3000),
+    ]
+    assert recorder.written == 3
+
+
+async def test_the_market_and_the_consensus_are_written_apart(recorder: Recorder) -> None:
+    """A listing row priced by the collector's consensus has its `as_of`, and both rows
+    are kept: the listing's carries volume and market cap."""
+    recorder.start()
+    await recorder.consensus([consensus("bitcoin", 0, "10")], T0)
+    listed = entry("bitcoin", 0).model_copy(
+        update={"volume_24h": Decimal(5), "market_cap": Decimal(7)}
+    )
+    recorder.market([listed], T0)
+    recorder.market([listed], T0)
+    await recorder.aclose()
+    # newest first: the listing's row was written after the collector's
+    rows = recorder.prices.latest("bitcoin", 10)
+    assert [(r.as_of, r.volume_24h, r.market_cap) for r in rows] == [
+        (T0, Decimal(5), Decimal(7)),
+        (T0, None, None),
+    ]
+    assert recorder.written == 2

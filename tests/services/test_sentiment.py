@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import threading
 from collections.abc import AsyncIterator, Sequence
 
@@ -13,10 +14,11 @@ from cryptoagg.services.sentiment import (
     SentimentResult,
     SentimentService,
     VaderBackend,
+    check_backend,
     chunked,
     make_backend,
 )
-from tests.resilience.support import FakeClock
+from tests.support import FakeClock
 
 
 @pytest.fixture
@@ -56,8 +58,67 @@ async def test_limits(service: SentimentService) -> None:
 
 
 def test_unknown_backends_are_refused() -> None:
-    with pytest.raises(ConfigError, match="SENTIMENT_BACKEND"):
-        make_backend("transformers")
+    with pytest.raises(ConfigError, match="SENTIMENT_BACKEND: 'bert' is not one of market"):
+        make_backend("bert")
+
+
+def test_the_model_backend_needs_its_directory() -> None:
+    # `transformers`, the name of earlier versions, is the model backend
+    for name in ("onnx", "transformers"):
+        with pytest.raises(ConfigError, match=f"SENTIMENT_MODEL: required with .*={name}"):
+            make_backend(name)
+
+
+def test_a_missing_model_extra_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: None if name == "onnxruntime" else real(name)
+    )
+    with pytest.raises(ConfigError) as refused:
+        check_backend("onnx")
+    assert refused.value.message == (
+        "SENTIMENT_BACKEND=onnx needs the model extra (onnxruntime missing): "
+        "pip install 'cryptoagg[model]'"
+    )
+    check_backend("market")  # the lexicon backends need nothing of it
+
+
+async def test_the_default_reads_market_headlines() -> None:
+    """The issue's headlines: VADER reads the first as negative and every other one as
+    exactly 0 (neutral)."""
+    backend = make_backend("market")
+    headlines = {
+        "Bitcoin soars to record high as institutional demand surges": "positive",
+        "ETH rallies to a record high": "positive",
+        "Bitcoin slips as the market cools": "negative",
+        "Bitcoin plunges below $60,000 as liquidations mount": "negative",
+        "FTX files for bankruptcy after customer withdrawals halted": "negative",
+        "Ethereum slumps as ETF outflows deepen": "negative",
+    }
+    results = backend.score(list(headlines))
+    assert [r.label for r in results] == list(headlines.values())
+    assert {r.model for r in results} == {"market-lexicon-1"}
+    first = results[0]
+    assert first.score == 0.884
+    # soar 3.0, record high 2.5, surge 2.5, each a little less the later it stands; "demand"
+    # (VADER: -0.5) names a market thing, not a feeling
+    assert [(t.text, t.weight) for t in first.terms] == [
+        ("soars", 2.919),
+        ("record high", 2.356),
+        ("surges", 2.051),
+    ]
+    assert ("files for bankruptcy", -3.452) in [(t.text, t.weight) for t in results[4].terms]
+    vader = VaderBackend().score(list(headlines))
+    assert [r.label for r in vader] == ["negative"] + ["neutral"] * 5
+
+
+def test_vader_says_which_lexicon_words_it_saw() -> None:
+    (result,) = VaderBackend().score(["Great gains, investors are happy"])
+    assert [(t.text, t.weight) for t in result.terms] == [
+        ("Great", 3.1),
+        ("happy", 2.7),
+        ("gains", 1.4),
+    ]
 
 
 class Recording:

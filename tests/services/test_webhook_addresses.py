@@ -18,19 +18,17 @@ from sqlalchemy import Engine
 from cryptoagg.bootstrap import check_settings
 from cryptoagg.config import load_settings
 from cryptoagg.core.errors import ConfigError
-from cryptoagg.services import webhooks
-from cryptoagg.services.webhooks import (
-    AlertRule,
-    DeliveryPolicy,
-    WebhookNotifier,
+from cryptoagg.services import webhook_addresses
+from cryptoagg.services.webhook_addresses import (
     WebhookRefused,
-    check_url,
     embedded_ipv4,
     literal_address,
     refusal,
 )
+from cryptoagg.services.webhook_urls import check_url
+from cryptoagg.services.webhooks import AlertRule, DeliveryPolicy, WebhookNotifier
 from cryptoagg.storage.db import make_engine, upgrade
-from cryptoagg.storage.monitoring import AlertRepository, IncidentRepository
+from cryptoagg.storage.incidents import AlertRepository, IncidentRepository
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -146,9 +144,9 @@ def test_the_table_covers_every_form_allowed_and_refused() -> None:
     assert (len(ALLOWED), len(REFUSED)) == (8, 31)
 
 
-def carrier(address: str) -> webhooks.Carrier | None:
+def carrier(address: str) -> webhook_addresses.Carrier | None:
     ip = ipaddress.ip_address(address)
-    return webhooks.carrier_of(ip) if isinstance(ip, ipaddress.IPv6Address) else None
+    return webhook_addresses.carrier_of(ip) if isinstance(ip, ipaddress.IPv6Address) else None
 
 
 @pytest.mark.parametrize("form", FORMS, ids=[f.address for f in FORMS])

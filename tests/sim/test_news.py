@@ -12,7 +12,7 @@ from cryptoagg.core.asset_seed import seeded_registry
 from cryptoagg.providers.base import ProviderContext
 from cryptoagg.providers.news import CoinDeskProvider
 from cryptoagg.sim.app import create_sim_app
-from cryptoagg.sim.news import FEED_UPDATE_S
+from cryptoagg.sim.news import FEED_UPDATE_S, STORY_SLOT_S
 from tests.sim.conftest import Clock
 
 #: 12:31:15, so the feed was last rebuilt at 12:30:00
@@ -88,9 +88,11 @@ async def test_the_adapter_gets_304s_from_the_simulator_and_keeps_its_items(
         provider = CoinDeskProvider(ctx)
         first = await provider.news()
         again = await provider.news()
-        clock.now += timedelta(seconds=FEED_UPDATE_S)
+        clock.now += timedelta(seconds=STORY_SLOT_S)
         later = await provider.news()
     assert len(first) == 10 and again == first
-    assert later != first
+    # one slot later the feed slides by one story: the others keep their time, title and URL
+    assert later[1:] == first[:-1]
+    assert later[0].published_at > first[0].published_at
     assert statuses == [200, 304, 200]
     assert app.state.sim.stats.snapshot()["calls"]["coindesk"] == {"/arc/outboundfeeds/rss/": 3}

@@ -26,7 +26,6 @@ from cryptoagg.providers import (
     kraken,
     messari,
 )
-from cryptoagg.providers.base import native_ids
 from cryptoagg.services.prices import stable_rates, to_usd
 from cryptoagg.sim.app import create_sim_app
 
@@ -112,33 +111,33 @@ async def usd_prices(client: httpx.AsyncClient) -> dict[str, dict[str, Decimal]]
     """asset -> provider -> USD price, from every simulated spot provider through our
     parsers (Binance's USDT converted at the measured USDT rate, as the service does)."""
     quotes: list[Quote] = []
-    gecko = native_ids("coingecko", ASSETS)
+    gecko = coingecko.CoinGeckoProvider.native_ids(ASSETS)
     body = await get(
         client, "/coingecko/api/v3/simple/price", ids=",".join(gecko), vs_currencies="usd"
     )
     quotes += coingecko.parse_simple_price(body, gecko, NOW)
-    pairs = {binance.pair(b): a for b, a in native_ids("binance", ASSETS).items()}
+    pairs = {binance.pair(b): a for b, a in binance.BinanceProvider.native_ids(ASSETS).items()}
     body = await get(client, "/binance/api/v3/ticker/24hr", symbols=binance.symbols_param([*pairs]))
     quotes += binance.parse_tickers(body, pairs)
-    codes = native_ids("kraken", ASSETS)
+    codes = kraken.KrakenProvider.native_ids(ASSETS)
     body = await get(
         client, "/kraken/0/public/Ticker", pair=",".join(map(kraken.request_pair, codes))
     )
     quotes += kraken.parse_ticker(body, codes, NOW)
-    for base, asset in native_ids("coinbase", ASSETS).items():
+    for base, asset in coinbase.CoinbaseProvider.native_ids(ASSETS).items():
         url = f"/coinbase/exchange/products/{coinbase.product_id(base)}/ticker"
         quotes.append(coinbase.parse_product_ticker(await get(client, url), asset))
-    paprika = native_ids("coinpaprika", ASSETS)
+    paprika = coinpaprika.CoinPaprikaProvider.native_ids(ASSETS)
     quotes += coinpaprika.parse_tickers(await get(client, "/coinpaprika/v1/tickers"), paprika)
-    cap = native_ids("coincap", ASSETS)
+    cap = coincap.CoinCapProvider.native_ids(ASSETS)
     body = await get(client, "/coincap/v3/assets", ids=",".join(cap))
     quotes += coincap.parse_assets(body, cap)
-    compare = native_ids("cryptocompare", ASSETS)
+    compare = cryptocompare.CryptoCompareProvider.native_ids(ASSETS)
     body = await get(
         client, "/cryptocompare/data/pricemultifull", fsyms=",".join(compare), tsyms="USD"
     )
     quotes += cryptocompare.parse_pricemultifull(body, compare)
-    slugs = native_ids("messari", ASSETS)
+    slugs = messari.MessariProvider.native_ids(ASSETS)
     body = await get(client, "/messari/metrics/v2/assets/details", slugs=",".join(slugs))
     quotes += messari.parse_asset_details(body, slugs, NOW)
     prices: dict[str, dict[str, Decimal]] = {}

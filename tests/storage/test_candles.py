@@ -5,10 +5,9 @@ from decimal import Decimal
 
 from sqlalchemy import Engine, select, text
 
-from cryptoagg.core.models import Candle, Interval, NewsItem
+from cryptoagg.core.models import Candle, Interval
 from cryptoagg.storage.candles import CandleRepository
 from cryptoagg.storage.configuration import ConfigurationRepository
-from cryptoagg.storage.news import NewsRepository
 from cryptoagg.storage.tables import candles
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -223,30 +222,6 @@ def test_gap_inputs_can_leave_partial_rollups_out(migrated: Engine) -> None:
     assert sorted(repo.open_times("bitcoin", Interval.D1, T0, end, complete=True)) == [
         T0 + DAY,
         end,
-    ]
-
-
-def test_news_is_stored_once_per_url(migrated: Engine) -> None:
-    repo = NewsRepository(migrated)
-
-    def item(n: int, provider: str = "coindesk") -> NewsItem:
-        return NewsItem(
-            title=f"Story {n}",
-            url=f"https://example.com/{n}",
-            source="CoinDesk",
-            published_at=T0 + timedelta(hours=n),
-            provider=provider,
-            currencies=("BTC",),
-        )
-
-    assert repo.add_many([item(1), item(2), item(2, "cryptopanic")]) == 2
-    assert repo.add_many([item(2), item(3)]) == 1
-    latest = repo.latest(limit=2)
-    assert [i.title for i in latest] == ["Story 3", "Story 2"]
-    assert latest[0].currencies == ("BTC",) and latest[0].published_at.tzinfo is UTC
-    assert [i.title for i in repo.latest(10, since=T0 + timedelta(hours=2))] == [
-        "Story 3",
-        "Story 2",
     ]
 
 

@@ -27,6 +27,8 @@ TABLES = {
     "pools",
     "pool_members",
     "pool_rotations",
+    "news_assets",
+    "news_sources",
 }
 
 
@@ -34,7 +36,7 @@ def test_migrations_create_every_table_and_are_idempotent(engine: Engine) -> Non
     assert current_revision(engine) is None
     upgrade(engine)
     upgrade(engine)  # a second start-up changes nothing
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == "0004"
     names = set(inspect(engine).get_table_names())
     assert names >= TABLES
     assert set(metadata.tables) == TABLES
@@ -63,7 +65,7 @@ def test_a_revision_0001_database_is_migrated_with_its_rows(engine: Engine) -> N
             )
         )
     upgrade(engine)
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == "0004"
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count FROM user_queries")).scalar_one() == 1
 
@@ -120,7 +122,7 @@ def test_a_revision_0002_database_gets_its_rollups_counted(engine: Engine) -> No
 
     upgrade(engine)
 
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == "0004"
     marks = CandleRepository(engine)
 
     def flags(asset: str, interval: Interval, start: datetime, n: int) -> list[tuple[Any, ...]]:
@@ -143,3 +145,27 @@ def test_a_revision_0002_database_gets_its_rollups_counted(engine: Engine) -> No
     # and the partial ones are what gap detection now asks a provider for
     stored = marks.open_times("bitcoin", Interval.D1, DAY - timedelta(days=3), DAY, complete=True)
     assert sorted(stored) == [DAY - timedelta(days=d) for d in (3, 2, 1)]
+
+
+def test_a_revision_0003_database_keeps_its_news_as_first_sources(engine: Engine) -> None:
+    upgrade(engine, "0003")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO news (url, title, source, provider, published_at, currencies) "
+                "VALUES ('https://example.com/a?utm_source=x', 'Bitcoin rises', 'CoinDesk', "
+                "'coindesk', '2026-01-01 00:00:00', '[]')"
+            )
+        )
+    upgrade(engine)
+    assert current_revision(engine) == "0004"
+    with engine.connect() as connection:
+        row = connection.execute(text("SELECT canonical_url, linked FROM news")).one()
+        sources = connection.execute(
+            text("SELECT url, source, provider, matched_by FROM news_sources")
+        ).all()
+    assert row[0] == "https://example.com/a?utm_source=x"
+    assert not row[1]  # linked by the collector's next run
+    assert [tuple(s) for s in sources] == [
+        ("https://example.com/a?utm_source=x", "CoinDesk", "coindesk", "first")
+    ]

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import Engine
 
 from cryptoagg.core.models import NewsItem
-from cryptoagg.storage.news import NewsRepository
+from cryptoagg.core.news_links import Link
+from cryptoagg.storage.news import Incoming, NewsRepository
 from cryptoagg.storage.news_feed import LabelCount, NewsFeedRepository
 
 T0 = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
@@ -25,17 +26,21 @@ def item(n: int, *currencies: str) -> NewsItem:
     )
 
 
+def linked(news_item: NewsItem, *asset_ids: str) -> Incoming:
+    return Incoming(news_item, tuple(Link(a, "tag", a) for a in asset_ids))
+
+
 @pytest.fixture
 def feed(migrated: Engine) -> NewsFeedRepository:
-    NewsRepository(migrated).add_many(
+    NewsRepository(migrated).add_stories(
         [
-            item(0, "BTC", "ETH"),
-            item(1, "ETH"),
-            item(2),
-            item(3, "BTC"),
-            item(4, "BTCB"),  # a longer ticker that starts with BTC
-            item(5, "A_B"),
-            item(6, "AXB"),  # `_` must not act as a LIKE wildcard
+            linked(item(0, "BTC", "ETH"), "bitcoin", "ethereum"),
+            linked(item(1, "ETH"), "ethereum"),
+            linked(item(2)),
+            linked(item(3, "BTC"), "bitcoin"),
+            linked(item(4, "BTCB"), "bitcoin-bep2"),  # an id that starts with bitcoin
+            linked(item(5, "A_B"), "a_b"),
+            linked(item(6, "AXB"), "axb"),
         ]
     )
     return NewsFeedRepository(migrated)
@@ -43,12 +48,14 @@ def feed(migrated: Engine) -> NewsFeedRepository:
 
 def test_newest_first_and_by_currency(feed: NewsFeedRepository) -> None:
     assert [r.item.title for r in feed.latest(3)] == ["headline 0", "headline 1", "headline 2"]
-    btc = feed.latest(10, currency="btc")
+    btc = feed.latest(10, asset_id="bitcoin")
     assert [r.item.title for r in btc] == ["headline 0", "headline 3"]
     assert btc[0].item.currencies == ("BTC", "ETH")
-    assert [r.item.title for r in feed.latest(1, currency="ETH")] == ["headline 0"]
-    assert [r.item.title for r in feed.latest(10, currency="A_B")] == ["headline 5"]
-    assert feed.latest(10, currency="SOL") == []
+    assert btc[0].assets == ("bitcoin", "ethereum")
+    assert [(s.source, s.matched_by) for s in btc[0].sources] == [("Example", "first")]
+    assert [r.item.title for r in feed.latest(1, asset_id="ethereum")] == ["headline 0"]
+    assert [r.item.title for r in feed.latest(10, asset_id="a_b")] == ["headline 5"]
+    assert feed.latest(10, asset_id="solana") == []
     assert [r.item.title for r in feed.latest(10, since=T0 - timedelta(hours=1))] == [
         "headline 0",
         "headline 1",
@@ -77,3 +84,13 @@ def test_sentiment_is_written_back_and_counted(feed: NewsFeedRepository) -> None
         LabelCount("positive", 1, 0.5),
     ]
     assert feed.set_sentiment([rows[2]]) == 0
+    by_asset = feed.label_counts_by_asset(T0 - timedelta(hours=3))
+    assert {a: sorted(c, key=lambda c: str(c.label)) for a, c in by_asset.items()} == {
+        "bitcoin": [LabelCount(None, 1, 0.0), LabelCount("positive", 1, 0.5)],
+        "ethereum": [LabelCount("negative", 1, -0.25), LabelCount("positive", 1, 0.5)],
+    }
+    about_eth = feed.label_counts(T0 - timedelta(hours=3), asset_id="ethereum")
+    assert sorted(about_eth, key=lambda c: str(c.label)) == [
+        LabelCount("negative", 1, -0.25),
+        LabelCount("positive", 1, 0.5),
+    ]

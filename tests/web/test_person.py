@@ -5,12 +5,14 @@ sideways, placeholders not cut), the Pools tab names its members and rotates, th
 with formatted axes, and an unknown News symbol is called unknown.
 
 Each tab's screenshot at each size goes to `test-output/screenshots/<tab>-<size>.png` (git-ignored),
-written before the checks, so a failing tab leaves its picture behind.
+written before the checks, so a failing tab leaves its picture behind; so do one asset's news
+sentiment and its news (`sentiment-asset-<size>.png`, `news-asset-<size>.png`).
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,8 +37,11 @@ READY = {
     "charts": ["#chart-info[data-count]", "#consensus-price"],
     "trending": ["#trending-list li"],
     "defi": ["#defi-protocols tbody tr", "#defi-chains tbody tr"],
-    "sentiment": ["#fng-value", "#news-sentiment p"],
+    "sentiment": ["#fng-value", "#news-sentiment p", "#asset-sentiment tbody tr", "#asset-news p"],
     "news": ["#news-list li"],
+    # one asset's news sentiment and its news: `<asset>` is the asset with most news
+    "sentiment/<asset>": ["#asset-sentiment tr.selected", "#asset-news-list li"],
+    "news/<asset>": ["#news-asset .window", "#news-list li[data-url]"],
     "providers": ["#providers-table tr[data-provider]", "#incidents-table tbody tr"],
     "pools": ["#pools-table tr[data-pool]", "#rotations-table tbody tr"],
     "logs": ["#errors-table tbody tr", "#last-errors-table tbody tr", "#alerts-table tbody tr"],
@@ -82,15 +87,26 @@ class Visit:
         ]
 
 
+@pytest.fixture(scope="module")
+def top_asset(api: str) -> str:
+    """The asset with most news, once the news collector has stored some."""
+    deadline = time.monotonic() + 30
+    while not (assets := httpx.get(f"{api}/api/news/sentiment", timeout=15).json()["assets"]):
+        assert time.monotonic() < deadline, "no news was collected"
+        time.sleep(0.5)
+    asset: str = assets[0]["asset_id"]
+    return asset
+
+
 @pytest.fixture
-def visit(open_page: OpenPage, api: str) -> Callable[[str, str], Visit]:
+def visit(open_page: OpenPage, api: str, top_asset: str) -> Callable[[str, str], Visit]:
     def open_(tab_hash: str, size: str) -> Visit:
         width, height = SIZES[size]
         page = open_page(width, height)
         seen = Visit(page, api)
         page.on("request", lambda request: seen.requests.append(request.url))
         page.on("websocket", lambda ws: seen.requests.append(ws.url))
-        page.goto(f"{api}/#{tab_hash}")
+        page.goto(f"{api}/#{tab_hash.replace('<asset>', top_asset)}")
         return seen
 
     return open_
@@ -171,7 +187,7 @@ def test_every_tab_reads_cleanly(
     seen = visit(tab, size)
     page = seen.page
     wait_ready(page, tab)
-    screenshot(page, f"{tab}-{size}")
+    screenshot(page, f"{tab.replace('/<asset>', '-asset')}-{size}")
 
     assert problems == []
     text: str = page.evaluate("document.body.innerText")
@@ -345,10 +361,9 @@ def test_a_tiny_price_is_written_out_on_the_axis(page: Page, api: str) -> None:
 def test_news_for_an_unknown_symbol_says_the_asset_is_unknown(
     page: Page, api: str, problems: list[str]
 ) -> None:
-    answer = httpx.get(f"{api}/api/news", params={"symbol": "NOSUCH"}).json()
-    assert answer["asset_id"] is None and answer["news"] == []
+    answer = httpx.get(f"{api}/api/news", params={"symbol": "NOSUCH"})
     unknown = httpx.get(f"{api}/api/resolve", params={"q": "NOSUCH"})
-    assert unknown.status_code == 404
+    assert answer.status_code == unknown.status_code == 404
     page.goto(f"{api}/#news")
     page.locator("#news-list li").first.wait_for()
     page.fill("#news-symbol", "nosuch")
@@ -356,15 +371,15 @@ def test_news_for_an_unknown_symbol_says_the_asset_is_unknown(
     error = page.locator("#panel-news .error")
     error.wait_for()
     assert error.inner_text() == unknown.json()["error"]["message"] == "unknown asset: 'NOSUCH'"
-    assert page.locator("#news-list").inner_text() == "no news tagged NOSUCH"
+    assert page.locator("#news-list").inner_text() == "no news about NOSUCH"
     # the browser reports the 404 itself
     assert problems == [
         "console: Failed to load resource: the server responded with a status of 404 (Not Found)"
     ]
     problems.clear()
 
-    # a known asset: no error, its headlines or a note that none is stored yet (without a
-    # CryptoPanic key the simulator's news come from RSS feeds, which carry no tags)
+    # a known asset: no error, its headlines (the items linked to it) or a note that none is
+    # stored yet
     page.fill("#news-symbol", "bitcoin")
     page.press("#news-symbol", "Enter")
     error.wait_for(state="hidden")
@@ -372,13 +387,13 @@ def test_news_for_an_unknown_symbol_says_the_asset_is_unknown(
     assert tagged["symbol"] == "BTC" and tagged["asset_id"] == "bitcoin"
     page.wait_for_function(
         "(want) => document.querySelector('#news-fresh').textContent.startsWith(want)",
-        arg=f"{tagged['count']} headlines tagged BTC",
+        arg=f"{tagged['count']} headlines about BTC",
     )
     items = page.locator("#news-list li")
     if tagged["news"]:
         assert items.count() == len(tagged["news"])
     else:
-        assert page.locator("#news-list").inner_text() == "no stored news tagged BTC yet"
+        assert page.locator("#news-list").inner_text() == "no stored news about BTC yet"
 
 
 def test_the_market_says_how_many_assets_it_lists(page: Page, api: str) -> None:
@@ -398,6 +413,8 @@ FORMATS = """async () => {
     axis: f.priceTicks([96000, 97000, 98000], 2).concat(f.priceTicks([0.25, 0.5], 2)),
     money: [7.5e9, 4e9, 4.38e9, 1.875e12, 950].map(f.money),
     percent: [-0.94, 3.2, 0, -0.001].map(f.percent),
+    signed: [0.1654, -0.0144, 0, -0.0004, null].map((v) => f.signed(v)),
+    signClass: [0.1654, -0.0144, -0.0004].map((v) => f.signClass(v)),
     number: [f.number(1181, 0), f.integer(20000), f.number(5.321), f.ratio(0.9876)],
     amount: [f.amount(0.000002084, 'BTC'), f.amount(0.9993, 'BTC')],
     duration: [30, 570, 652.3, 9720, 259200].map(f.duration),
@@ -421,6 +438,8 @@ def test_one_formatter_writes_every_number(page: Page, api: str) -> None:
         "axis": ["$96,000", "$97,000", "$98,000", "$0.25", "$0.50"],
         "money": ["$7.50B", "$4.00B", "$4.38B", "$1.88T", "$950.00"],
         "percent": ["-0.94%", "+3.20%", "0.00%", "0.00%"],
+        "signed": ["+0.165", "-0.014", "0.000", "0.000", "–"],
+        "signClass": ["num up", "num down", "num"],
         "number": ["1,181", "20,000", "5.32", "98.8%"],
         "amount": ["0.000002084 BTC", "0.9993 BTC"],
         "duration": ["30 s", "9.5 min", "11 min", "2.7 h", "3 d"],

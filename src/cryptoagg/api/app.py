@@ -27,6 +27,8 @@ from cryptoagg.api.routes import (
     market,
     monitoring,
     news,
+    news_sentiment,
+    prices,
     providers,
     sentiment,
     ws,
@@ -41,6 +43,9 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with build(settings) as container:
+            # routes see the services only (`api/deps.py`); the whole container stays on the
+            # state for tests that inspect or provoke the infrastructure behind them
+            app.state.services = container.services
             app.state.container = container
             app.state.responses = ResponseCache()
             with start_up_frozen(app.state.gc_pauses):  # full GC pauses: see api/http/gc_pauses.py
@@ -60,17 +65,17 @@ def create_app(settings: Settings) -> FastAPI:
     )
     install_error_handlers(app)
     install_examples(app)
-    for module in (health, market, history, info, providers, monitoring, sentiment):
+    for module in (health, market, prices, history, info, providers, monitoring, sentiment):
         app.include_router(module.router)
     app.include_router(coingecko.router)
     app.include_router(ws.router)
-    for area in (analysis, assets, news, images):
+    for area in (analysis, assets, news_sentiment, news, images):
         app.include_router(area.router)
     install_dashboard(app)
     docs = install_docs(app)
 
     def record_market(scope: Scope, duration_ms: float) -> None:
-        market.record_market_query(app.state.container, scope, duration_ms)
+        market.record_market_query(app.state.services, scope, duration_ms)
 
     # limits (with the hot path after the rate limit), CORS, then security headers and
     # request metrics (see api/http/security.py)

@@ -282,10 +282,10 @@ def install_examples(app: FastAPI) -> None:
         _admin_security(app, spec)
         _error_schemas(spec)
         _links(spec)
-        container = getattr(app.state, "container", None)
-        if container is None:
+        services = getattr(app.state, "services", None)
+        if services is None:
             return spec
-        _settings_limits(spec, container.settings)
+        _settings_limits(spec, services.settings)
         app.openapi_schema = spec
         return spec
 

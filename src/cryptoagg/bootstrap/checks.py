@@ -5,14 +5,14 @@ from __future__ import annotations
 from cryptoagg.config import Settings, prepare_data_dir
 from cryptoagg.core.errors import ConfigError
 from cryptoagg.core.models import Capability
-from cryptoagg.providers.registry import PROVIDERS
+from cryptoagg.providers.registry import adapters
 from cryptoagg.services.sentiment import check_backend
 from cryptoagg.services.webhooks import AlertRule, check_rules
 
 
 def check_known_providers(settings: Settings) -> None:
     config = settings.providers_config()
-    known = {cls.name for cls in PROVIDERS}
+    known = {cls.name for cls in adapters()}
     named = set(config.providers) | {m for p in config.pools.values() for m in p.members or ()}
     unknown = sorted(named - known)
     if unknown:
@@ -28,7 +28,7 @@ def alert_rules(settings: Settings) -> list[AlertRule]:
     if settings.alert_webhook_url is not None:
         url = settings.alert_webhook_url.get_secret_value()
         rules.append(AlertRule(url, "ALERT_WEBHOOK_URL"))
-    known = {cls.name for cls in PROVIDERS}
+    known = {cls.name for cls in adapters()}
     for i, rule in enumerate(settings.providers_config().alerts):
         source = f"PROVIDERS_FILE: alerts.{i}"
         unknown = sorted(set(rule.providers or ()) - known)

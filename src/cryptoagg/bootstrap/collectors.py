@@ -13,9 +13,9 @@ from cryptoagg.bootstrap.checks import alert_rules
 from cryptoagg.bootstrap.services import DISCOVERY_JOB
 from cryptoagg.bootstrap.tasks import utcnow
 from cryptoagg.collectors.candles import CandleCollector
-from cryptoagg.collectors.health import JOB as HEALTH_JOB
 from cryptoagg.collectors.health import HealthChecks
-from cryptoagg.collectors.leader import leader_lock
+from cryptoagg.collectors.leader import LeaderLock, leader_lock
+from cryptoagg.collectors.leader_redis import RedisLease
 from cryptoagg.collectors.news import NewsCollector
 from cryptoagg.collectors.prices import PriceTicks
 from cryptoagg.collectors.runner import Collectors
@@ -27,21 +27,20 @@ from cryptoagg.core.models import Capability
 from cryptoagg.core.ports import Provider
 from cryptoagg.resilience.guard import Guards
 from cryptoagg.resilience.health import HealthBook
+from cryptoagg.resilience.redis_link import RedisLink
 from cryptoagg.services.context import ServiceContext
 from cryptoagg.services.events import EventHub
+from cryptoagg.services.health import NO_COLLECTORS, CollectorsReport, JobReport
 from cryptoagg.services.history import HistoryService
 from cryptoagg.services.incidents import IncidentService
 from cryptoagg.services.news import NewsService
 from cryptoagg.services.prices import PriceService
+from cryptoagg.services.probes import JOB as HEALTH_JOB
+from cryptoagg.services.recorder import Recorder
 from cryptoagg.services.webhooks import WebhookNotifier
-from cryptoagg.storage.monitoring import (
-    AlertRepository,
-    IncidentRepository,
-    ResponseTimeRepository,
-    StatusLogRepository,
-)
+from cryptoagg.storage.incidents import AlertRepository, IncidentRepository
+from cryptoagg.storage.monitoring import ResponseTimeRepository, StatusLogRepository
 from cryptoagg.storage.news import NewsRepository
-from cryptoagg.storage.repositories import PriceRepository
 
 COLLECT, PROBE = Priority.COLLECTOR, Priority.PROBE
 #: the first health check waits for the collectors' first round (passive verdicts)
@@ -70,6 +69,28 @@ def plan_jobs(settings: Settings, providers: list[Provider], guards: Guards) -> 
         plan.register(DISCOVERY_JOB, settings.discovery_interval_s, listing, PROBE)
 
 
+def collectors_report(collectors: Collectors | None) -> CollectorsReport:
+    """The jobs' state as the services see it (`/health`, `/metrics`), read now with the
+    clock their times were taken with."""
+    if collectors is None:
+        return NO_COLLECTORS
+    supervisor = collectors.supervisor
+    now = supervisor.clock()
+    jobs = {
+        name: JobReport(
+            interval_s=job.interval_s,
+            runs=job.runs,
+            failures=job.failures,
+            last_run=job.last_run,
+            lag_s=job.lag_s(now),
+            last_error=job.last_error,
+            behind=job.behind(now),
+        )
+        for name, job in sorted(supervisor.jobs.items())
+    }
+    return CollectorsReport(enabled=True, leader=collectors.is_leader, jobs=jobs)
+
+
 def health_checks(
     settings: Settings,
     engine: Engine,
@@ -95,6 +116,15 @@ def health_checks(
     )
 
 
+def election_lock(settings: Settings, engine: Engine, link: RedisLink | None) -> LeaderLock:
+    """LEADER_LOCK: `redis` takes a lease in Redis, `auto` the database's own lock
+    (collectors/leader.py says which is used when)."""
+    if settings.leader_lock == "redis" and link is not None:
+        name = "mock:leader" if settings.use_mock_data else "leader"
+        return RedisLease(link, settings.leader_lease_s, name=name)
+    return leader_lock(engine, settings.state_dir, settings.leader_lease_s)
+
+
 def start_collectors(
     settings: Settings,
     stack: contextlib.AsyncExitStack,
@@ -105,8 +135,10 @@ def start_collectors(
     guards: Guards,
     health: HealthBook,
     prices: PriceService,
+    recorder: Recorder,
     history: HistoryService,
     events: EventHub,
+    link: RedisLink | None = None,
 ) -> Collectors:
     """The notifier and the collectors, both stopped when `stack` closes."""
     notifier = WebhookNotifier(
@@ -115,8 +147,10 @@ def start_collectors(
     notifier.start()
     stack.push_async_callback(notifier.aclose)
     registry = ctx.registry
+    # the leader checks its lock three times a lease, and a check must answer within one
+    check_s = settings.leader_lease_s / 3
     collectors = Collectors(
-        leader_lock(engine, settings.state_dir),
+        election_lock(settings, engine, link),
         Supervisor(
             clock=utcnow,
             observe=guards.plan.observe,
@@ -127,9 +161,7 @@ def start_collectors(
             (
                 "prices",
                 settings.collect_prices_s,
-                PriceTicks(
-                    prices, PriceRepository(engine), registry, settings.collect_assets, events
-                ),
+                PriceTicks(prices, recorder, registry, settings.collect_assets, events),
             ),
             (
                 HEALTH_JOB,
@@ -157,9 +189,12 @@ def start_collectors(
             (
                 "news",
                 settings.collect_news_s,
-                NewsCollector(NewsService(ctx), NewsRepository(engine), events),
+                NewsCollector(NewsService(ctx), NewsRepository(engine), events, registry),
             ),
         ],
+        retry_s=settings.leader_retry_s,
+        check_s=check_s,
+        timeout_s=check_s,
     )
     collectors.start()
     stack.push_async_callback(collectors.stop)

@@ -1,29 +1,38 @@
-"""The providers in priority order, one guard (breaker + budget) each, and a pool per capability."""
+"""The providers in priority order, one guard (breaker + budget) each, and a pool per capability.
+
+Everything about a provider comes from its adapter class (`providers.registry.adapters()`):
+its default priority (position by `order`), limits, key and derived asset ids.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 
 import httpx
 from pydantic import SecretStr
 
-from cryptoagg.bootstrap.tasks import utcnow
-from cryptoagg.config import ProviderOverride, Settings
+from cryptoagg.bootstrap.tasks import start_periodic, utcnow
+from cryptoagg.config import Settings
 from cryptoagg.core.assets import AssetRegistry
 from cryptoagg.core.limits import Limits
 from cryptoagg.core.models import Capability
 from cryptoagg.core.ports import Provider
 from cryptoagg.providers.base import HttpProvider, ProviderContext
-from cryptoagg.providers.limits import DEFAULT_LIMITS
-from cryptoagg.providers.registry import PROVIDERS
+from cryptoagg.providers.registry import adapters
+from cryptoagg.providers_file import ProviderOverride
 from cryptoagg.resilience.breaker import BreakerPolicy
-from cryptoagg.resilience.budget import FileQuotaStore, QuotaLedger
 from cryptoagg.resilience.guard import Guards
 from cryptoagg.resilience.health import HealthBook
 from cryptoagg.resilience.plan import PlanPolicy
 from cryptoagg.resilience.pool import PoolConfig, ProviderPool
+from cryptoagg.resilience.quota import FileQuotaStore, QuotaLedger
+from cryptoagg.resilience.redis_link import RedisLink
 from cryptoagg.resilience.retry import RetryPolicy
+from cryptoagg.resilience.shared_guards import SharedGuards
+from cryptoagg.resilience.shared_ledger import SharedLedger
 from cryptoagg.resilience.strategy import Strategy
 
 MOCK_KEY = SecretStr("mock-key-for-the-simulator")
@@ -38,16 +47,19 @@ def build_providers(
     *,
     guards: Guards,
 ) -> list[Provider]:
-    """Every provider, in priority order; each request they send passes `guards`."""
+    """Every provider, in priority order; each request they send passes `guards`. Each key
+    comes from its adapter's `<NAME>_API_KEY` (`Settings.api_key`)."""
     overrides = settings.provider_overrides()
+    classes = adapters()
+    record_derived_ids(registry, classes)
     built: list[tuple[int, HttpProvider]] = []
-    for index, cls in enumerate(PROVIDERS):
+    for index, cls in enumerate(classes):
         override = overrides.get(cls.name)
-        key = settings.api_key(cls.name) or (MOCK_KEY if mock and cls.requires_key else None)
+        key = settings.api_key(cls.name) if cls.uses_key else None
         ctx = ProviderContext(
             client=client,
             registry=registry,
-            api_key=key,
+            api_key=key or (MOCK_KEY if mock and cls.requires_key else None),
             upstream_base_url=upstream,
             base_url_overrides={"": override.base_url} if override and override.base_url else {},
             disabled_by_config=bool(override and not override.enabled),
@@ -59,8 +71,23 @@ def build_providers(
     return [provider for _, provider in sorted(built, key=lambda pair: pair[0])]
 
 
-def limits_for(name: str, override: ProviderOverride | None) -> Limits:
-    base = DEFAULT_LIMITS.get(name, Limits())
+def record_derived_ids(registry: AssetRegistry, classes: Sequence[type[HttpProvider]]) -> None:
+    """Write the ids adapters derive by rule (`HttpProvider.derived_id`) into the registry's
+    tracked assets, so that `/api/assets` names every provider's id of a seeded asset."""
+    for asset in registry.tracked():
+        derived = {
+            cls.name: native
+            for cls in classes
+            if cls.name not in asset.provider_ids and (native := cls.derived_id(asset))
+        }
+        if derived:
+            registry.add(replace(asset, provider_ids={**asset.provider_ids, **derived}))
+
+
+def limits_for(cls: type[HttpProvider], override: ProviderOverride | None) -> Limits:
+    """The adapter's published limits, with PROVIDERS_FILE's `rate_per_s`, `rate_per_min` and
+    `monthly_quota` over them."""
+    base = cls.limits
     if override is None:
         return base
     return replace(
@@ -71,10 +98,12 @@ def limits_for(name: str, override: ProviderOverride | None) -> Limits:
     )
 
 
-def build_guards(settings: Settings) -> Guards:
+def build_guards(settings: Settings, link: RedisLink | None = None) -> Guards:
     """One breaker and budget per registered provider and the monthly plan; the ledger
-    persists in quota.json of the mode's state directory (DATA_DIR, or DATA_DIR/mock)."""
-    ledger = QuotaLedger(FileQuotaStore(settings.state_dir / "quota.json"))
+    persists in quota.json of the mode's state directory (DATA_DIR, or DATA_DIR/mock).
+    With `link` (REDIS_URL) budgets, ledger and breaker deadlines are shared with the other
+    replicas under the mode's own keys; quota.json keeps this replica's last view."""
+    store = FileQuotaStore(settings.state_dir / "quota.json")
     policy = BreakerPolicy(
         consecutive_failures=settings.breaker_failures,
         cooldown_s=settings.breaker_cooldown_s,
@@ -84,11 +113,34 @@ def build_guards(settings: Settings) -> Guards:
         client_reserve=settings.quota_client_reserve,
         rate_reserve=settings.rate_client_reserve,
     )
-    guards = Guards(time.monotonic, utcnow, ledger, policy, plan)
+    ledger: QuotaLedger = QuotaLedger(store) if link is None else SharedLedger(store)
+    shared = None
+    if link is not None and isinstance(ledger, SharedLedger):
+        shared = SharedGuards(
+            link,
+            ledger,
+            mode="mock" if settings.use_mock_data else "live",
+            clock=time.monotonic,
+            wall=utcnow,
+            ceiling_share=plan.target,
+            disable_s=policy.max_cooldown_s,
+        )
+    guards = Guards(time.monotonic, utcnow, ledger, policy, plan, shared=shared)
     overrides = settings.provider_overrides()
-    for cls in PROVIDERS:
-        guards.add(cls.name, limits_for(cls.name, overrides.get(cls.name)))
+    for cls in adapters():
+        guards.add(cls.name, limits_for(cls, overrides.get(cls.name)))
     return guards
+
+
+async def start_shared_guards(
+    settings: Settings, guards: Guards, stack: contextlib.AsyncExitStack
+) -> None:
+    """With shared guards: offer this replica's month and read the others' (when Redis
+    answers now), then exchange every REDIS_SYNC_S until `stack` closes."""
+    shared = guards.shared
+    if isinstance(shared, SharedGuards):
+        await shared.start()
+        start_periodic("shared-guards", settings.redis_sync_s, shared.sync, stack)
 
 
 def build_pools(

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import httpx
 import structlog
@@ -18,6 +20,8 @@ from cryptoagg.sim.server import BackgroundSim
 from cryptoagg.storage.db import make_engine, upgrade
 
 log = structlog.get_logger("cryptoagg.bootstrap")
+#: httpx's `event_hooks`: "request"/"response" -> the hooks called with each
+EventHooks = Mapping[str, list[Callable[..., Any]]]
 
 
 async def upstream_url(settings: Settings, stack: contextlib.AsyncExitStack) -> str | None:
@@ -31,13 +35,17 @@ async def upstream_url(settings: Settings, stack: contextlib.AsyncExitStack) -> 
     return sim.url
 
 
-def http_client(settings: Settings, stack: contextlib.AsyncExitStack) -> httpx.AsyncClient:
-    """The one outbound client every provider shares."""
+def http_client(
+    settings: Settings, stack: contextlib.AsyncExitStack, event_hooks: EventHooks | None = None
+) -> httpx.AsyncClient:
+    """The one outbound client every provider shares; `event_hooks` are httpx's, given by
+    whoever builds the container (`providers schema` keeps the bodies its probes receive)."""
     client = httpx.AsyncClient(
         timeout=httpx.Timeout(settings.upstream_timeout_s),
         limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
         headers={"user-agent": f"cryptoagg/{__version__}"},
         follow_redirects=True,
+        event_hooks=event_hooks,
     )
     stack.push_async_callback(client.aclose)
     return client

@@ -5,18 +5,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 
 from cryptoagg.bootstrap.checks import check_settings
-from cryptoagg.bootstrap.collectors import plan_jobs, start_collectors
-from cryptoagg.bootstrap.container import Container
+from cryptoagg.bootstrap.collectors import collectors_report, plan_jobs, start_collectors
+from cryptoagg.bootstrap.container import Container, Services
 from cryptoagg.bootstrap.images import image_service
-from cryptoagg.bootstrap.providers import build_guards, build_pools, build_providers
-from cryptoagg.bootstrap.resources import http_client, open_engine, upstream_url
+from cryptoagg.bootstrap.providers import (
+    build_guards,
+    build_pools,
+    build_providers,
+    start_shared_guards,
+)
+from cryptoagg.bootstrap.redis_state import event_relay, redis_link, shared_tier
+from cryptoagg.bootstrap.resources import EventHooks, http_client, open_engine, upstream_url
 from cryptoagg.bootstrap.services import (
     asset_service,
     history_service,
     live_events,
+    live_topics,
+    monitoring_service,
     service_context,
     start_asset_sync,
     start_discovery,
@@ -31,12 +40,15 @@ from cryptoagg.resilience.cache import TTLCache
 from cryptoagg.resilience.cpu import ClientCostBudget, CpuLimiter
 from cryptoagg.resilience.health import HealthBook
 from cryptoagg.services.analysis import AnalysisService
+from cryptoagg.services.health import ServiceHealth
 from cryptoagg.services.market import MarketService
 from cryptoagg.services.news_feed import NewsFeed
+from cryptoagg.services.price_records import PriceRecords
 from cryptoagg.services.prices import PriceService
 from cryptoagg.services.provider_feed import ProviderFeed
 from cryptoagg.services.sentiment import SentimentService, make_backend
 from cryptoagg.services.status import StatusService
+from cryptoagg.services.telemetry import Telemetry
 from cryptoagg.storage.analysis import AnalysisRepository
 from cryptoagg.storage.candles import CandleRepository
 from cryptoagg.storage.news_feed import NewsFeedRepository
@@ -44,15 +56,21 @@ from cryptoagg.storage.repositories import PriceRepository
 
 
 @contextlib.asynccontextmanager
-async def build(settings: Settings) -> AsyncIterator[Container]:
-    """Build the application's objects; close everything on exit."""
+async def build(
+    settings: Settings, *, event_hooks: EventHooks | None = None
+) -> AsyncIterator[Container]:
+    """Build the application's objects; close everything on exit. `event_hooks` go to the
+    outbound HTTP client (`providers schema` keeps the bodies its probes receive)."""
     await asyncio.to_thread(check_settings, settings)  # resolves webhook hosts: off the loop
     async with contextlib.AsyncExitStack() as stack:
         upstream = await upstream_url(settings, stack)
-        client = http_client(settings, stack)
+        client = http_client(settings, stack, event_hooks)
         engine = await open_engine(settings, stack)
+        # REDIS_URL: state shared with the other replicas (None: all in this process)
+        link = await redis_link(settings, stack)
         registry = seeded_registry()
-        guards = build_guards(settings)
+        guards = build_guards(settings, link)
+        await start_shared_guards(settings, guards, stack)
         providers = build_providers(
             settings, client, registry, upstream, settings.use_mock_data, guards=guards
         )
@@ -60,13 +78,14 @@ async def build(settings: Settings) -> AsyncIterator[Container]:
         plan_jobs(settings, providers, guards)
         health = HealthBook(clock=utcnow)
         pools = build_pools(settings, providers, health, guards)
-        cache = TTLCache()
+        cache = TTLCache(shared=shared_tier(settings, link))
         stack.push_async_callback(cache.aclose)
         ctx = service_context(settings, registry, pools, cache)
         recorder = start_recorder(engine, stack)
         prices = PriceService(ctx)
         history = history_service(settings, ctx, engine)
         events = live_events(settings, stack)
+        await event_relay(events, link, stack)
         collectors: Collectors | None = None
         if settings.collectors:
             collectors = start_collectors(
@@ -78,8 +97,10 @@ async def build(settings: Settings) -> AsyncIterator[Container]:
                 guards=guards,
                 health=health,
                 prices=prices,
+                recorder=recorder,
                 history=history,
                 events=events,
+                link=link,
             )
         assets = await asset_service(ctx, engine)
         status = StatusService(providers, health, guards, pools)
@@ -93,7 +114,12 @@ async def build(settings: Settings) -> AsyncIterator[Container]:
         burst = settings.sentiment_client_burst_chars
         budget = ClientCostBudget(per_min, burst, unit="characters") if per_min else None
         sentiment = SentimentService(
-            make_backend(settings.sentiment_backend),
+            make_backend(
+                settings.sentiment_backend,
+                settings.sentiment_model,
+                max_tokens=settings.sentiment_max_tokens,
+                batch=settings.sentiment_batch,
+            ),
             settings.sentiment_max_texts,
             settings.sentiment_max_chars,
             limiter=cpu,
@@ -102,30 +128,47 @@ async def build(settings: Settings) -> AsyncIterator[Container]:
         start_provider_feed(ProviderFeed(status, events), stack)
         start_asset_sync(assets, stack)
         start_discovery(settings, assets, stack)
-        yield Container(
+        jobs = functools.partial(collectors_report, collectors)
+        prices_repo = PriceRepository(engine)
+        services = Services(
             settings=settings,
+            prices=prices,
+            market=MarketService(ctx, prices, images=images),
+            price_records=PriceRecords(assets, prices_repo),
+            history=history,
+            assets=assets,
+            analysis=AnalysisService(history, AnalysisRepository(engine), limiter=cpu),
+            images=images,
+            news=NewsFeed(NewsFeedRepository(engine), sentiment.backend, utcnow),
+            sentiment=sentiment,
+            status=status,
+            monitoring=monitoring_service(engine, status),
+            health=ServiceHealth(
+                status,
+                engine,
+                jobs,
+                mock=settings.use_mock_data,
+                redis=link.reading if link is not None else None,
+            ),
+            telemetry=Telemetry(providers, guards, cache, events, jobs),
+            live=live_topics(settings, engine, events, assets=assets, status=status, prices=prices),
+            events=events,
+            recorder=recorder,
+        )
+        yield Container(
+            services=services,
             registry=registry,
             providers=providers,
             pools=pools,
             health=health,
             guards=guards,
             engine=engine,
-            prices_repo=PriceRepository(engine),
+            prices_repo=prices_repo,
             candles_repo=CandleRepository(engine),
-            history=history,
-            sentiment=sentiment,
-            news=NewsFeed(NewsFeedRepository(engine), sentiment.backend, utcnow),
-            recorder=recorder,
             collectors=collectors,
             cache=cache,
-            prices=prices,
-            market=MarketService(ctx, prices, images=images),
-            images=images,
-            status=status,
-            assets=assets,
-            analysis=AnalysisService(history, AnalysisRepository(engine), limiter=cpu),
             cpu=cpu,
-            events=events,
             mock=settings.use_mock_data,
             upstream_base_url=upstream,
+            redis=link,
         )

@@ -22,10 +22,17 @@ from cryptoagg.services.assets import AssetService
 from cryptoagg.services.context import ServiceContext, Ttls
 from cryptoagg.services.events import EventHub
 from cryptoagg.services.history import HistoryService, Retention
+from cryptoagg.services.live import LiveTopics
+from cryptoagg.services.monitoring import MonitoringService
+from cryptoagg.services.prices import PriceService
 from cryptoagg.services.provider_feed import ProviderFeed
 from cryptoagg.services.recorder import Recorder
+from cryptoagg.services.status import StatusService
 from cryptoagg.storage.candles import CandleRepository
 from cryptoagg.storage.configuration import ConfigurationRepository
+from cryptoagg.storage.incidents import AlertRepository, IncidentRepository
+from cryptoagg.storage.monitoring import StatusLogRepository
+from cryptoagg.storage.news_feed import NewsFeedRepository
 from cryptoagg.storage.repositories import PriceRepository, QueryRepository
 
 #: the job name asset discovery is planned and charged under
@@ -109,6 +116,34 @@ def live_events(settings: Settings, stack: contextlib.AsyncExitStack) -> EventHu
     events.start(settings.ws_heartbeat_s)
     stack.push_async_callback(events.aclose)
     return events
+
+
+def monitoring_service(engine: Engine, status: StatusService) -> MonitoringService:
+    """The read side of what the health checks store: failed checks, incidents, alerts."""
+    return MonitoringService(
+        StatusLogRepository(engine), IncidentRepository(engine), AlertRepository(engine), status
+    )
+
+
+def live_topics(
+    settings: Settings,
+    engine: Engine,
+    events: EventHub,
+    *,
+    assets: AssetService,
+    status: StatusService,
+    prices: PriceService,
+) -> LiveTopics:
+    """What a WS /ws subscription starts with; a price snapshot waits at most a request's
+    deadline."""
+    return LiveTopics(
+        events,
+        assets=assets,
+        status=status,
+        prices=prices,
+        news=NewsFeedRepository(engine),
+        deadline_s=settings.request_deadline_s,
+    )
 
 
 def start_provider_feed(feed: ProviderFeed, stack: contextlib.AsyncExitStack) -> None:

@@ -1,13 +1,17 @@
 """One real call per provider, for `cryptoagg providers check` and `providers schema`.
 
-The call is the health check's probe (`collectors.health.probe_for`: the provider's cheapest
-call) and it takes the same guarded path as every call (`GuardedCalls`), charged to the
-`health` job at probe priority: a refusal of the rate budget or the monthly quota is
-reported as `skipped: budget` and nothing is sent. A provider is probed no more often than
-the monthly plan lets the health collector probe it: when its next probe is not due, `check`
-reports the last recorded probe (`response_times`, where the collector and these commands
-record every probe they send) instead of calling. In mock mode nothing is recorded or
-spaced (the simulator has no quota).
+The call is the health check's probe (`services.probes`: the adapter's own or its cheapest
+call), sent the health collector's way (`probes.send`: the guarded path of every call,
+`GuardedCalls`), charged to the `health` job at probe priority: a refusal of the rate budget
+or the monthly quota is reported as `skipped: budget` and nothing is sent. A provider is
+probed no more often than the monthly plan lets the health collector probe it: when its next
+probe is not due, `check` reports the last recorded probe (`response_times`, where the
+collector and these commands record every probe they send) instead of calling. In mock mode
+nothing is recorded or spaced (the simulator has no quota).
+
+`providers schema` needs the bodies its probes received: it builds the container with an
+event hook on the outbound client (`capture_hooks`, given to `build`), which keeps what arrives
+while a probe of this run is out (`_capture`, set around each probe) and nothing else.
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import random
 import re
-import time
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -25,16 +28,16 @@ from urllib.parse import urlsplit
 import httpx
 
 from cryptoagg.bootstrap import Container
-from cryptoagg.collectors.health import JOB as HEALTH_JOB
-from cryptoagg.collectors.health import Probe, probe_for
-from cryptoagg.core.errors import BudgetExhausted, CircuitOpen, ProviderDisabled, ProviderError
+from cryptoagg.bootstrap.resources import EventHooks
+from cryptoagg.core.errors import BudgetExhausted, ProviderError
 from cryptoagg.core.limits import Priority
 from cryptoagg.core.ports import Provider
 from cryptoagg.logging import REDACTED, redact_url
 from cryptoagg.providers.base import HttpProvider
 from cryptoagg.resilience.guard import GuardedCalls
-from cryptoagg.resilience.retry import Deadline
 from cryptoagg.resilience.scope import background
+from cryptoagg.services.probes import JOB as HEALTH_JOB
+from cryptoagg.services.probes import Probe, Refused, probe_for, send
 from cryptoagg.storage.monitoring import ResponseTimeRecord, ResponseTimeRepository
 
 SKIPPED = "skipped: budget"
@@ -82,15 +85,10 @@ async def _keep_body(response: httpx.Response) -> None:
         sink.append((response.request.url, response.status_code, response.content))
 
 
-def capture_bodies(providers: Sequence[Provider]) -> None:
-    """Keep the bodies the providers' clients receive within `probe(..., capture=True)`."""
-    clients = {id(p.ctx.client): p.ctx.client for p in providers if isinstance(p, HttpProvider)}
-    for client in clients.values():
-        hooks = client.event_hooks
-        client.event_hooks = {
-            "request": hooks["request"],
-            "response": [*hooks["response"], _keep_body],
-        }
+def capture_hooks() -> EventHooks:
+    """The outbound client's hooks for a run that captures (`build(event_hooks=...)`): each
+    response that arrives within `probe(..., capture=True)` is kept with its body."""
+    return {"response": [_keep_body]}
 
 
 def relative_path(provider: Provider, url: httpx.URL) -> str:
@@ -154,30 +152,18 @@ class Prober:
         sink: list[tuple[httpx.URL, int, bytes]] = []
         if capture:
             _capture.set(sink)
-        started = time.perf_counter()
-        value: object = None
-        error: ProviderError | None = None
         try:
-            value = await self.calls.call(
-                name,
-                probe.call,
-                deadline=Deadline.after(self.timeout_s, time.monotonic),
-                timeout_counts=True,
-            )
-        except BudgetExhausted as exc:
-            return ProbeResult(name, SKIPPED, detail=exc.detail, endpoint=probe.endpoint)
-        except (CircuitOpen, ProviderDisabled) as exc:
-            return ProbeResult(name, exc.reason, detail=safe(exc.detail, self.secrets), error=exc)
-        except ProviderError as exc:
-            error = exc
-        except Exception as exc:
-            error = ProviderError(name, f"internal: {type(exc).__name__}")
+            sent = await send(self.calls, provider, probe, self.timeout_s)
         finally:
             _capture.set(None)
-        latency_ms = round((time.perf_counter() - started) * 1000, 1)
-        # a caller-side answer (a 404 for the probe asset) still shows the provider is up
-        ok = error is None or not error.counts_as_failure
-        self.sent.append(ResponseTimeRecord(at, name, probe.endpoint, latency_ms, ok))
+        if isinstance(sent, Refused):
+            refusal = sent.error
+            if isinstance(refusal, BudgetExhausted):
+                return ProbeResult(name, SKIPPED, detail=refusal.detail, endpoint=probe.endpoint)
+            detail = safe(refusal.detail, self.secrets)
+            return ProbeResult(name, refusal.reason, detail=detail, error=refusal)
+        ok, error = sent.ok, sent.error
+        self.sent.append(ResponseTimeRecord(at, name, probe.endpoint, sent.latency_ms, ok))
         detail = ""
         if error is not None:
             # the kind is the result column's, unless the answer still counts as ok
@@ -187,11 +173,11 @@ class Prober:
         result = ProbeResult(
             name,
             "ok" if ok or error is None else error.reason,
-            latency_ms,
+            sent.latency_ms,
             detail=detail,
             endpoint=probe.endpoint,
             error=error,
-            value=value,
+            value=sent.value,
         )
         result.responses = [Response(relative_path(provider, u), s, b) for u, s, b in sink]
         return result
@@ -222,9 +208,8 @@ class Prober:
         capture: bool = False,
         done: Callable[[ProbeResult], None] | None = None,
     ) -> list[ProbeResult]:
-        """Probe every provider at once (in the given order); `done` hears of each result."""
-        if capture:
-            capture_bodies(providers)
+        """Probe every provider at once (in the given order); `done` hears of each result.
+        With `capture`, the container must have been built with `capture_hooks()`."""
 
         async def one(provider: Provider) -> ProbeResult:
             result = await self.probe(provider, capture=capture)

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TextColu
 from cryptoagg.bootstrap import Container, build
 from cryptoagg.bootstrap.tasks import utcnow
 from cryptoagg.cli import provider_tables as tables
-from cryptoagg.cli.checks import Prober, ProbeResult
+from cryptoagg.cli.checks import Prober, ProbeResult, capture_hooks
 from cryptoagg.cli.common import (
     OK,
     PARTIAL,
@@ -35,7 +35,7 @@ from cryptoagg.cli.known import LastCheck, last_checks
 from cryptoagg.cli.schema import judge
 from cryptoagg.config import Settings
 from cryptoagg.core.ports import Provider
-from cryptoagg.providers.registry import PROVIDERS
+from cryptoagg.providers.registry import adapters
 from cryptoagg.resilience.plan import ProviderPlan
 from cryptoagg.services.status import ProviderStatus
 
@@ -207,9 +207,10 @@ def plan_command(ctx: typer.Context, mock: MockOption = False, as_json: JsonOpti
 
 
 def _known_names(names: Sequence[str]) -> None:
-    unknown = sorted(set(names) - {cls.name for cls in PROVIDERS})
+    known_names = [cls.name for cls in adapters()]
+    unknown = sorted(set(names) - set(known_names))
     if unknown:
-        known = ", ".join(cls.name for cls in PROVIDERS)
+        known = ", ".join(known_names)
         fail(f"unknown provider(s) {', '.join(unknown)}; known: {known}", USAGE)
 
 
@@ -234,7 +235,7 @@ def _probe(settings: Settings, names: Sequence[str], *, capture: bool) -> list[P
     _known_names(names)
 
     async def run() -> list[ProbeResult]:
-        async with build(settings) as container:
+        async with build(settings, event_hooks=capture_hooks() if capture else None) as container:
             chosen = _chosen(container, names)
             pending = [p.name for p in chosen]
             columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(20))

@@ -22,10 +22,8 @@ from cryptoagg.storage.backup import restore as restore_database
 from cryptoagg.storage.backup import sqlite_path, validate_backup
 from cryptoagg.storage.db import current_revision, make_engine, upgrade
 from cryptoagg.storage.export import (
-    FORMATS,
     INTERVALS,
     ExportFilter,
-    Format,
     build_query,
     check_target,
     count_rows,
@@ -34,6 +32,7 @@ from cryptoagg.storage.export import (
     get_table,
     stored_asset_id,
 )
+from cryptoagg.storage.export_formats import FORMATS, Format
 
 db_app = typer.Typer(
     help="Database maintenance.",

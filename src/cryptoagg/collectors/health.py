@@ -1,6 +1,7 @@
 """Provider health checks: one cheap real call per enabled provider every `COLLECT_HEALTH_S`.
 
-A check is one guarded call (`GuardedCalls`, the pools' path): the request it sends spends
+A check is the provider's probe (`services/probes.py`), sent as one guarded call
+(`GuardedCalls`, the pools' path): the request it sends spends
 the provider's budget, and its outcome feeds the breaker and the health book. When the
 budget says no, the check is recorded as `skipped` (not a failure); when the breaker holds
 the provider back (open, or disabled after an auth failure or geo-block), no call goes out
@@ -21,23 +22,21 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 import structlog
 
 from cryptoagg.core.assets import AssetRegistry
-from cryptoagg.core.errors import BudgetExhausted, CircuitOpen, ProviderDisabled, ProviderError
+from cryptoagg.core.errors import BudgetExhausted, ProviderError
 from cryptoagg.core.limits import Priority
-from cryptoagg.core.models import Capability
 from cryptoagg.core.ports import Provider
 from cryptoagg.resilience.guard import GuardedCalls, Guards
 from cryptoagg.resilience.health import HealthBook
-from cryptoagg.resilience.retry import Deadline
 from cryptoagg.resilience.scope import background
 from cryptoagg.services.incidents import Check, IncidentService
+from cryptoagg.services.probes import JOB, Refused, probe_for, send
 from cryptoagg.storage.monitoring import (
     CheckRecord,
     CheckState,
@@ -47,71 +46,6 @@ from cryptoagg.storage.monitoring import (
 )
 
 log = structlog.get_logger("cryptoagg.collectors")
-
-PROBE_ASSET = "bitcoin"
-#: the job name health checks are planned and charged under
-JOB = "health"
-#: capabilities in order of how cheap their call is; a provider is checked through the first
-#: one it has (coinpaprika's spot price reads its whole ticker list, still its cheapest call)
-PROBE_ORDER = (
-    Capability.SPOT_PRICE,
-    Capability.FEAR_GREED,
-    Capability.GLOBAL,
-    Capability.TRENDING,
-    Capability.MARKETS,
-    Capability.NEWS,
-    Capability.TVL,
-    Capability.LISTING,
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Probe:
-    endpoint: str
-    call: Callable[[], Awaitable[object]]
-
-
-def _spot_probe(provider: Provider, registry: AssetRegistry) -> Probe | None:
-    if PROBE_ASSET not in registry:
-        return None
-    asset = registry.get(PROBE_ASSET)
-    if not provider.supports(asset):
-        return None
-    return Probe(f"spot_price:{PROBE_ASSET}", lambda: provider.spot_prices([asset]))
-
-
-#: the argument-less method behind each capability other than spot prices and markets
-METHODS = {
-    Capability.FEAR_GREED: "fear_greed",
-    Capability.GLOBAL: "global_market",
-    Capability.TRENDING: "trending",
-    Capability.NEWS: "news",
-    Capability.TVL: "defi",
-    Capability.LISTING: "listing",
-}
-
-
-def probe_for(provider: Provider, registry: AssetRegistry) -> Probe | None:
-    """The cheapest call that shows whether the provider answers: the adapter's own
-    `health_probe` when it names one (`health_endpoint`), else its first capability call in
-    `PROBE_ORDER` (a provider without the attribute, such as a test double, gets the latter)."""
-    endpoint = getattr(provider, "health_endpoint", None)
-    own = getattr(provider, "health_probe", None)
-    if isinstance(endpoint, str) and own is not None:
-        return Probe(endpoint, own)
-    for capability in PROBE_ORDER:
-        if capability not in provider.capabilities:
-            continue
-        if capability is Capability.SPOT_PRICE:
-            spot = _spot_probe(provider, registry)
-            if spot is not None:
-                return spot
-        elif capability is Capability.MARKETS:
-            return Probe(capability.value, lambda: provider.markets(1))
-        else:
-            method: Callable[[], Awaitable[object]] = getattr(provider, METHODS[capability])
-            return Probe(capability.value, method)
-    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,34 +125,15 @@ class HealthChecks:
         without_call = self._without_call(provider, at)
         if without_call is not None:
             return Outcome(without_call, None)
-        started = time.perf_counter()
-        error: ProviderError | None = None
-        try:
-            await self.calls.call(
-                provider.name,
-                probe.call,
-                deadline=Deadline.after(self.timeout_s, time.monotonic),
-                timeout_counts=True,
-            )
-        except BudgetExhausted as exc:
-            return Outcome(self._row(at, provider, CheckState.SKIPPED, exc), None)
-        except (CircuitOpen, ProviderDisabled) as exc:
-            return Outcome(self._held_back(at, provider, exc), None)
-        except ProviderError as exc:
-            error = exc
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            # an adapter bug, not an upstream verdict (the breaker's probe slot is freed)
-            log.exception("health_check_crashed", provider=provider.name)
-            error = ProviderError(provider.name, f"internal: {type(exc).__name__}")
-        latency_ms = round((time.perf_counter() - started) * 1000, 1)
+        sent = await send(self.calls, provider, probe, self.timeout_s)
+        if isinstance(sent, Refused):
+            if isinstance(sent.error, BudgetExhausted):
+                return Outcome(self._row(at, provider, CheckState.SKIPPED, sent.error), None)
+            return Outcome(self._held_back(at, provider, sent.error), None)
         self._own_observation[provider.name] = self.health.now()
-        # a caller-side answer (e.g. 404 for the probe asset) still shows the provider is up
-        ok = error is None or not error.counts_as_failure
-        state = CheckState.UP if ok else CheckState.DOWN
-        record = self._row(at, provider, state, None if ok else error, latency_ms)
-        timing = ResponseTimeRecord(at, provider.name, probe.endpoint, latency_ms, ok)
+        state = CheckState.UP if sent.ok else CheckState.DOWN
+        record = self._row(at, provider, state, None if sent.ok else sent.error, sent.latency_ms)
+        timing = ResponseTimeRecord(at, provider.name, probe.endpoint, sent.latency_ms, sent.ok)
         return Outcome(record, timing)
 
     def _without_call(self, provider: Provider, at: datetime) -> CheckRecord | None:

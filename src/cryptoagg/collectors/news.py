@@ -1,5 +1,9 @@
-"""News from every news provider, stored once per URL; newly stored items are published to
-the `news` topic of `WS /ws`."""
+"""News from every news provider, linked to its assets and stored once per story; newly stored
+items are published to the `news` topic of `WS /ws` (and `news:<asset>` for each asset).
+
+Each run also links up to `RELINK_BATCH` items stored before linking existed (or before the
+registry knew their assets), so an upgraded database fills its links in the background.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,17 @@ from dataclasses import dataclass
 
 import structlog
 
-from cryptoagg.services.events import NEWS, Publisher, news_data
+from cryptoagg.core.assets import AssetRegistry
+from cryptoagg.core.news_links import NewsLinker
+from cryptoagg.services.event_payloads import publish_news
+from cryptoagg.services.events import Publisher
 from cryptoagg.services.news import NewsService
-from cryptoagg.storage.news import NewsRepository
+from cryptoagg.storage.news import Incoming, NewsRepository
 
 log = structlog.get_logger("cryptoagg.collectors")
+
+#: stored items without links linked per run
+RELINK_BATCH = 200
 
 
 @dataclass
@@ -20,12 +30,38 @@ class NewsCollector:
     news: NewsService
     repo: NewsRepository
     publisher: Publisher | None = None
+    #: the assets items are linked to; None: items are stored unlinked
+    registry: AssetRegistry | None = None
 
     async def __call__(self) -> int:
         batch = await self.news.fetch()
-        new = await asyncio.to_thread(self.repo.add_new, batch.items)
+        registry = self.registry
+        linker = NewsLinker(registry.tracked(), registry.asset_id_of) if registry else None
+        incoming = [
+            Incoming(
+                item,
+                tuple(linker.links(item.title, item.summary, item.currencies)) if linker else (),
+                item.guid,
+            )
+            for item in batch.items
+        ]
+        new = await asyncio.to_thread(self.repo.add_stories, incoming)
         if new and self.publisher is not None:
-            self.publisher.publish(NEWS, news_data(new))
-        added = len(new)
-        log.info("news_collected", added=added, providers=batch.providers, failed=batch.failures)
-        return added
+            publish_news(self.publisher, [n.item for n in new], [n.assets for n in new])
+        relinked = await self._relink(linker) if linker is not None else 0
+        log.info(
+            "news_collected",
+            added=len(new),
+            copies=len(incoming) - len(new),
+            relinked=relinked,
+            providers=batch.providers,
+            failed=batch.failures,
+        )
+        return len(new)
+
+    async def _relink(self, linker: NewsLinker) -> int:
+        rows = await asyncio.to_thread(self.repo.unlinked, RELINK_BATCH)
+        found = [
+            (r.id, linker.links(r.item.title, r.item.summary, r.item.currencies)) for r in rows
+        ]
+        return await asyncio.to_thread(self.repo.set_links, found)

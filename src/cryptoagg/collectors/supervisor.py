@@ -8,6 +8,9 @@ Each run happens in a background call scope named after the job (collector prior
 probe priority for the jobs in `probes`), so its upstream requests queue behind clients'
 and are charged to the job; what a run sent is reported to `observe` (the monthly plan
 learns each job's calls per run from it).
+
+Before each run the job asks `gate` (the leader lock, `collectors/runner.py`): a process
+that lost the lock must not write, so a job whose gate says no stops instead of running.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ log = structlog.get_logger("cryptoagg.collectors")
 
 Job = Callable[[], Awaitable[object]]
 Observe = Callable[[str, Mapping[str, int]], None]
+Gate = Callable[[], Awaitable[bool]]
 
 
 @dataclass(slots=True)
@@ -62,6 +66,8 @@ class Supervisor:
     #: seconds a job waits before its first run (health checks let the collectors' first
     #: round answer for the providers first, so they need no call of their own)
     first_delays: dict[str, float] = field(default_factory=dict)
+    #: asked before each run; False stops the job (fencing: the leader lock is gone)
+    gate: Gate | None = None
     jobs: dict[str, JobState] = field(default_factory=dict)
     _tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
 
@@ -75,6 +81,9 @@ class Supervisor:
         if (delay := self.first_delays.get(state.name, 0.0)) > 0:
             await self.sleep(delay)
         while True:
+            if self.gate is not None and not await self.gate():
+                log.warning("job_fenced", job=state.name)
+                return
             priority = Priority.PROBE if state.name in self.probes else Priority.COLLECTOR
             try:
                 with background(state.name, priority, self.clock()) as run:
@@ -99,7 +108,9 @@ class Supervisor:
     def running(self) -> bool:
         return any(not t.done() for t in self._tasks.values())
 
-    async def stop(self) -> None:
+    async def stop(self, *, forget: bool = False) -> None:
+        """Cancel every job and wait for it; `forget` drops their state too (a process that
+        stepped down reports no jobs, like any process that does not lead)."""
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
@@ -107,3 +118,5 @@ class Supervisor:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        if forget:
+            self.jobs.clear()

@@ -3,6 +3,9 @@
 Columns: CoinGecko id, ticker, name, market-cap rank (late 2025), CoinPaprika id, CoinCap id,
 and the exchanges that list a USD(T) pair: `b` Binance (`<SYM>USDT`), `k` Kraken (`<SYM>USD`),
 `c` Coinbase (`<SYM>-USD`). Kraken's own codes for a few assets are in `KRAKEN_CODES`.
+Only ids that are data live here: a provider whose ids follow a rule (CryptoCompare's are the
+tickers, Messari's CoinCap's ids) derives them in its adapter (`HttpProvider.derived_id`), so
+a new provider needs a column here only when its ids are its own.
 The listing endpoints (CoinGecko coins list, CoinPaprika coins, Kraken asset pairs, Binance
 exchange info) add further, untracked assets at run time.
 """
@@ -113,8 +116,6 @@ def seed_assets() -> list[Asset]:
             "coingecko": asset_id,
             "coinpaprika": paprika,
             "coincap": coincap,
-            "messari": coincap,
-            "cryptocompare": symbol,
         }
         if "b" in venues:
             ids["binance"] = symbol

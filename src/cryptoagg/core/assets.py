@@ -137,6 +137,13 @@ class AssetRegistry:
         ]
         return sorted(hits, key=lambda a: (not a.tracked, a.rank or 10**9, a.id))[:limit]
 
+    def asset_id_of(self, query: str) -> str | None:
+        """The id `query` resolves to, or None when it names no asset or several."""
+        try:
+            return self.resolve(query).asset.id
+        except (UnknownAsset, AmbiguousSymbol):
+            return None
+
     def resolve(self, query: str) -> Resolution:
         """Resolve an id, ticker, alias or name to one asset, or raise."""
         text = query.strip()

@@ -5,15 +5,22 @@ Prices are `Decimal`, times are timezone-aware UTC, assets are canonical ids (Co
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
 
 class Capability(StrEnum):
+    """What a provider can answer: the one list of capabilities, one pool each. Each names
+    the adapter method that answers it (`method`); the `Provider` protocol (core/ports.py,
+    whose method bodies are `HttpProvider`'s defaults) and the health probes' order
+    (services/probes.py) refuse to import when they disagree with it."""
+
     SPOT_PRICE = "spot_price"
     MARKETS = "markets"
     OHLCV = "ohlcv"
@@ -23,6 +30,28 @@ class Capability(StrEnum):
     NEWS = "news"
     GLOBAL = "global"
     LISTING = "listing"
+
+    @property
+    def method(self) -> str:
+        """The name of the `Provider` method that answers this capability."""
+        return CAPABILITY_METHODS[self]
+
+
+#: capability -> the `Provider` method answering it; core/ports.py refuses to import when the
+#: protocol's capability methods are not exactly these
+CAPABILITY_METHODS: Mapping[Capability, str] = MappingProxyType(
+    {
+        Capability.SPOT_PRICE: "spot_prices",
+        Capability.MARKETS: "markets",
+        Capability.OHLCV: "ohlcv",
+        Capability.TRENDING: "trending",
+        Capability.FEAR_GREED: "fear_greed",
+        Capability.TVL: "defi",
+        Capability.NEWS: "news",
+        Capability.GLOBAL: "global_market",
+        Capability.LISTING: "listing",
+    }
+)
 
 
 class Interval(StrEnum):
@@ -198,6 +227,9 @@ class NewsItem(_Model):
     provider: str
     summary: str | None = None
     currencies: tuple[str, ...] = ()
+    #: the feed's GUID (RSS `<guid>`, Atom `<id>`) or the provider's post id: one story at
+    #: one outlet, whatever its URL says
+    guid: str | None = None
 
     @field_validator("published_at")
     @classmethod

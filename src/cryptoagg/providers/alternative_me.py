@@ -12,8 +12,10 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from cryptoagg.core.errors import BadResponse
+from cryptoagg.core.limits import Limits
 from cryptoagg.core.models import Capability, FearGreed, from_unix
 from cryptoagg.providers.base import HttpProvider
+from cryptoagg.providers.shapes import Recording
 
 NAME = "alternative_me"
 
@@ -66,10 +68,13 @@ def parse_fng(payload: Any) -> FearGreed:
 
 class AlternativeMeProvider(HttpProvider):
     name = NAME
+    order = 90
+    # none published (guess); the index changes daily
+    limits = Limits(per_minute=30)
     hosts: ClassVar[dict[str, str]] = {"": "https://api.alternative.me"}
     capabilities = frozenset({Capability.FEAR_GREED})
-    requires_key = False
     docs_url = "https://alternative.me/crypto/fear-and-greed-index/"
+    shapes = (Recording("/fng/", "alternative_me/fng_limit2.json", lambda p, _: parse_fng(p)),)
 
     async def fear_greed(self) -> FearGreed:
         payload = await self.get_json("/fng/", params={"limit": 1, "format": "json"})

@@ -1,9 +1,9 @@
 """HTTP plumbing shared by every provider adapter, and the one place where transport and
 HTTP failures become cryptoagg errors.
 
-An adapter subclasses `HttpProvider`, declares its `name`, `hosts`, `capabilities` and key
-needs, and implements one async method per capability with pure parse functions. It never
-retries, sleeps or caches: the resilience layer does.
+An adapter subclasses `HttpProvider`, declares its `name`, `order`, `hosts`, `capabilities`,
+`limits`, key needs and recorded `shapes`, and implements one async method per capability with
+pure parse functions. It never retries, sleeps or caches: the resilience layer does.
 """
 
 from __future__ import annotations
@@ -37,21 +37,11 @@ from cryptoagg.core.errors import (
     UpstreamNotFound,
     UpstreamTimeout,
 )
-from cryptoagg.core.models import (
-    Candle,
-    Capability,
-    DefiOverview,
-    FearGreed,
-    GlobalMarket,
-    Interval,
-    ListedAsset,
-    MarketEntry,
-    NewsItem,
-    Quote,
-    TrendingCoin,
-)
-from cryptoagg.core.ports import Outbound
+from cryptoagg.core.limits import Limits
+from cryptoagg.core.models import Capability
+from cryptoagg.core.ports import Outbound, Provider
 from cryptoagg.logging import redact_url
+from cryptoagg.providers.shapes import Recording
 
 log = structlog.get_logger("cryptoagg.providers")
 
@@ -115,21 +105,36 @@ def error_for_status(provider: str, response: httpx.Response, now: datetime) -> 
     return Unavailable(provider, text)
 
 
-class HttpProvider:
-    """Base class of every adapter. Capability methods default to `NotSupported`."""
+class HttpProvider(Provider):
+    """Base class of every adapter, and the one description of a provider: what the registry
+    (`order`), the composition root (`limits`, keys, derived ids), the settings (its key
+    variable), the health probe and the shape generator (`shapes`) need is a class attribute
+    here. Capability methods default to `NotSupported` (the `Provider` protocol's bodies)."""
 
     name: ClassVar[str]
+    #: where the provider sorts among the others (ascending); its default priority in the
+    #: pools is its position in that order (PROVIDERS_FILE `priority` overrides it)
+    order: ClassVar[int]
     #: host key -> real base URL (scheme and host only); "" is the main host
     hosts: ClassVar[Mapping[str, str]]
     capabilities: ClassVar[frozenset[Capability]]
+    #: published (or, marked so in the comment beside it, guessed) call limits; PROVIDERS_FILE
+    #: `rate_per_s`, `rate_per_min`, `monthly_quota` override them
+    limits: ClassVar[Limits] = Limits()
+    #: sends a key, read from `<NAME>_API_KEY` (`key_variable`); `requires_key`: it cannot
+    #: work without one (disabled: missing key)
+    uses_key: ClassVar[bool] = False
     requires_key: ClassVar[bool] = False
     docs_url: ClassVar[str] = ""
     #: spot prices cost one request per asset (no multi-asset call): collectors leave
     #: such a provider to client requests and collect from the batch providers
     per_asset_quotes: ClassVar[bool] = False
     #: names `health_probe` when the adapter has a cheaper health call than its capabilities
-    #: (`collectors.health.probe_for`); None: the first capability call in its probe order
+    #: (`services.probes.probe_for`); None: the first capability call in its probe order
     health_endpoint: ClassVar[str | None] = None
+    #: the recorded payloads of the endpoints its health probe calls, from which
+    #: `providers/shapes.json` is generated (`providers schema` compares live answers with it)
+    shapes: ClassVar[tuple[Recording, ...]] = ()
     #: host keys that serve files (coin images): a request there carries no key and follows
     #: no redirect (a redirect is an error), so it can only ever reach that host
     file_hosts: ClassVar[frozenset[str]] = frozenset()
@@ -164,8 +169,32 @@ class HttpProvider:
         """Headers that carry the key; adapters with keys override this."""
         return {}
 
+    @classmethod
+    def key_variable(cls) -> str:
+        """The environment variable (and `.env` entry) its key is read from."""
+        return f"{cls.name.upper()}_API_KEY"
+
+    # -- asset ids ---------------------------------------------------------------------------
+
+    @classmethod
+    def derived_id(cls, asset: Asset) -> str | None:
+        """The provider's id of `asset` by a rule of its own (the ticker, another provider's
+        id) where the asset registry records none; None: the seed and listings name its ids.
+        An adapter whose ids follow a rule overrides this instead of adding a seed column."""
+        return None
+
+    @classmethod
+    def native_id(cls, asset: Asset) -> str | None:
+        """The provider's own id or base code of `asset`, None when it does not list it."""
+        return asset.native_id(cls.name) or cls.derived_id(asset)
+
+    @classmethod
+    def native_ids(cls, assets: Sequence[Asset]) -> dict[str, Asset]:
+        """Each asset's native id (`native_id`) -> the asset, skipping unlisted ones."""
+        return {nid: a for a in assets if (nid := cls.native_id(a)) is not None}
+
     def supports(self, asset: Asset) -> bool:
-        return asset.native_id(self.name) is not None
+        return self.native_id(asset) is not None
 
     def now(self) -> datetime:
         return self.ctx.clock()
@@ -251,45 +280,8 @@ class HttpProvider:
                 self.name, f"unexpected {what} payload ({type(exc).__name__})"
             ) from None
 
-    def _unsupported(self, capability: Capability) -> NotSupported:
-        return NotSupported(self.name, f"does not offer {capability.value}")
-
-    # -- health probe and capabilities (overridden by adapters) ----------------------------
+    # -- health probe ------------------------------------------------------------------------
 
     async def health_probe(self) -> object:
         """The adapter's own cheapest call, named by `health_endpoint` (see there)."""
         raise NotSupported(self.name, "has no health probe of its own")
-
-    async def spot_prices(self, assets: Sequence[Asset]) -> list[Quote]:
-        raise self._unsupported(Capability.SPOT_PRICE)
-
-    async def markets(self, limit: int) -> list[MarketEntry]:
-        raise self._unsupported(Capability.MARKETS)
-
-    async def ohlcv(
-        self, asset: Asset, interval: Interval, start: datetime, end: datetime
-    ) -> list[Candle]:
-        raise self._unsupported(Capability.OHLCV)
-
-    async def trending(self) -> list[TrendingCoin]:
-        raise self._unsupported(Capability.TRENDING)
-
-    async def fear_greed(self) -> FearGreed:
-        raise self._unsupported(Capability.FEAR_GREED)
-
-    async def defi(self) -> DefiOverview:
-        raise self._unsupported(Capability.TVL)
-
-    async def news(self) -> list[NewsItem]:
-        raise self._unsupported(Capability.NEWS)
-
-    async def global_market(self) -> GlobalMarket:
-        raise self._unsupported(Capability.GLOBAL)
-
-    async def listing(self) -> list[ListedAsset]:
-        raise self._unsupported(Capability.LISTING)
-
-
-def native_ids(provider: str, assets: Sequence[Asset]) -> dict[str, Asset]:
-    """Map each asset's native id at `provider` to the asset, skipping unlisted ones."""
-    return {nid: a for a in assets if (nid := a.native_id(provider)) is not None}

@@ -19,6 +19,7 @@ from pydantic import BaseModel, RootModel
 
 from cryptoagg.core.assets import Asset
 from cryptoagg.core.errors import NotSupported
+from cryptoagg.core.limits import Limits
 from cryptoagg.core.models import (
     Candle,
     Capability,
@@ -28,7 +29,8 @@ from cryptoagg.core.models import (
     from_unix,
     utc,
 )
-from cryptoagg.providers.base import HttpProvider, native_ids
+from cryptoagg.providers.base import HttpProvider
+from cryptoagg.providers.shapes import Recording
 
 NAME = "binance"
 QUOTE = "USDT"
@@ -148,12 +150,23 @@ def _ms(value: datetime) -> int:
 
 class BinanceProvider(HttpProvider):
     name = NAME
+    order = 20
+    # REQUEST_WEIGHT 6,000/min per IP; our calls weigh 2-40
+    limits = Limits(per_second=10, per_minute=600)
     hosts: ClassVar[dict[str, str]] = {"": "https://api.binance.com"}
     capabilities = frozenset({Capability.SPOT_PRICE, Capability.OHLCV, Capability.LISTING})
     docs_url = "https://developers.binance.com/docs/binance-spot-api-docs/rest-api"
+    shapes = (
+        Recording(
+            "/api/v3/ticker/24hr",
+            "binance/ticker_24hr_list.json",
+            # the documented example is the BNBBTC ticker
+            lambda p, s: parse_tickers(p, {"BNBBTC": s.asset("binancecoin")}),
+        ),
+    )
 
     async def spot_prices(self, assets: Sequence[Asset]) -> list[Quote]:
-        by_symbol = {pair(base): a for base, a in native_ids(NAME, assets).items()}
+        by_symbol = {pair(base): a for base, a in self.native_ids(assets).items()}
         if not by_symbol:
             raise NotSupported(NAME, "none of the assets is listed")
         payload = await self.get_json(
@@ -165,7 +178,7 @@ class BinanceProvider(HttpProvider):
     async def ohlcv(
         self, asset: Asset, interval: Interval, start: datetime, end: datetime
     ) -> list[Candle]:
-        base = asset.native_id(NAME)
+        base = self.native_id(asset)
         if base is None:
             raise NotSupported(NAME, f"{asset.id} is not listed")
         payload = await self.get_json(

@@ -21,8 +21,10 @@ from pydantic import BaseModel, RootModel
 
 from cryptoagg.core.assets import Asset
 from cryptoagg.core.errors import NotSupported, UpstreamNotFound
+from cryptoagg.core.limits import Limits
 from cryptoagg.core.models import Capability, ListedAsset, Quote
-from cryptoagg.providers.base import HttpProvider, native_ids
+from cryptoagg.providers.base import HttpProvider
+from cryptoagg.providers.shapes import Recording
 
 NAME = "coinbase"
 EXCHANGE = "exchange"
@@ -123,6 +125,9 @@ def gathered(outcomes: Sequence[Quote | BaseException]) -> list[Quote]:
 
 class CoinbaseProvider(HttpProvider):
     name = NAME
+    order = 40
+    # Exchange public endpoints: 10 requests/s per IP
+    limits = Limits(per_second=10)
     hosts: ClassVar[dict[str, str]] = {
         "": "https://api.coinbase.com",
         EXCHANGE: "https://api.exchange.coinbase.com",
@@ -130,6 +135,13 @@ class CoinbaseProvider(HttpProvider):
     capabilities = frozenset({Capability.SPOT_PRICE, Capability.LISTING})
     docs_url = "https://docs.cdp.coinbase.com/exchange/reference/exchangerestapi_getproductticker"
     per_asset_quotes = True
+    shapes = (
+        Recording(
+            "/products/BTC-USD/ticker",
+            "coinbase/exchange_product_ticker_live_capture.json",
+            lambda p, s: parse_product_ticker(p, s.asset("bitcoin")),
+        ),
+    )
 
     async def _quote(self, base: str, asset: Asset) -> Quote:
         pid = product_id(base)
@@ -143,7 +155,7 @@ class CoinbaseProvider(HttpProvider):
             return parse_product_ticker(payload, asset)
 
     async def spot_prices(self, assets: Sequence[Asset]) -> list[Quote]:
-        wanted = native_ids(NAME, assets)
+        wanted = self.native_ids(assets)
         if not wanted:
             raise NotSupported(NAME, "none of the assets is listed")
         outcomes = await asyncio.gather(

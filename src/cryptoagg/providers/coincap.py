@@ -17,8 +17,10 @@ from pydantic import BaseModel
 
 from cryptoagg.core.assets import Asset, AssetRegistry
 from cryptoagg.core.errors import NotSupported
+from cryptoagg.core.limits import Limits
 from cryptoagg.core.models import Capability, MarketEntry, Quote, from_unix
-from cryptoagg.providers.base import HttpProvider, native_ids
+from cryptoagg.providers.base import HttpProvider
+from cryptoagg.providers.shapes import Recording
 
 NAME = "coincap"
 MAX_LIMIT = 2000
@@ -105,17 +107,27 @@ def parse_markets(payload: Any, registry: AssetRegistry) -> list[MarketEntry]:
 
 class CoinCapProvider(HttpProvider):
     name = NAME
+    order = 60
+    # none published (guess)
+    limits = Limits(per_minute=60)
     hosts: ClassVar[dict[str, str]] = {"": "https://rest.coincap.io"}
     capabilities = frozenset({Capability.SPOT_PRICE, Capability.MARKETS})
-    requires_key = True
+    uses_key = requires_key = True
     docs_url = "https://pro.coincap.io/api-docs"
+    shapes = (
+        Recording(
+            "/v3/assets",
+            "coincap/v2_assets.json",
+            lambda p, s: parse_assets(p, {"bitcoin": s.asset("bitcoin")}),
+        ),
+    )
 
     def auth_headers(self) -> dict[str, str]:
         key = self.key()
         return {"Authorization": f"Bearer {key}"} if key else {}
 
     async def spot_prices(self, assets: Sequence[Asset]) -> list[Quote]:
-        by_id = native_ids(NAME, assets)
+        by_id = self.native_ids(assets)
         if not by_id:
             raise NotSupported(NAME, "none of the assets is listed")
         payload = await self.get_json("/v3/assets", params={"ids": ",".join(sorted(by_id))})

@@ -15,17 +15,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
-from typing import Any, ClassVar
+from typing import ClassVar
 from urllib.parse import urlsplit
-
-from pydantic import BaseModel, RootModel
 
 from cryptoagg.core.assets import Asset
 from cryptoagg.core.errors import BadRequest, BadResponse, NotSupported
 from cryptoagg.core.images import Image, sniff
+from cryptoagg.core.limits import Limits
 from cryptoagg.core.models import (
     Candle,
     Capability,
@@ -35,258 +32,21 @@ from cryptoagg.core.models import (
     MarketEntry,
     Quote,
     TrendingCoin,
-    from_unix,
 )
-from cryptoagg.providers.base import HttpProvider, native_ids
+from cryptoagg.providers.base import HttpProvider
+from cryptoagg.providers.coingecko_parse import (
+    NAME,
+    hourly,
+    parse_coins_list,
+    parse_global,
+    parse_markets,
+    parse_ohlc,
+    parse_simple_price,
+    parse_trending,
+)
+from cryptoagg.providers.shapes import Recording
 
-NAME = "coingecko"
-
-# -- payload models ------------------------------------------------------------------------
-
-
-class _SimplePrice(BaseModel):
-    usd: Decimal
-    usd_market_cap: Decimal | None = None
-    usd_24h_vol: Decimal | None = None
-    usd_24h_change: Decimal | None = None
-    last_updated_at: int | None = None
-
-
-class _Market(BaseModel):
-    id: str
-    symbol: str
-    name: str
-    current_price: Decimal | None
-    market_cap: Decimal | None = None
-    market_cap_rank: int | None = None
-    total_volume: Decimal | None = None
-    price_change_percentage_24h: Decimal | None = None
-    circulating_supply: Decimal | None = None
-    last_updated: datetime | None = None
-    image: str | None = None
-
-
-class _TrendingContent(BaseModel):
-    title: str | None = None
-    description: str | None = None
-
-
-class _TrendingData(BaseModel):
-    price_change_percentage_24h: dict[str, Decimal] = {}
-    market_cap: str | None = None
-    market_cap_btc: str | None = None
-    total_volume: str | None = None
-    total_volume_btc: str | None = None
-    sparkline: str | None = None
-    content: _TrendingContent | None = None
-
-
-class _TrendingItem(BaseModel):
-    id: str
-    coin_id: int | None = None
-    name: str
-    symbol: str
-    market_cap_rank: int | None = None
-    score: int
-    price_btc: Decimal | None = None
-    thumb: str | None = None
-    small: str | None = None
-    large: str | None = None
-    slug: str | None = None
-    data: _TrendingData | None = None
-
-
-class _Trending(BaseModel):
-    coins: list[dict[str, _TrendingItem]]
-
-
-class _GlobalData(BaseModel):
-    active_cryptocurrencies: int | None = None
-    total_market_cap: dict[str, Decimal]
-    total_volume: dict[str, Decimal]
-    market_cap_percentage: dict[str, Decimal] = {}
-    updated_at: int
-
-
-class _Global(BaseModel):
-    data: _GlobalData
-
-
-class _ListItem(BaseModel):
-    id: str
-    symbol: str
-    name: str
-
-
-_List = RootModel[list[_ListItem]]
-
-# -- parse functions -----------------------------------------------------------------------
-
-
-def parse_simple_price(payload: Any, by_id: dict[str, Asset], now: datetime) -> list[Quote]:
-    """`/api/v3/simple/price` (fixture: coingecko/simple_price.json). A row without
-    `last_updated_at` is stamped `now`, the receive time, and marked so."""
-    quotes = []
-    for cg_id, raw in dict(payload).items():
-        asset = by_id.get(cg_id)
-        if asset is None:
-            continue
-        row = _SimplePrice.model_validate(raw)
-        quotes.append(
-            Quote(
-                asset_id=asset.id,
-                provider=NAME,
-                price=row.usd,
-                as_of=from_unix(row.last_updated_at) if row.last_updated_at else now,
-                time_source="provider" if row.last_updated_at else "received",
-                volume_24h=row.usd_24h_vol,
-                change_24h_pct=row.usd_24h_change,
-                market_cap=row.usd_market_cap,
-            )
-        )
-    return quotes
-
-
-def parse_markets(payload: Any, now: datetime) -> list[MarketEntry]:
-    """`/api/v3/coins/markets` (fixture: coingecko/coins_markets.json)."""
-    rows = [_Market.model_validate(item) for item in payload]
-    return [
-        MarketEntry(
-            asset_id=row.id,
-            symbol=row.symbol.upper(),
-            name=row.name,
-            rank=row.market_cap_rank,
-            price=row.current_price,
-            as_of=row.last_updated or now,
-            provider=NAME,
-            change_24h_pct=row.price_change_percentage_24h,
-            market_cap=row.market_cap,
-            volume_24h=row.total_volume,
-            circulating_supply=row.circulating_supply,
-            image=row.image,
-        )
-        for row in rows
-        if row.current_price is not None
-    ]
-
-
-def _amount(text: str | None) -> Decimal | None:
-    """A trending amount as CoinGecko writes it (`"$104,127,324"`, `"1354.025469919968"`);
-    None when absent or not a finite number."""
-    if text is None:
-        return None
-    try:
-        value = Decimal(text.strip().removeprefix("$").replace(",", ""))
-    except ArithmeticError:
-        return None
-    return value if value.is_finite() else None
-
-
-def _trending_coin(item: _TrendingItem) -> TrendingCoin:
-    data = item.data or _TrendingData()
-    content = data.content or _TrendingContent()
-    changes = data.price_change_percentage_24h
-    return TrendingCoin(
-        asset_id=item.id,
-        symbol=item.symbol.upper(),
-        name=item.name,
-        market_cap_rank=item.market_cap_rank,
-        score=item.score,
-        price_btc=item.price_btc,
-        thumb=item.thumb,
-        coin_id=item.coin_id,
-        slug=item.slug,
-        small=item.small,
-        large=item.large,
-        change_24h_pct=changes.get("usd"),
-        change_24h_btc_pct=changes.get("btc"),
-        market_cap=_amount(data.market_cap),
-        market_cap_btc=_amount(data.market_cap_btc),
-        volume_24h=_amount(data.total_volume),
-        volume_24h_btc=_amount(data.total_volume_btc),
-        sparkline=data.sparkline,
-        content_title=content.title,
-        content_description=content.description,
-    )
-
-
-def parse_trending(payload: Any) -> list[TrendingCoin]:
-    """`/api/v3/search/trending` (fixture: coingecko/search_trending.json): every field of
-    a coin's item, its `data` figures in USD and BTC included."""
-    body = _Trending.model_validate(payload)
-    return [_trending_coin(item) for entry in body.coins for item in entry.values()]
-
-
-@dataclass(frozen=True, slots=True)
-class OhlcRow:
-    close_time: datetime
-    open: Decimal
-    high: Decimal
-    low: Decimal
-    close: Decimal
-
-
-def parse_ohlc(payload: Any) -> list[OhlcRow]:
-    """`/api/v3/coins/{id}/ohlc` (fixture: coingecko/coins_ohlc.json).
-
-    CoinGecko stamps each candle with its *close* time, and picks the width from `days`:
-    30 minutes for 1-2 days, 4 hours for 3-30, 4 days above (free plan).
-    """
-    return [
-        OhlcRow(
-            from_unix(int(ts_ms) / 1000),
-            Decimal(str(o)),
-            Decimal(str(h)),
-            Decimal(str(lo)),
-            Decimal(str(c)),
-        )
-        for ts_ms, o, h, lo, c in payload
-    ]
-
-
-def hourly(rows: list[OhlcRow], asset: Asset) -> list[Candle]:
-    """Join 30-minute rows into hourly candles (an hour in progress has one half)."""
-    hours: dict[datetime, list[OhlcRow]] = {}
-    for row in sorted(rows, key=lambda r: r.close_time):
-        opened = row.close_time - HALF_HOUR
-        hours.setdefault(opened.replace(minute=0, second=0, microsecond=0), []).append(row)
-    return [
-        Candle(
-            asset_id=asset.id,
-            interval=Interval.H1,
-            open_time=hour,
-            open=halves[0].open,
-            high=max(r.high for r in halves),
-            low=min(r.low for r in halves),
-            close=halves[-1].close,
-            volume=None,
-            provider=NAME,
-        )
-        for hour, halves in hours.items()
-    ]
-
-
-def parse_global(payload: Any) -> GlobalMarket:
-    """`/api/v3/global` (fixture: coingecko/global.json)."""
-    data = _Global.model_validate(payload).data
-    return GlobalMarket(
-        total_market_cap_usd=data.total_market_cap["usd"],
-        total_volume_usd=data.total_volume["usd"],
-        btc_dominance_pct=data.market_cap_percentage.get("btc"),
-        active_cryptocurrencies=data.active_cryptocurrencies,
-        as_of=from_unix(data.updated_at),
-        provider=NAME,
-    )
-
-
-def parse_coins_list(payload: Any) -> list[ListedAsset]:
-    """`/api/v3/coins/list` (fixture: coingecko/coins_list.json)."""
-    return [
-        ListedAsset(
-            provider=NAME, native_id=i.id, symbol=i.symbol.upper(), name=i.name, asset_id=i.id
-        )
-        for i in _List.model_validate(payload).root
-    ]
+# -- parse functions (those of the API's payloads are in coingecko_parse.py) --------------
 
 
 def parse_image_url(url: str) -> str | None:
@@ -310,7 +70,6 @@ def parse_image_url(url: str) -> str | None:
 
 # -- symbol mapping ------------------------------------------------------------------------
 
-HALF_HOUR = timedelta(minutes=30)
 #: the free plan's 30-minute OHLC (days=1..2), which makes our hourly candles
 OHLC_WINDOW = timedelta(days=2)
 #: the host key of the image CDN
@@ -329,6 +88,9 @@ MAX_IMAGE_BYTES = 512 * 1024
 
 class CoinGeckoProvider(HttpProvider):
     name = NAME
+    order = 10
+    # "~30 calls per minute", about 10k a month (Demo plan docs)
+    limits = Limits(per_minute=30, monthly=10_000)
     hosts: ClassVar[dict[str, str]] = {
         "": "https://api.coingecko.com",
         IMAGES: "https://coin-images.coingecko.com",
@@ -344,14 +106,23 @@ class CoinGeckoProvider(HttpProvider):
             Capability.LISTING,
         }
     )
+    uses_key = True
     docs_url = "https://docs.coingecko.com/v3.0.1/reference/introduction"
+    shapes = (
+        Recording(
+            "/api/v3/simple/price",
+            "coingecko/simple_price.json",
+            lambda p, s: parse_simple_price(p, {"bitcoin": s.asset("bitcoin")}, s.now),
+            maps=("$",),
+        ),
+    )
 
     def auth_headers(self) -> dict[str, str]:
         key = self.key()
         return {"x-cg-demo-api-key": key} if key else {}
 
     async def spot_prices(self, assets: Sequence[Asset]) -> list[Quote]:
-        by_id = native_ids(NAME, assets)
+        by_id = self.native_ids(assets)
         if not by_id:
             raise NotSupported(NAME, "none of the assets is listed")
         payload = await self.get_json(
@@ -384,7 +155,7 @@ class CoinGeckoProvider(HttpProvider):
     async def ohlcv(
         self, asset: Asset, interval: Interval, start: datetime, end: datetime
     ) -> list[Candle]:
-        cg_id = asset.native_id(NAME)
+        cg_id = self.native_id(asset)
         # the free plan has no daily or minute candles: only 30-minute ones (days=1..2),
         # which make hours; 4-hour and 4-day widths fit none of our intervals
         if cg_id is None or interval is not Interval.H1:

@@ -17,8 +17,10 @@ from pydantic import BaseModel, RootModel
 
 from cryptoagg.core.assets import Asset, AssetRegistry
 from cryptoagg.core.errors import NotSupported
+from cryptoagg.core.limits import Limits
 from cryptoagg.core.models import Capability, ListedAsset, MarketEntry, Quote
-from cryptoagg.providers.base import HttpProvider, native_ids
+from cryptoagg.providers.base import HttpProvider
+from cryptoagg.providers.shapes import Recording
 
 NAME = "coinpaprika"
 
@@ -136,15 +138,25 @@ def parse_coins(payload: Any, registry: AssetRegistry) -> list[ListedAsset]:
 
 class CoinPaprikaProvider(HttpProvider):
     name = NAME
+    order = 50
+    # free plan: 20,000 calls a month
+    limits = Limits(per_minute=60, monthly=20_000)
     hosts: ClassVar[dict[str, str]] = {"": "https://api.coinpaprika.com"}
     capabilities = frozenset({Capability.SPOT_PRICE, Capability.MARKETS, Capability.LISTING})
     docs_url = "https://api.coinpaprika.com/"
+    shapes = (
+        Recording(
+            "/v1/tickers",
+            "coinpaprika/tickers.json",
+            lambda p, s: parse_tickers(p, {"btc-bitcoin": s.asset("bitcoin")}),
+        ),
+    )
 
     async def _all_tickers(self) -> Any:
         return await self.get_json("/v1/tickers", params={"quotes": "USD"})
 
     async def spot_prices(self, assets: Sequence[Asset]) -> list[Quote]:
-        by_id = native_ids(NAME, assets)
+        by_id = self.native_ids(assets)
         if not by_id:
             raise NotSupported(NAME, "none of the assets is listed")
         payload = await self._all_tickers()

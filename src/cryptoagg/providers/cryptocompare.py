@@ -17,8 +17,10 @@ from pydantic import BaseModel
 
 from cryptoagg.core.assets import Asset
 from cryptoagg.core.errors import BadResponse, NotSupported, RateLimited, UpstreamNotFound
+from cryptoagg.core.limits import Limits
 from cryptoagg.core.models import Candle, Capability, Interval, Quote, from_unix
-from cryptoagg.providers.base import HttpProvider, native_ids
+from cryptoagg.providers.base import HttpProvider
+from cryptoagg.providers.shapes import Recording
 
 NAME = "cryptocompare"
 MAX_POINTS = 2000
@@ -124,17 +126,34 @@ def histo_limit(interval: Interval, start: datetime, end: datetime) -> int:
 
 class CryptoCompareProvider(HttpProvider):
     name = NAME
+    order = 70
+    # secondary sources: 30/s, 1,200/hour (unverified)
+    limits = Limits(per_minute=20)
     hosts: ClassVar[dict[str, str]] = {"": "https://min-api.cryptocompare.com"}
     capabilities = frozenset({Capability.SPOT_PRICE, Capability.OHLCV})
-    requires_key = False
+    uses_key = True
     docs_url = "https://developers.coindesk.com/documentation/legacy/"
+    shapes = (
+        Recording(
+            "/data/pricemultifull",
+            "cryptocompare/pricemultifull.json",
+            lambda p, s: parse_pricemultifull(p, {"BTC": s.asset("bitcoin")}),
+            maps=("$.RAW", "$.RAW.*", "$.DISPLAY", "$.DISPLAY.*"),
+        ),
+    )
+
+    @classmethod
+    def derived_id(cls, asset: Asset) -> str | None:
+        """The ticker of a tracked asset (CryptoCompare names coins by symbol; an untracked
+        one's ticker may belong to another coin there)."""
+        return asset.symbol if asset.tracked else None
 
     def auth_headers(self) -> dict[str, str]:
         key = self.key()
         return {"authorization": f"Apikey {key}"} if key else {}
 
     async def spot_prices(self, assets: Sequence[Asset]) -> list[Quote]:
-        by_symbol = native_ids(NAME, assets)
+        by_symbol = self.native_ids(assets)
         if not by_symbol:
             raise NotSupported(NAME, "none of the assets is listed")
         payload = await self.get_json(
@@ -147,7 +166,7 @@ class CryptoCompareProvider(HttpProvider):
     async def ohlcv(
         self, asset: Asset, interval: Interval, start: datetime, end: datetime
     ) -> list[Candle]:
-        symbol = asset.native_id(NAME)
+        symbol = self.native_id(asset)
         if symbol is None:
             raise NotSupported(NAME, f"{asset.id} is not listed")
         endpoint = _HISTO[interval]

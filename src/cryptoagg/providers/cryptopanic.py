@@ -14,9 +14,11 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from cryptoagg.core.errors import MissingKey
+from cryptoagg.core.limits import Limits
 from cryptoagg.core.models import Capability, NewsItem
 from cryptoagg.providers.base import HttpProvider
 from cryptoagg.providers.news import clean_url, plain_text
+from cryptoagg.providers.shapes import Recording
 
 NAME = "cryptopanic"
 
@@ -71,6 +73,7 @@ def parse_posts(payload: Any) -> list[NewsItem]:
                 published_at=post.published_at,
                 provider=NAME,
                 currencies=tuple(c.code for c in post.currencies or ()),
+                guid=f"cryptopanic:{post.id}" if post.id is not None else None,
             )
         )
     return items
@@ -78,10 +81,16 @@ def parse_posts(payload: Any) -> list[NewsItem]:
 
 class CryptoPanicProvider(HttpProvider):
     name = NAME
+    order = 140
+    # none published (guess): be polite
+    limits = Limits(per_minute=10)
     hosts: ClassVar[dict[str, str]] = {"": "https://cryptopanic.com"}
     capabilities = frozenset({Capability.NEWS})
-    requires_key = True
+    uses_key = requires_key = True
     docs_url = "https://cryptopanic.com/developers/api/"
+    shapes = (
+        Recording("/api/v1/posts/", "news/cryptopanic_posts.json", lambda p, _: parse_posts(p)),
+    )
 
     async def news(self) -> list[NewsItem]:
         key = self.key()

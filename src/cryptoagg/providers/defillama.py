@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field, RootModel
 
+from cryptoagg.core.limits import Limits
 from cryptoagg.core.models import (
     Capability,
     DefiChain,
@@ -29,6 +30,7 @@ from cryptoagg.core.models import (
     from_unix,
 )
 from cryptoagg.providers.base import HttpProvider
+from cryptoagg.providers.shapes import Recording
 
 NAME = "defillama"
 #: protocols and chains kept in the overview (largest TVL first)
@@ -121,11 +123,20 @@ def overview(protocols: list[DefiProtocol], chains: list[DefiChain], now: dateti
 
 class DefiLlamaProvider(HttpProvider):
     name = NAME
+    order = 100
+    # none published (guess)
+    limits = Limits(per_minute=60)
     hosts: ClassVar[dict[str, str]] = {"": "https://api.llama.fi"}
     capabilities = frozenset({Capability.TVL})
-    requires_key = False
     docs_url = "https://api-docs.defillama.com/"
     health_endpoint = f"tvl:{PROBE_PROTOCOL}"
+    shapes = (
+        Recording(
+            f"/tvl/{PROBE_PROTOCOL}",
+            "defillama/tvl_protocol.json",
+            lambda p, _: parse_protocol_tvl(p),
+        ),
+    )
 
     async def health_probe(self) -> Decimal:
         """One protocol's TVL (a bare number), never the `/protocols` listing."""

@@ -25,8 +25,10 @@ from cryptoagg.core.errors import (
     Unavailable,
     UpstreamNotFound,
 )
+from cryptoagg.core.limits import Limits
 from cryptoagg.core.models import Candle, Capability, Interval, ListedAsset, Quote, from_unix
-from cryptoagg.providers.base import HttpProvider, native_ids
+from cryptoagg.providers.base import HttpProvider
+from cryptoagg.providers.shapes import Recording
 
 NAME = "kraken"
 MAX_CANDLES = 720
@@ -176,12 +178,23 @@ def request_pair(code: str) -> str:
 
 class KrakenProvider(HttpProvider):
     name = NAME
+    order = 30
+    # no published number; ~1 request/s sustained is the common guidance
+    limits = Limits(per_second=1)
     hosts: ClassVar[dict[str, str]] = {"": "https://api.kraken.com"}
     capabilities = frozenset({Capability.SPOT_PRICE, Capability.OHLCV, Capability.LISTING})
     docs_url = "https://docs.kraken.com/api/docs/rest-api/get-ticker-information"
+    shapes = (
+        Recording(
+            "/0/public/Ticker",
+            "kraken/ticker.json",
+            lambda p, s: parse_ticker(p, {"XBT": s.asset("bitcoin")}, s.now),
+            maps=("$.result",),
+        ),
+    )
 
     async def spot_prices(self, assets: Sequence[Asset]) -> list[Quote]:
-        by_code = native_ids(NAME, assets)
+        by_code = self.native_ids(assets)
         if not by_code:
             raise NotSupported(NAME, "none of the assets is listed")
         pairs = ",".join(request_pair(code) for code in by_code)
@@ -192,7 +205,7 @@ class KrakenProvider(HttpProvider):
     async def ohlcv(
         self, asset: Asset, interval: Interval, start: datetime, end: datetime
     ) -> list[Candle]:
-        code = asset.native_id(NAME)
+        code = self.native_id(asset)
         if code is None:
             raise NotSupported(NAME, f"{asset.id} is not listed")
         if start < self.now() - interval.delta * MAX_CANDLES:

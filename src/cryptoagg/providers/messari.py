@@ -19,8 +19,10 @@ from pydantic import BaseModel
 
 from cryptoagg.core.assets import Asset
 from cryptoagg.core.errors import BadResponse, NotSupported
+from cryptoagg.core.limits import Limits
 from cryptoagg.core.models import Capability, Quote
-from cryptoagg.providers.base import HttpProvider, native_ids
+from cryptoagg.providers.base import HttpProvider
+from cryptoagg.providers.shapes import Recording
 
 NAME = "messari"
 
@@ -128,17 +130,32 @@ def parse_v1_metrics(payload: Any, asset: Asset) -> Quote:
 
 class MessariProvider(HttpProvider):
     name = NAME
+    order = 80
+    # 200 requests/min on unpaid plans
+    limits = Limits(per_minute=200)
     hosts: ClassVar[dict[str, str]] = {"": "https://api.messari.io"}
     capabilities = frozenset({Capability.SPOT_PRICE})
-    requires_key = True
+    uses_key = requires_key = True
     docs_url = "https://docs.messari.io/api-reference/authentication"
+    shapes = (
+        Recording(
+            "/metrics/v2/assets/details",
+            "messari/v2_assets_details_FROM_SCHEMA.json",
+            lambda p, s: parse_asset_details(p, {"bitcoin": s.asset("bitcoin")}, s.now),
+        ),
+    )
+
+    @classmethod
+    def derived_id(cls, asset: Asset) -> str | None:
+        """Messari's slugs are CoinCap's ids (`bitcoin`, `binance-coin`)."""
+        return asset.native_id("coincap")
 
     def auth_headers(self) -> dict[str, str]:
         key = self.key()
         return {"x-messari-api-key": key} if key else {}
 
     async def spot_prices(self, assets: Sequence[Asset]) -> list[Quote]:
-        by_slug = native_ids(NAME, assets)
+        by_slug = self.native_ids(assets)
         if not by_slug:
             raise NotSupported(NAME, "none of the assets is listed")
         payload = await self.get_json(

@@ -26,8 +26,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import feedparser
 
 from cryptoagg.core.errors import BadResponse
+from cryptoagg.core.limits import Limits
 from cryptoagg.core.models import Capability, NewsItem, from_unix
 from cryptoagg.providers.base import HttpProvider, ProviderContext
+from cryptoagg.providers.shapes import Recording
 
 SUMMARY_CHARS = 500
 _TAG = re.compile(r"<[^>]+>")
@@ -82,6 +84,12 @@ def _summary(entry: Any) -> str | None:
     return shorten(text) if text else None
 
 
+def _guid(entry: Any, provider: str) -> str | None:
+    """The entry's GUID, scoped to its feed (some feeds number their items: "12345")."""
+    raw = str(entry.get("id") or "").strip()
+    return f"{provider}:{raw[:400]}" if raw else None
+
+
 def parse_rss(text: str, provider: str, source: str) -> list[NewsItem]:
     """An RSS/Atom feed body; entries without a link, date or title are skipped (fixtures:
     news/coindesk_rss.xml, news/cointelegraph_rss_THIRD_PARTY_REGENERATED.xml,
@@ -106,9 +114,17 @@ def parse_rss(text: str, provider: str, source: str) -> list[NewsItem]:
                 published_at=from_unix(calendar.timegm(published)),
                 provider=provider,
                 summary=_summary(entry),
+                guid=_guid(entry, provider),
             )
         )
     return items
+
+
+def feed_shapes(name: str, source: str, feed_path: str, fixture: str) -> tuple[Recording, ...]:
+    """A feed's recorded shape (`HttpProvider.shapes`): its items as `parse_rss` reads them."""
+    return (
+        Recording(feed_path, fixture, lambda text, _: parse_rss(text, name, source), kind="feed"),
+    )
 
 
 class RssNewsProvider(HttpProvider):
@@ -118,7 +134,8 @@ class RssNewsProvider(HttpProvider):
     #: the publication's name, shown as the item's source
     source: ClassVar[str]
     capabilities = frozenset({Capability.NEWS})
-    requires_key = False
+    # feeds publish no limit: be polite (guess)
+    limits = Limits(per_minute=6)
 
     def __init__(self, ctx: ProviderContext) -> None:
         super().__init__(ctx)
@@ -141,23 +158,31 @@ class RssNewsProvider(HttpProvider):
 
 class CoinDeskProvider(RssNewsProvider):
     name = "coindesk"
+    order = 110
     source = "CoinDesk"
     hosts: ClassVar[dict[str, str]] = {"": "https://www.coindesk.com"}
     feed_path = "/arc/outboundfeeds/rss/"
     docs_url = "https://www.coindesk.com/arc/outboundfeeds/rss/"
+    shapes = feed_shapes(name, source, feed_path, "news/coindesk_rss.xml")
 
 
 class CointelegraphProvider(RssNewsProvider):
     name = "cointelegraph"
+    order = 120
     source = "Cointelegraph"
     hosts: ClassVar[dict[str, str]] = {"": "https://cointelegraph.com"}
     feed_path = "/rss"
     docs_url = "https://cointelegraph.com/rss-feeds"
+    shapes = feed_shapes(
+        name, source, feed_path, "news/cointelegraph_rss_THIRD_PARTY_REGENERATED.xml"
+    )
 
 
 class DecryptProvider(RssNewsProvider):
     name = "decrypt"
+    order = 130
     source = "Decrypt"
     hosts: ClassVar[dict[str, str]] = {"": "https://decrypt.co"}
     feed_path = "/feed"
     docs_url = "https://decrypt.co/feed"
+    shapes = feed_shapes(name, source, feed_path, "news/decrypt_rss_THIRD_PARTY_REGENERATED.xml")

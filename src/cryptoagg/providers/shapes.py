@@ -6,19 +6,21 @@ value of an object whose keys are data (asset ids, pair names: the endpoint's `m
 Atom bodies are compared as feedparser reads them (`{"version", "entries": [...]}`), which is
 what the news adapter consumes.
 
-The expected shapes ship in `shapes.json`, generated from the recorded payloads in
-`tests/fixtures/providers/` by `python -m tests.providers.shapes_gen` (a test fails when the
-two disagree). Each endpoint also lists the fields its parse function needs: `required` (the
-parse fails or yields nothing without them) and `used` (the parsed values change without
-them), found by deleting each field from the recording and parsing again.
+The expected shapes ship in `shapes.json`, generated from the recorded payloads each adapter
+names (`HttpProvider.shapes`, in `tests/fixtures/providers/`) by
+`python -m tests.providers.shapes_gen` (a test fails when the two disagree). Each endpoint
+also lists the fields its parse function needs: `required` (the parse fails or yields nothing
+without them) and `used` (the parsed values change without them), found by deleting each
+field from the recording and parsing again.
 """
 
 from __future__ import annotations
 
 import io
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -26,12 +28,41 @@ from typing import Any
 import feedparser
 import orjson
 
+from cryptoagg.core.assets import Asset, AssetRegistry
+
 ROOT = "$"
 SHAPES_FILE = "shapes.json"
 #: the declared charset makes feedparser trust the decoded text over the XML prolog
 _FEED_HEADERS = {"content-type": "application/xml; charset=utf-8"}
 
 Shape = dict[str, set[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """What a recording is parsed with when its shape is generated: the seeded assets and a
+    fixed time, so the parse is the same on every run."""
+
+    registry: AssetRegistry
+    now: datetime
+
+    def asset(self, asset_id: str) -> Asset:
+        return self.registry.get(asset_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    """One endpoint's recorded payload, declared by its adapter (`HttpProvider.shapes`):
+    `path` below the provider's base URL (as `providers schema` sees the live answer),
+    `fixture` under tests/fixtures/providers/, the keys that hold data rather than field names
+    (`maps`), and how the adapter parses it (`parse(payload, sample)`; a feed's payload is
+    its text), which tells the fields it needs from those it ignores."""
+
+    path: str
+    fixture: str
+    parse: Callable[[Any, Sample], object]
+    maps: tuple[str, ...] = ()
+    kind: str = "json"
 
 
 def json_type(value: object) -> str:

@@ -6,6 +6,11 @@ a sliding window exceeds `failure_rate` with at least `min_calls` calls; open fo
 one probe: success closes, failure re-opens. Caller errors (unknown asset, bad request) do not
 count. Auth failures and geo-blocks disable the provider with that reason: retrying cannot
 help until the configuration changes.
+
+With several replicas the deadline of an open (or disabled) breaker is shared
+(`resilience/shared_breaker.py`): another replica's trip reaches this breaker as `hold`,
+which keeps it open until then without counting a trip of its own, so its back-off and its
+half-open probe stay this replica's.
 """
 
 from __future__ import annotations
@@ -66,6 +71,8 @@ class CircuitBreaker:
     consecutive: int = 0
     trips: int = 0
     probe_in_flight: bool = False
+    #: why it last changed state ("rate limited, Retry-After 30s", …): shared with the replicas
+    why: str = ""
     window: deque[tuple[float, bool]] = field(default_factory=deque)
 
     # -- admission ------------------------------------------------------------------------
@@ -126,6 +133,20 @@ class CircuitBreaker:
         elif self.state is State.CLOSED and self._should_trip():
             self._open(self._cooldown(), f"{error.reason} (x{self.consecutive})")
 
+    def hold(self, seconds: float, why: str) -> bool:
+        """Another replica keeps away from the provider for `seconds`: stay open at least
+        that long (a disabled breaker stays disabled). True when this changed the breaker."""
+        if self.state is State.DISABLED or seconds <= 0:
+            return False
+        until = self.clock() + seconds
+        if self.state is State.OPEN and self.opened_until >= until:
+            return False
+        self.probe_in_flight = False
+        self.opened_until = until
+        if self.state is not State.OPEN:
+            self._move(State.OPEN, why)
+        return True
+
     # -- internals ------------------------------------------------------------------------
 
     def _observe(self, ok: bool) -> None:
@@ -155,6 +176,7 @@ class CircuitBreaker:
         before = self.state
         self.state = to
         self.reason = reason
+        self.why = why
         if to is State.CLOSED:
             self.window.clear()
         transition = Transition(self.wall(), self.provider, before, to, why)

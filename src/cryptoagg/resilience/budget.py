@@ -10,27 +10,30 @@ Calls are served by priority, first come first served within one: a client reque
 the next slot when it falls within its deadline; background work (collectors, probes) waits
 behind every client, never takes the last `reserve_share` of a rate's burst, and is held to
 `1 - reserve_share` of each rate by a cell of its own, so clients always find room.
-Monthly counters (per purpose: client or the job's name) are persisted through a `QuotaStore`.
+Monthly counters (per purpose: client or the job's name) are kept by the `QuotaLedger`
+(`resilience/quota.py`), which persists them.
+
+With several replicas (REDIS_URL) a budget has a `SendGate` (`resilience/shared_budget.py`):
+a call this budget lets go is spent in the shared state too, and waits when the replicas
+together used the limit; the local cells keep mirroring this replica's calls, and spend alone
+while Redis is away.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import math
-import os
-import tempfile
 from bisect import insort
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from cryptoagg.core.errors import BudgetExhausted, QuotaExhausted
 from cryptoagg.core.limits import Limits, Priority
+from cryptoagg.resilience.quota import QuotaLedger, month_key
 
 Clock = Callable[[], float]
 WallClock = Callable[[], datetime]
@@ -68,137 +71,16 @@ class Gcra:
         self.tat = max(self.tat, now) + self.interval
 
 
-# -- the monthly ledger ----------------------------------------------------------------------
+class SendGate(Protocol):
+    """The shared side of the budgets (several replicas), asked before a call leaves."""
 
-#: provider -> month ("2026-12") -> purpose ("client", "prices", "health", …) -> calls
-Counts = dict[str, dict[str, dict[str, int]]]
-#: provider -> job -> wall time (ISO) a background job last sent it a request
-LastRuns = dict[str, dict[str, str]]
+    async def take(self, budget: Budget, priority: Priority, purpose: str) -> float | None:
+        """0.0: spent in the shared state; > 0: seconds until the shared limits allow the
+        call; None: shared state unreachable (spend locally). Raises a `ProviderError` when
+        the call may not go (quota, a shared cool-down)."""
 
-
-@dataclass(slots=True)
-class LedgerData:
-    counts: Counts = field(default_factory=dict)
-    last_runs: LastRuns = field(default_factory=dict)
-
-    def copy(self) -> LedgerData:
-        return LedgerData(
-            {p: {m: dict(c) for m, c in months.items()} for p, months in self.counts.items()},
-            {p: dict(j) for p, j in self.last_runs.items()},
-        )
-
-
-class QuotaStore(Protocol):
-    def load(self) -> LedgerData: ...
-
-    def save(self, data: LedgerData) -> None: ...
-
-
-class MemoryQuotaStore:
-    def __init__(self) -> None:
-        self.data = LedgerData()
-
-    def load(self) -> LedgerData:
-        return self.data.copy()
-
-    def save(self, data: LedgerData) -> None:
-        self.data = data.copy()
-
-
-def _ints(raw: object) -> dict[str, int]:
-    if isinstance(raw, int):  # version 1: one total per month
-        return {"unknown": raw}
-    if not isinstance(raw, dict):
-        return {}
-    return {str(k): int(v) for k, v in raw.items() if isinstance(v, int)}
-
-
-def decode_ledger(raw: Any) -> LedgerData:
-    """Version 2 (`{"counts": …, "last_runs": …}`) or version 1 (provider -> month -> n)."""
-    if not isinstance(raw, dict):
-        return LedgerData()
-    counts_raw = raw.get("counts", raw) if "version" in raw else raw
-    counts: Counts = {}
-    if isinstance(counts_raw, dict):
-        for provider, months in counts_raw.items():
-            if isinstance(months, dict):
-                counts[str(provider)] = {str(m): _ints(n) for m, n in months.items()}
-    last: LastRuns = {}
-    last_raw = raw.get("last_runs", {}) if "version" in raw else {}
-    if isinstance(last_raw, dict):
-        for provider, jobs in last_raw.items():
-            if isinstance(jobs, dict):
-                last[str(provider)] = {str(j): str(t) for j, t in jobs.items()}
-    return LedgerData(counts, last)
-
-
-class FileQuotaStore:
-    """The ledger in a JSON file, replaced atomically (a crash never leaves half a file)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def load(self) -> LedgerData:
-        try:
-            raw = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return LedgerData()
-        return decode_ledger(raw)
-
-    def save(self, data: LedgerData) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".quota-", suffix=".json")
-        body = {"version": 2, "counts": data.counts, "last_runs": data.last_runs}
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(body, handle, sort_keys=True)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.path)
-
-
-def month_key(when: datetime) -> str:
-    return when.strftime("%Y-%m")
-
-
-class QuotaLedger:
-    """Monthly call counts of every provider by purpose, and when each background job last
-    called each provider, written through to a store."""
-
-    def __init__(self, store: QuotaStore) -> None:
-        self.store = store
-        self.data = store.load()
-
-    def get(self, provider: str, month: str, purpose: str | None = None) -> int:
-        by_purpose = self.data.counts.get(provider, {}).get(month, {})
-        if purpose is not None:
-            return by_purpose.get(purpose, 0)
-        return sum(by_purpose.values())
-
-    def by_purpose(self, provider: str, month: str) -> dict[str, int]:
-        return dict(self.data.counts.get(provider, {}).get(month, {}))
-
-    def add(self, provider: str, month: str, purpose: str, at: datetime | None = None) -> None:
-        by_purpose = self.data.counts.setdefault(provider, {}).setdefault(month, {})
-        by_purpose[purpose] = by_purpose.get(purpose, 0) + 1
-        if at is not None:
-            self.data.last_runs.setdefault(provider, {})[purpose] = at.isoformat()
-        self.store.save(self.data)
-
-    def remove(self, provider: str, month: str, purpose: str) -> None:
-        by_purpose = self.data.counts.get(provider, {}).get(month, {})
-        if by_purpose.get(purpose, 0) > 0:
-            by_purpose[purpose] -= 1
-            self.store.save(self.data)
-
-    def last_run(self, provider: str, job: str) -> datetime | None:
-        text = self.data.last_runs.get(provider, {}).get(job)
-        try:
-            return datetime.fromisoformat(text) if text else None
-        except ValueError:
-            return None
-
-
-# -- one provider's budget -------------------------------------------------------------------
+    def spent_locally(self, provider: str, priority: Priority, now: float) -> None:
+        """A call was spent on local budgets alone (kept to reconcile later)."""
 
 
 @dataclass(order=True, slots=True)
@@ -215,6 +97,8 @@ class Budget:
     wall: WallClock
     ledger: QuotaLedger
     reserve_share: float = RATE_RESERVE_SHARE
+    #: the shared state of several replicas (None: this process alone)
+    gate: SendGate | None = None
     rates: list[Gcra] = field(default_factory=list)
     #: cells only background calls spend, at `1 - reserve_share` of each rate
     background: list[Gcra] = field(default_factory=list)
@@ -235,10 +119,10 @@ class Budget:
         self.rates.append(Gcra(rate, period_s, burst))
         if self.reserve_share > 0:
             share = 1.0 - self.reserve_share
-            kept = self._kept(burst)
+            kept = self.kept(burst)
             self.background.append(Gcra(rate * share, period_s, max(1, burst - kept)))
 
-    def _kept(self, burst: int) -> int:
+    def kept(self, burst: int) -> int:
         """Burst slots background calls leave to clients."""
         return min(burst - 1, math.floor(burst * self.reserve_share))
 
@@ -249,7 +133,7 @@ class Budget:
         now = self.clock() if now is None else now
         if priority is Priority.CLIENT:
             return max((r.wait_s(now) for r in self.rates), default=0.0)
-        waits = [r.wait_s(now, self._kept(r.burst)) for r in self.rates]
+        waits = [r.wait_s(now, self.kept(r.burst)) for r in self.rates]
         waits += [r.wait_s(now) for r in self.background]
         return max(waits, default=0.0)
 
@@ -286,30 +170,52 @@ class Budget:
         when the slot comes within `remaining_s` (None: no deadline), or `BudgetExhausted`."""
         if self.quota_used_up():
             raise QuotaExhausted(self.provider, "monthly quota used")
+        started = self.clock()
+        shared_wait: float | None = None
         if not self._queue and self.wait_s(priority) <= 0:
-            self.spend(priority, purpose)
-            self._waited(priority, 0.0)
-            return
+            shared_wait = await self._take(priority, purpose)
+            if shared_wait <= 0:
+                self._waited(priority, self.clock() - started)
+                return
         ticket = _Ticket(int(priority), next(self._seq))
         insort(self._queue, ticket)
-        started = self.clock()
         try:
             while True:
                 now = self.clock()
                 position = self._queue.index(ticket)
-                if position == 0 and self.wait_s(priority, now) <= 0:
+                if position == 0 and shared_wait is None and self.wait_s(priority, now) <= 0:
                     if self.quota_used_up():
                         raise QuotaExhausted(self.provider, "monthly quota used")
-                    self.spend(priority, purpose)
-                    self._waited(priority, now - started)
-                    return
-                wait = self._estimate(position, priority, now)
+                    shared_wait = await self._take(priority, purpose)
+                    if shared_wait <= 0:
+                        self._waited(priority, self.clock() - started)
+                        return
+                    now = self.clock()
+                if position == 0 and shared_wait is not None:
+                    # free here, but the replicas together are at the limit
+                    wait, shared_wait = shared_wait, None
+                else:
+                    shared_wait = None
+                    wait = self._estimate(position, priority, now)
                 if remaining_s is not None and wait + SEND_MARGIN_S > remaining_s - (now - started):
                     raise self._rate_refusal(wait)
                 await self._nap(wait if position == 0 else None)
         finally:
             self._queue.remove(ticket)
             self._notify()
+
+    async def _take(self, priority: Priority, purpose: str) -> float:
+        """Spend one call: in the shared state when there is one (else the seconds until the
+        replicas together may send again), and on the local cells."""
+        if self.gate is not None:
+            wait = await self.gate.take(self, priority, purpose)
+            if wait is not None:
+                if wait <= 0:
+                    self._spend_rates(priority, self.clock())
+                    self._notify()
+                return wait
+        self.spend(priority, purpose)
+        return 0.0
 
     def _waited(self, priority: Priority, seconds: float) -> None:
         if priority is Priority.CLIENT:
@@ -332,17 +238,24 @@ class Budget:
             self._changed = None
 
     def spend(self, priority: Priority = Priority.CLIENT, purpose: str = "client") -> None:
+        """One call on the local cells and ledger (with a gate: Redis is away, so it is also
+        kept to be added to the shared state when Redis is back)."""
         now = self.clock()
+        self._spend_rates(priority, now)
+        if self.gate is not None:
+            self.gate.spent_locally(self.provider, priority, now)
+        wall = self.wall()
+        background_at = wall if priority is not Priority.CLIENT else None
+        self.ledger.add(self.provider, month_key(wall), purpose, background_at)
+        self._notify()
+
+    def _spend_rates(self, priority: Priority, now: float) -> None:
         for rate in self.rates:
             rate.spend(now)
         if priority is not Priority.CLIENT:
             for rate in self.background:
                 rate.spend(now)
         self.minute_calls = [t for t in self.minute_calls if t > now - 60] + [now]
-        wall = self.wall()
-        background_at = wall if priority is not Priority.CLIENT else None
-        self.ledger.add(self.provider, month_key(wall), purpose, background_at)
-        self._notify()
 
     def refund(self, purpose: str) -> None:
         """A spent call never reached the provider: off the monthly count (not the rates)."""

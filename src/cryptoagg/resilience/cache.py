@@ -12,6 +12,10 @@
 - A stale value is served while it is younger than `stale_if_error_s`; after that a request
   loads as on a miss, and the error propagates if that fails too.
 Entries are bounded (least recently used go first); the clock is injected so tests never sleep.
+
+With a shared tier (`SharedLoads`: REDIS_URL, `resilience/shared_cache.py`) a load first asks
+the other replicas: a value one of them loaded is taken with its age, so N replicas with a
+cold cache make one upstream call; hits stay in this process.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import structlog
 
@@ -30,6 +34,20 @@ T = TypeVar("T")
 
 Clock = Callable[[], float]
 log = structlog.get_logger("cryptoagg.cache")
+
+
+class SharedLoads(Protocol):
+    """A tier the replicas share: `load` answers the value and its age (seconds)."""
+
+    async def load(
+        self,
+        key: str,
+        loader: Callable[[], Awaitable[Any]],
+        *,
+        fresh_s: float,
+        ttl_s: float,
+        accept_s: float,
+    ) -> tuple[Any, float]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +74,13 @@ class _Entry:
 
 
 class TTLCache:
-    def __init__(self, max_entries: int = 4096, clock: Clock = time.monotonic) -> None:
+    def __init__(
+        self,
+        max_entries: int = 4096,
+        clock: Clock = time.monotonic,
+        shared: SharedLoads | None = None,
+    ) -> None:
+        self.shared = shared
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._inflight: dict[str, asyncio.Task[_Entry]] = {}
         self._refreshing: dict[str, asyncio.Task[None]] = {}
@@ -78,26 +102,41 @@ class TTLCache:
         expired = entry.expires_at <= self.clock()
         return Cached(entry.value, entry.stored_at, True, expired, age, entry.failed)
 
-    def _store(self, key: str, value: Any, ttl_s: float) -> _Entry:
-        now = self.clock()
-        entry = _Entry(value, now, now + ttl_s)
+    def _store(self, key: str, value: Any, ttl_s: float, age_s: float = 0.0) -> _Entry:
+        stored_at = self.clock() - age_s
+        entry = _Entry(value, stored_at, stored_at + ttl_s)
         self._entries[key] = entry
         self._entries.move_to_end(key)
         while len(self._entries) > self._max:
             self._entries.popitem(last=False)
         return entry
 
-    async def _load(self, key: str, ttl_s: float, loader: Callable[[], Awaitable[Any]]) -> _Entry:
-        """Load once for every concurrent caller of `key`.
+    async def _load(
+        self,
+        key: str,
+        ttl_s: float,
+        loader: Callable[[], Awaitable[Any]],
+        fresh_s: float,
+        accept_s: float,
+    ) -> _Entry:
+        """Load once for every concurrent caller of `key` (and, with a shared tier, for
+        every replica: a shared value younger than `fresh_s` is taken, or younger than
+        `accept_s` while another replica refreshes it).
 
         The load runs as its own task: a caller that is cancelled (its request hit its
         deadline) stops waiting, but neither cancels the load the others wait for nor hands
         them its cancellation; the value is still stored for the next request."""
         task = self._inflight.get(key)
         if task is None:
+            shared = self.shared
 
             async def load() -> _Entry:
-                return self._store(key, await loader(), ttl_s)
+                if shared is None or ttl_s <= 0:
+                    return self._store(key, await loader(), ttl_s)
+                value, age_s = await shared.load(
+                    key, loader, fresh_s=fresh_s, ttl_s=ttl_s, accept_s=accept_s
+                )
+                return self._store(key, value, ttl_s, age_s)
 
             task = asyncio.create_task(load(), name=f"load:{key}")
             self._inflight[key] = task
@@ -111,7 +150,12 @@ class TTLCache:
             task.exception()  # mark retrieved: waiters re-raise it, nobody else must
 
     def _refresh_in_background(
-        self, key: str, entry: _Entry, ttl_s: float, loader: Callable[[], Awaitable[Any]]
+        self,
+        key: str,
+        entry: _Entry,
+        ttl_s: float,
+        loader: Callable[[], Awaitable[Any]],
+        fresh_s: float,
     ) -> asyncio.Task[None] | None:
         """Start refreshing `entry` (None: a load or refresh of `key` already runs)."""
         if key in self._inflight or key in self._refreshing:
@@ -120,7 +164,8 @@ class TTLCache:
 
         async def refresh() -> None:
             try:
-                await self._load(key, ttl_s, loader)
+                # a shared value as old as this one is no refresh: wait for a fresher one
+                await self._load(key, ttl_s, loader, fresh_s, fresh_s)
             except Exception as exc:
                 entry.failed = exc
                 log.info("background_refresh_failed", key=key, error=type(exc).__name__)
@@ -156,6 +201,7 @@ class TTLCache:
         overdue_s: float = math.inf,
     ) -> Cached[T]:
         now = self.clock()
+        fresh_s = ttl_s if refresh_after_s is None else refresh_after_s
         entry = self._entries.get(key)
         servable = entry is not None and (
             entry.failed is None or now - entry.stored_at <= stale_if_error_s
@@ -164,7 +210,7 @@ class TTLCache:
             self.hits += 1
             self._entries.move_to_end(key)
             if refresh_after_s is not None and now - entry.stored_at >= refresh_after_s:
-                started = self._refresh_in_background(key, entry, ttl_s, loader)
+                started = self._refresh_in_background(key, entry, ttl_s, loader, fresh_s)
                 if started is not None and entry.failed is None and revalidate_wait_s > 0:
                     # the first request after the TTL sees a quick refresh's outcome
                     await asyncio.wait({started}, timeout=revalidate_wait_s)
@@ -176,7 +222,7 @@ class TTLCache:
             return self._serve(entry, now, overdue_s)
         shared = key in self._inflight
         try:
-            loaded = await self._load(key, ttl_s, loader)
+            loaded = await self._load(key, ttl_s, loader, fresh_s, ttl_s)
         except Exception as exc:
             if entry is not None and now - entry.stored_at <= stale_if_error_s:
                 entry.failed = exc

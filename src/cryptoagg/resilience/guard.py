@@ -12,6 +12,8 @@ is held back for all of them, and every request spends the same budget.
 - `GuardedCalls.call` is the path of one call to one provider: admit (breaker) → run the
   adapter in a scope that counts what it sent → record the outcome to breaker and health
   book. The pools, the health checks and `cryptoagg providers check` all go through it.
+- With several replicas (`shared`, resilience/shared_guards.py) every budget spends in the
+  shared state too, and a breaker that opens here shares its deadline (`tripped`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from cryptoagg.core.errors import (
     BudgetExhausted,
@@ -34,9 +36,10 @@ from cryptoagg.core.errors import (
 )
 from cryptoagg.core.limits import Limits, Priority
 from cryptoagg.resilience.breaker import BreakerPolicy, CircuitBreaker, State, Transition
-from cryptoagg.resilience.budget import Budget, QuotaLedger
+from cryptoagg.resilience.budget import Budget, SendGate
 from cryptoagg.resilience.health import HealthBook
 from cryptoagg.resilience.plan import PlanPolicy, QuotaPlan
+from cryptoagg.resilience.quota import QuotaLedger
 from cryptoagg.resilience.retry import Deadline, RetryPolicy, call_with_retry
 from cryptoagg.resilience.scope import current, scope
 
@@ -62,6 +65,16 @@ class Guard:
         return None
 
 
+class SharedGuard(Protocol):
+    """The state several replicas share (None: this process alone)."""
+
+    def attach(self, guard: Guard) -> SendGate:
+        """Take `guard` in; the gate its budget spends through."""
+
+    async def tripped(self, guard: Guard) -> None:
+        """`guard`'s breaker just opened or disabled the provider here."""
+
+
 class Guards:
     def __init__(
         self,
@@ -70,11 +83,14 @@ class Guards:
         ledger: QuotaLedger,
         policy: BreakerPolicy | None = None,
         plan_policy: PlanPolicy | None = None,
+        *,
+        shared: SharedGuard | None = None,
     ) -> None:
         self.clock = clock
         self.wall = wall
         self.ledger = ledger
         self.policy = policy or BreakerPolicy()
+        self.shared = shared
         self.transitions: deque[Transition] = deque(maxlen=TRANSITIONS_KEPT)
         self._guards: dict[str, Guard] = {}
         self._budgets: dict[str, Budget] = {}
@@ -90,6 +106,8 @@ class Guards:
         )
         self._guards[provider] = guard
         self._budgets[provider] = budget
+        if self.shared is not None:
+            budget.gate = self.shared.attach(guard)
         return guard
 
     def __getitem__(self, provider: str) -> Guard:
@@ -107,6 +125,11 @@ class Guards:
             raise BudgetExhausted(provider, "the rest of this month's quota is kept for clients")
         await self._budgets[provider].acquire(call.priority, call.job, call.remaining_s())
         call.count(provider)
+
+    async def tripped(self, guard: Guard) -> None:
+        """`guard`'s breaker just opened or disabled its provider: tell the other replicas."""
+        if self.shared is not None:
+            await self.shared.tripped(guard)
 
     def not_sent(self, provider: str) -> None:
         """The request just admitted found no connection: take it off the monthly ledger
@@ -164,7 +187,8 @@ class GuardedCalls:
                     value = await fn()
                 except ProviderError as exc:
                     recorded = exc
-                    self._failed(guard, exc, sent=attempt.sent.get(provider, 0))
+                    if self._failed(guard, exc, sent=attempt.sent.get(provider, 0)):
+                        await self.guards.tripped(guard)
                     raise
                 except BaseException:
                     # cancelled (the deadline), or an adapter bug: no verdict here
@@ -187,14 +211,20 @@ class GuardedCalls:
                 rng=self.rng,
             )
         except UpstreamTimeout as exc:
-            if timeout_counts and exc is not recorded and sent:
-                guard.breaker.record_failure(exc)
-                self.health.failure(provider, exc)
+            if timeout_counts and exc is not recorded and sent and self._failure(guard, exc):
+                await self.guards.tripped(guard)
             raise
 
-    def _failed(self, guard: Guard, exc: ProviderError, *, sent: int) -> None:
+    def _failed(self, guard: Guard, exc: ProviderError, *, sent: int) -> bool:
+        """Record a failed attempt; True when it opened the breaker or disabled the provider."""
         if isinstance(exc, BudgetExhausted) or not sent:
             guard.breaker.record_cancelled()  # nothing left: no verdict
-            return
-        guard.breaker.record_failure(exc)
+            return False
+        return self._failure(guard, exc)
+
+    def _failure(self, guard: Guard, exc: ProviderError) -> bool:
+        breaker = guard.breaker
+        trips, disabled = breaker.trips, breaker.state is State.DISABLED
+        breaker.record_failure(exc)
         self.health.failure(guard.name, exc)
+        return breaker.trips > trips or (breaker.state is State.DISABLED and not disabled)

@@ -15,7 +15,7 @@ from datetime import datetime
 import structlog
 
 from cryptoagg.core.asset_changes import AssetChange, ListingTracker
-from cryptoagg.core.assets import Asset, Resolution
+from cryptoagg.core.assets import Asset, AssetRegistry, Resolution
 from cryptoagg.core.models import Capability
 from cryptoagg.services import asset_changes, asset_listings
 from cryptoagg.services.asset_changes import AssetChangeLog
@@ -56,8 +56,30 @@ class AssetService:
         # middle of a refresh would make its changes look new again
         self._lock = asyncio.Lock()
 
+    @property
+    def registry(self) -> AssetRegistry:
+        """The registry itself, for answers that look many assets up by id (the
+        CoinGecko-compatible face); resolution of what a client typed goes through `resolve`."""
+        return self.ctx.registry
+
+    def count(self) -> int:
+        """How many assets the registry holds."""
+        return len(self.ctx.registry)
+
     def resolve(self, query: str) -> Resolution:
         return self.ctx.registry.resolve(query)
+
+    def find(self, asset_id: str) -> Asset | None:
+        """The asset with this canonical id, if the registry holds it."""
+        registry = self.ctx.registry
+        return registry.get(asset_id) if asset_id in registry else None
+
+    def namesakes(self, asset: Asset) -> list[str]:
+        """The ids of the other assets sharing `asset`'s ticker, sorted."""
+        registry = self.ctx.registry
+        same = registry.search(asset.symbol, limit=len(registry))
+        ticker = asset.symbol.upper()
+        return sorted(a.id for a in same if a.symbol.upper() == ticker and a.id != asset.id)
 
     def search(self, text: str, limit: int) -> list[Asset]:
         """Assets whose id or name contains `text` or whose ticker is `text`; tracked first,

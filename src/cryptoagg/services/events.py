@@ -7,13 +7,12 @@ clients costs a thousand `put_nowait`s, not a thousand encodings. A subscriber w
 full is marked dropped (the WebSocket closes it) and removed at once: neither the publisher
 nor any other subscriber ever waits for a slow client.
 
-Topics are `prices:<asset_id>`, `providers` and `news`. The hub keeps each topic's latest
-update for snapshots. Heartbeats are one frame, encoded once, for every subscriber every
-`heartbeat_s`.
+Topics are `prices:<asset_id>`, `providers`, `news` and `news:<asset_id>`. The hub keeps each
+topic's latest update for snapshots. Heartbeats are one frame, encoded once, for every
+subscriber every `heartbeat_s`.
 
-Scale-out seam: publishers depend on `Publisher`, not on the hub. With several replicas a
-Redis-backed `Publisher` will send each encoded `Update` to Redis and one relay per replica
-will hand what arrives to `EventHub.deliver` (the scale-out issue; not built here).
+Scale-out (REDIS_URL): `EventHub.relay` (events_redis.py) also sends each update to Redis once,
+and the other replicas' relays hand it to their hub's `deliver`; else only local clients hear it.
 """
 
 from __future__ import annotations
@@ -29,19 +28,21 @@ from typing import Protocol
 import orjson
 import structlog
 
-from cryptoagg.core.consensus import Consensus
-from cryptoagg.core.models import NewsItem
-from cryptoagg.services.status import ProviderStatus
-
 log = structlog.get_logger("cryptoagg.events")
 
 PROVIDERS = "providers"
 NEWS = "news"
 PRICES_PREFIX = "prices:"
+#: `news:<asset_id>`: the news items linked to one asset
+NEWS_PREFIX = "news:"
 
 
 def price_topic(asset_id: str) -> str:
     return PRICES_PREFIX + asset_id
+
+
+def news_topic(asset_id: str) -> str:
+    return NEWS_PREFIX + asset_id
 
 
 def _default(value: object) -> object:
@@ -141,6 +142,7 @@ class EventHub:
         self._topics: dict[str, set[Subscriber]] = {}
         self._latest: dict[str, Update] = {}
         self._heartbeats: asyncio.Task[None] | None = None
+        self.relay: Callable[[Update], None] | None = None  # to the other replicas (or None)
 
     def __len__(self) -> int:
         """Connected subscribers."""
@@ -199,7 +201,10 @@ class EventHub:
     def publish(self, topic: str, data: object) -> int:
         """Encode `data` once and fan it out; returns how many subscribers got it."""
         self.stats.published += 1
-        return self.deliver(make_update(topic, data, self.clock()))
+        update = make_update(topic, data, self.clock())
+        if self.relay is not None:
+            self.relay(update)
+        return self.deliver(update)
 
     def deliver(self, update: Update) -> int:
         self._latest[update.topic] = update
@@ -247,51 +252,3 @@ class EventHub:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._heartbeats
             self._heartbeats = None
-
-
-def price_data(consensus: Consensus, symbol: str) -> dict[str, object]:
-    """The `prices:<asset_id>` payload: a consensus price with its band and sources."""
-    return {
-        "asset_id": consensus.asset_id,
-        "symbol": symbol,
-        "price": consensus.price,
-        "low": consensus.low,
-        "high": consensus.high,
-        "spread_bps": consensus.spread_bps,
-        "sources": consensus.sources,
-        "as_of": consensus.as_of,
-    }
-
-
-def providers_data(rows: list[ProviderStatus]) -> list[dict[str, object]]:
-    """The `providers` payload: each provider's state, not its counters or next probe time
-    (those change all the time, and the feed publishes on change)."""
-    return [
-        {
-            "name": r.name,
-            "state": r.state,
-            "breaker": r.breaker,
-            "enabled": r.enabled,
-            "disabled_reason": r.disabled_reason,
-            "last_error_reason": r.last_error_reason,
-        }
-        for r in rows
-    ]
-
-
-def news_data(items: list[NewsItem]) -> dict[str, object]:
-    """The `news` payload: the items just stored (an update) or the latest stored (snapshot)."""
-    return {
-        "items": [
-            {
-                "title": i.title,
-                "url": i.url,
-                "source": i.source,
-                "provider": i.provider,
-                "published_at": i.published_at,
-                "summary": i.summary,
-                "currencies": list(i.currencies),
-            }
-            for i in items
-        ]
-    }

@@ -10,6 +10,9 @@ provider has data for and that lies before the oldest stored candle moves the as
 A closed period whose only candle is a *partial* rollup (some of its finer candles are not
 stored: the 16 hours of a day whose history starts at 08:00) counts as missing, so a fill
 asks a provider for its own candle of the period, which then replaces the rollup.
+
+Which answer a chunk takes, and what the pool's refusals mean for a fill, is
+`history_fetch.py`.
 """
 
 from __future__ import annotations
@@ -24,24 +27,18 @@ import structlog
 from cryptoagg.core.assets import Asset
 from cryptoagg.core.candles import ROLLUP_FROM, Span, aggregate, chunks, floor_time, last_closed
 from cryptoagg.core.candles import missing_spans as find_missing
-from cryptoagg.core.errors import NoProviderAvailable, UpstreamNotFound
+from cryptoagg.core.errors import NoProviderAvailable
 from cryptoagg.core.models import Candle, Capability, Interval, utc
-from cryptoagg.core.ports import Provider
 from cryptoagg.resilience.retry import Deadline
 from cryptoagg.services.context import ServiceContext
+from cryptoagg.services.history_fetch import fetch_chunk, no_data, over_budget
 from cryptoagg.storage.candles import CandleRepository
 from cryptoagg.storage.configuration import ConfigurationRepository
 
 log = structlog.get_logger("cryptoagg.history")
 
 CHUNK_CANDLES = 720
-#: a provider's answer covering this share of a chunk is taken as complete (markets with
-#: no trades in a minute may have no candle for it)
-FULL_COVERAGE = 0.9
-#: failure reasons that mean "there is no such data", not "try again later"
-NO_DATA = ("not_found", "not_supported", "disabled")
-#: reasons that only say "not this second": a paced fill waits and asks again
-NOT_NOW = ("budget_exhausted", "rate_limited")
+#: a paced fill (`over_budget`) asks again after this, for one chunk up to PACE_GIVE_UP_S
 PACE_WAIT_S = 1.0
 PACE_GIVE_UP_S = 120.0
 
@@ -71,18 +68,6 @@ class FillReport:
     calls: int = 0
     added: int = 0
     unfilled: list[Span] = field(default_factory=list)
-
-
-def _no_data(exc: NoProviderAvailable) -> bool:
-    return bool(exc.reasons) and all(r.startswith(NO_DATA) for r in exc.reasons.values())
-
-
-def _over_budget(exc: NoProviderAvailable) -> bool:
-    """Some provider refused only because of its rate budget (the rest have no such data)."""
-    reasons = exc.reasons.values()
-    return any(r.startswith(NOT_NOW) for r in reasons) and all(
-        r.startswith(NOT_NOW + NO_DATA) for r in reasons
-    )
 
 
 class HistoryService:
@@ -203,7 +188,7 @@ class HistoryService:
             try:
                 rows, nothing_before = await self._fetch(asset, chunk, paced=paced)
             except NoProviderAvailable as exc:
-                if not _no_data(exc):
+                if not no_data(exc):
                     log.info("backfill_paused", asset=asset.id, reasons=exc.reasons)
                     break
                 await self._raise_floor(asset, interval, chunk.end + interval.delta)
@@ -228,41 +213,16 @@ class HistoryService:
     async def _fetch(
         self, asset: Asset, chunk: Span, *, paced: bool = False
     ) -> tuple[list[Candle], datetime | None]:
+        """`fetch_chunk`; paced, a refusal for the rate budgets is waited out."""
         waited = 0.0
         while True:
             try:
-                return await self._fetch_once(asset, chunk)
+                return await fetch_chunk(self.ctx.pool(Capability.OHLCV), asset, chunk)
             except NoProviderAvailable as exc:
-                if not (paced and _over_budget(exc)) or waited >= PACE_GIVE_UP_S:
+                if not (paced and over_budget(exc)) or waited >= PACE_GIVE_UP_S:
                     raise
             await asyncio.sleep(PACE_WAIT_S)
             waited += PACE_WAIT_S
-
-    async def _fetch_once(self, asset: Asset, chunk: Span) -> tuple[list[Candle], datetime | None]:
-        """The chunk from the first provider that covers it; when none covers all of it
-        (a listing date inside the chunk, a provider's shorter window), the fullest part.
-        Also the open time before which no provider has data, when every provider said so."""
-        partial: list[list[Candle]] = []
-
-        async def call(provider: Provider) -> list[Candle]:
-            rows = await provider.ohlcv(asset, chunk.interval, chunk.start, chunk.end)
-            rows = [c for c in rows if chunk.start <= c.open_time <= chunk.end]
-            if len(rows) >= chunk.count * FULL_COVERAGE:
-                return rows
-            if rows:
-                partial.append(rows)
-            raise UpstreamNotFound(
-                provider.name, f"{len(rows)} of {chunk.count} {chunk.interval.value} candles"
-            )
-
-        try:
-            return (await self.ctx.pool(Capability.OHLCV).first(call)).value, None
-        except NoProviderAvailable as exc:
-            if not partial:
-                raise
-            best = max(partial, key=len)
-            first = min(c.open_time for c in best)
-            return best, first if _no_data(exc) and first > chunk.start else None
 
     async def _raise_floor(self, asset: Asset, interval: Interval, floor: datetime) -> None:
         """No provider has `interval` candles of `asset` before `floor`: never ask again,

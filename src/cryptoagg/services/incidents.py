@@ -19,7 +19,7 @@ from typing import Protocol
 
 import structlog
 
-from cryptoagg.storage.monitoring import AlertRecord, AlertRepository, IncidentRepository
+from cryptoagg.storage.incidents import AlertRecord, AlertRepository, IncidentRepository
 
 log = structlog.get_logger("cryptoagg.incidents")
 

@@ -1,4 +1,5 @@
-"""Stored news as served: newest first, by currency, every item with its sentiment.
+"""Stored news as served: newest first, by asset (the links `collectors/news.py` stores), every
+item with its sentiment; and sentiment summaries, overall and per asset, over a window.
 
 Items are scored when first read: the headline goes through the configured sentiment backend
 (`SENTIMENT_BACKEND`) and the label and score are written back to `news`, so each item is
@@ -16,7 +17,9 @@ from datetime import datetime, timedelta
 import structlog
 
 from cryptoagg.services.sentiment import SentimentBackend
-from cryptoagg.storage.news_feed import NewsFeedRepository, StoredNews
+from cryptoagg.storage.news_feed import LabelCount, NewsFeedRepository, StoredNews
+
+__all__ = ["NewsFeed", "SentimentSummary", "StoredNews"]
 
 log = structlog.get_logger("cryptoagg.news")
 
@@ -46,8 +49,10 @@ class NewsFeed:
         self.sentiment = sentiment
         self.clock = clock
 
-    async def latest(self, limit: int, currency: str | None = None) -> list[StoredNews]:
-        rows = await asyncio.to_thread(self.repo.latest, limit, currency=currency)
+    async def latest(
+        self, limit: int, asset_id: str | None = None, since: datetime | None = None
+    ) -> list[StoredNews]:
+        rows = await asyncio.to_thread(self.repo.latest, limit, asset_id=asset_id, since=since)
         return await self.score(rows)
 
     async def score(self, rows: Sequence[StoredNews]) -> list[StoredNews]:
@@ -62,15 +67,30 @@ class NewsFeed:
         log.info("news_scored", items=len(scored), model=backend.model)
         return [scored.get(r.id, r) for r in rows]
 
-    async def summary(self, hours: float = 24) -> SentimentSummary:
-        """Sentiment of the items published in the last `hours`, per label."""
+    async def summary(self, hours: float = 24, asset_id: str | None = None) -> SentimentSummary:
+        """Sentiment of the items published in the last `hours` (about `asset_id`, when
+        given), per label."""
+        since = await self._scored_since(hours)
+        counts = await asyncio.to_thread(self.repo.label_counts, since, asset_id)
+        return self._summary(since, counts)
+
+    async def asset_summaries(self, hours: float = 24) -> dict[str, SentimentSummary]:
+        """Per linked asset: the sentiment of its items published in the last `hours`."""
+        since = await self._scored_since(hours)
+        by_asset = await asyncio.to_thread(self.repo.label_counts_by_asset, since)
+        return {asset_id: self._summary(since, c) for asset_id, c in sorted(by_asset.items())}
+
+    async def _scored_since(self, hours: float) -> datetime:
+        """The start of the window, its unscored items scored first."""
         since = self.clock() - timedelta(hours=hours)
         if self.sentiment is not None:
             unscored = await asyncio.to_thread(
                 self.repo.latest, SUMMARY_SCORE_LIMIT, since=since, unscored_only=True
             )
             await self.score(unscored)
-        counts = await asyncio.to_thread(self.repo.label_counts, since)
+        return since
+
+    def _summary(self, since: datetime, counts: Sequence[LabelCount]) -> SentimentSummary:
         labels = {c.label: c.items for c in counts if c.label is not None}
         scored = sum(labels.values())
         total = sum(c.items for c in counts)

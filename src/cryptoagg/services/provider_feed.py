@@ -7,7 +7,8 @@ seconds (no I/O: `StatusService` reads in-memory state) and publishes when they 
 
 from __future__ import annotations
 
-from cryptoagg.services.events import PROVIDERS, Publisher, providers_data
+from cryptoagg.services.event_payloads import providers_data
+from cryptoagg.services.events import PROVIDERS, Publisher
 from cryptoagg.services.status import StatusService
 
 

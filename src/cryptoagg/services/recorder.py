@@ -1,4 +1,9 @@
-"""Write-behind recording of what the API serves: price records and user queries.
+"""The one writer of the `prices` table, and write-behind recording of user queries.
+
+Two streams of prices reach the table, both through here: the market listings the API
+serves (`market`) and the consensus of every price collector run (`consensus`). The recorder
+keeps the one record of what each stream last wrote per asset, so a value is written once
+however often it is served or collected.
 
 Requests only put rows on a bounded queue; one background task writes them in batches
 (every `flush_s` or `batch` rows), so recording never slows a response. When the queue is
@@ -18,10 +23,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 
+from cryptoagg.core.consensus import Consensus
 from cryptoagg.core.listing import ListingRow
 from cryptoagg.core.models import from_unix
 from cryptoagg.storage.repositories import (
@@ -35,6 +41,10 @@ log = structlog.get_logger("cryptoagg.recorder")
 
 
 Row = PriceRecord | QueryRecord
+#: the price rows' origins: a listing row is priced by the collector's latest consensus and
+#: shares its `as_of`, but carries the listing's volume, change and market cap, so neither
+#: stream's row may stand for the other's
+Stream = Literal["market", "consensus"]
 STOP = None
 #: how often a part-filled batch looks for more rows before `flush_s` is up
 FILL_POLL_S = 0.05
@@ -50,7 +60,8 @@ class Recorder:
     dropped: int = 0
     written: int = 0
     _queue: asyncio.Queue[Row | None] = field(init=False)
-    _last_as_of: dict[str, datetime] = field(default_factory=dict)
+    #: the `as_of` last written (or queued) per stream and asset
+    _last_as_of: dict[tuple[Stream, str], datetime] = field(default_factory=dict)
     #: (endpoint, params, status) -> [first record, count, total duration ms], for the
     #: second `_window`
     _queries: dict[tuple[object, ...], list[Any]] = field(default_factory=dict)
@@ -67,11 +78,20 @@ class Recorder:
             return
         self._queue.put_nowait(row)
 
+    def _is_new(self, stream: Stream, asset_id: str, as_of: datetime) -> bool:
+        """Whether `as_of` is not what `stream` last wrote for the asset (and remember it)."""
+        key = (stream, asset_id)
+        if self._last_as_of.get(key) == as_of:
+            return False
+        self._last_as_of[key] = as_of
+        return True
+
     def market(self, entries: Sequence[ListingRow], recorded_at: datetime) -> None:
+        """Queue the listing rows of a refresh (the rows of a listing served again from the
+        cache were queued already)."""
         for e in entries:
-            if self._last_as_of.get(e.asset_id) == e.as_of:
+            if not self._is_new("market", e.asset_id, e.as_of):
                 continue
-            self._last_as_of[e.asset_id] = e.as_of
             self._put(
                 PriceRecord(
                     asset_id=e.asset_id,
@@ -84,6 +104,28 @@ class Recorder:
                     market_cap=e.market_cap,
                 )
             )
+
+    async def consensus(
+        self, results: Sequence[Consensus], recorded_at: datetime
+    ) -> list[Consensus]:
+        """Write the consensus prices this stream has not written yet (one whose `as_of` was
+        written, e.g. served from the cache again, is skipped) and return them. Not queued
+        but written before returning, in a worker thread: the price collector publishes a
+        consensus once it is stored, and a failed write fails the collector's run."""
+        fresh = [c for c in results if self._is_new("consensus", c.asset_id, c.as_of)]
+        records = [
+            PriceRecord(
+                asset_id=c.asset_id,
+                price=c.price,
+                as_of=c.as_of,
+                recorded_at=recorded_at,
+                sources=c.sources,
+            )
+            for c in fresh
+        ]
+        if records:
+            self.written += await asyncio.to_thread(self._write, records)
+        return fresh
 
     def query(self, record: QueryRecord) -> None:
         self.hit(
@@ -167,10 +209,12 @@ class Recorder:
                 return rows, False
             await asyncio.sleep(min(FILL_POLL_S, remaining))
 
-    def _write(self, rows: list[Row]) -> None:
+    def _write(self, rows: Sequence[Row]) -> int:
+        """Store `rows` (in a worker thread); the caller counts them on the event loop, so
+        `written` is only ever changed from one thread."""
         self.prices.add_many([r for r in rows if isinstance(r, PriceRecord)])
         self.queries.add_many([r for r in rows if isinstance(r, QueryRecord)])
-        self.written += len(rows)
+        return len(rows)
 
     async def _run(self) -> None:
         stop = False
@@ -179,7 +223,7 @@ class Recorder:
             if not rows:
                 continue
             try:
-                await asyncio.to_thread(self._write, rows)
+                self.written += await asyncio.to_thread(self._write, rows)
             except Exception as exc:
                 log.warning("record_failed", rows=len(rows), error=type(exc).__name__)
 

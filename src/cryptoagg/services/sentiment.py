@@ -1,8 +1,14 @@
-"""Sentiment of short texts (headlines, posts): label, score and the model that said so.
+"""Sentiment of short texts (headlines, posts): label, score, the model that said so and the
+terms that moved the score.
 
-The backend is chosen by SENTIMENT_BACKEND. VADER (a lexicon and rules, no weights to
-download) is the default; a transformers backend arrives with the news issue. The model is
-loaded once, at start-up.
+The backend is chosen by SENTIMENT_BACKEND and loaded once, at start-up:
+
+- `market` (default): the market lexicon and phrases of `core/sentiment` with VADER's general
+  words (`sentiment_lexicon.py`); it reads "soars to record high" and "files for bankruptcy"
+  the way a holder does, and names the terms behind each score;
+- `vader`: VADER 3.3.2 alone, as before;
+- `onnx` (alias `transformers`): a sequence-classification model from the local directory
+  SENTIMENT_MODEL (`sentiment_onnx.py`, the optional `model` extra); nothing is downloaded.
 
 Scoring is CPU work (VADER: pure Python, up to ~10 ms for 2,000 characters of lexicon words
 without punctuation), so it goes through the shared CPU limiter (`resilience/cpu.py`): a
@@ -13,20 +19,23 @@ is full), one slot held from the first chunk to the last.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal, Protocol
-
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+from pathlib import Path
 
 from cryptoagg.core.errors import ConfigError, CpuBusy, InvalidInput, PayloadTooLarge
 from cryptoagg.resilience.cpu import ClientCostBudget, CpuLimiter
+from cryptoagg.services.sentiment_lexicon import MarketBackend, VaderBackend
+from cryptoagg.services.sentiment_result import (
+    VADER_NEGATIVE,
+    VADER_POSITIVE,
+    Label,
+    SentimentBackend,
+    SentimentResult,
+    Term,
+    label_of,
+)
 
-Label = Literal["positive", "negative", "neutral"]
-
-#: VADER's documented thresholds on the compound score
-VADER_POSITIVE = 0.05
-VADER_NEGATIVE = -0.05
 #: characters scored per worker call (VADER's worst case: ~40-80 ms); a longer text is a
 #: chunk of its own. Chunks bound what a cancelled request still costs (the rest is not
 #: scored) at ~2% of throughput; they do not shorten the loop's waits for the interpreter
@@ -34,54 +43,47 @@ VADER_NEGATIVE = -0.05
 #: max 11-14 ms with one request or 16 chunks per maximum-size request alike)
 CHUNK_CHARS = 8_000
 
-
-@dataclass(frozen=True, slots=True)
-class SentimentResult:
-    label: Label
-    #: -1 (most negative) to 1 (most positive)
-    score: float
-    model: str
+#: SENTIMENT_BACKEND values; `transformers` (the name of earlier versions) means `onnx`
+BACKENDS = ("market", "vader", "onnx", "transformers")
+MODEL_BACKENDS = frozenset({"onnx", "transformers"})
+#: what the model backend imports: the optional `model` extra
+MODEL_EXTRA = ("onnxruntime", "tokenizers", "numpy")
 
 
-class SentimentBackend(Protocol):
-    @property
-    def model(self) -> str: ...
-
-    def score(self, texts: Sequence[str]) -> list[SentimentResult]: ...
-
-
-class VaderBackend:
-    model = "vader-3.3.2"
-
-    def __init__(self) -> None:
-        self._analyzer = SentimentIntensityAnalyzer()
-
-    def score(self, texts: Sequence[str]) -> list[SentimentResult]:
-        results = []
-        for text in texts:
-            compound = float(self._analyzer.polarity_scores(text)["compound"])
-            label: Label = "neutral"
-            if compound >= VADER_POSITIVE:
-                label = "positive"
-            elif compound <= VADER_NEGATIVE:
-                label = "negative"
-            results.append(SentimentResult(label, round(compound, 4), self.model))
-        return results
-
-
-BACKENDS: dict[str, type[VaderBackend]] = {"vader": VaderBackend}
-
-
-def check_backend(name: str) -> None:
+def check_backend(name: str, model: Path | str | None = None) -> None:
+    """What `make_backend` would refuse, without loading a model: an unknown name, the model
+    extra not installed, and (when `model` is given) a model directory that is not one."""
     if name not in BACKENDS:
+        raise ConfigError(f"SENTIMENT_BACKEND: {name!r} is not one of {', '.join(BACKENDS)}")
+    if name not in MODEL_BACKENDS:
+        return
+    missing = [m for m in MODEL_EXTRA if importlib.util.find_spec(m) is None]
+    if missing:
         raise ConfigError(
-            f"SENTIMENT_BACKEND: {name!r} is not available in this version; use 'vader'"
+            f"SENTIMENT_BACKEND={name} needs the model extra ({', '.join(missing)} missing): "
+            "pip install 'cryptoagg[model]'"
         )
+    if model is not None:
+        # imported here: the module needs the optional extra, checked just above
+        from cryptoagg.services.sentiment_onnx import ModelFiles  # noqa: PLC0415
+
+        ModelFiles.read(Path(model))
 
 
-def make_backend(name: str) -> SentimentBackend:
-    check_backend(name)
-    return BACKENDS[name]()
+def make_backend(
+    name: str, model: Path | str | None = None, *, max_tokens: int = 128, batch: int = 32
+) -> SentimentBackend:
+    """The backend SENTIMENT_BACKEND names; `ConfigError` (one line) when it cannot be made."""
+    check_backend(name, model)
+    if name == "market":
+        return MarketBackend()
+    if name == "vader":
+        return VaderBackend()
+    if model is None:
+        raise ConfigError(f"SENTIMENT_MODEL: required with SENTIMENT_BACKEND={name}")
+    from cryptoagg.services.sentiment_onnx import OnnxBackend  # noqa: PLC0415 (optional extra)
+
+    return OnnxBackend(Path(model), max_tokens=max_tokens, batch=batch)
 
 
 class SentimentService:
@@ -153,3 +155,22 @@ def chunked(texts: Sequence[str], chars: int) -> list[list[str]]:
     if current:
         chunks.append(current)
     return chunks
+
+
+__all__ = [
+    "BACKENDS",
+    "CHUNK_CHARS",
+    "VADER_NEGATIVE",
+    "VADER_POSITIVE",
+    "Label",
+    "MarketBackend",
+    "SentimentBackend",
+    "SentimentResult",
+    "SentimentService",
+    "Term",
+    "VaderBackend",
+    "check_backend",
+    "chunked",
+    "label_of",
+    "make_backend",
+]

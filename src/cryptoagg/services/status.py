@@ -160,6 +160,10 @@ class StatusService:
             if p.providers
         ]
 
+    def rotate(self, pool_id: str, reason: str) -> Rotation:
+        """Prefer the pool's next member (an operator's nudge); `UnknownPool` if none."""
+        return self.pool(pool_id).rotate(reason)
+
     def rotations(self, pool_id: str, limit: int) -> list[Rotation]:
         return list(self.pool(pool_id).rotations)[-limit:][::-1]
 

@@ -15,7 +15,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from cryptoagg.sim.market import DAY_S, EPOCH, rng_for
-from cryptoagg.sim.state import Routes, SimState, csv_param, from_s, int_param, iso_z, json
+from cryptoagg.sim.state import (
+    Routes,
+    SimProvider,
+    SimState,
+    csv_param,
+    from_s,
+    int_param,
+    iso_z,
+    json,
+)
 
 #: CoinPaprika's `percent_change_*` windows, in seconds
 PAPRIKA_WINDOWS = {
@@ -168,7 +177,8 @@ def coincap_routes(state: SimState) -> Routes:
 def messari_routes(state: SimState) -> Routes:
     name = "messari"
     model = state.model
-    listed = {nid: asset for asset, nid in state.listed(name)}
+    # Messari's slugs are CoinCap's ids (the adapter's `derived_id`)
+    listed = {nid: asset for asset, nid in state.listed("coincap")}
 
     def details(slug: str, now: float, ranks: dict[str, int]) -> dict[str, object]:
         asset = listed[slug]
@@ -228,3 +238,10 @@ def messari_routes(state: SimState) -> Routes:
         return json({"data": body})
 
     return [(f"/{name}/metrics/v2/assets/details", assets_details)]
+
+
+SIMULATED = (
+    SimProvider("coinpaprika", coinpaprika_routes),
+    SimProvider("coincap", coincap_routes),
+    SimProvider("messari", messari_routes),
+)

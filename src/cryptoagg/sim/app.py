@@ -1,5 +1,8 @@
 """`create_sim_app(seed, clock)`: every simulated provider under `/{provider}/...` plus the
-control API under `/_sim` (SPEC §10). Same seed and same clock give the same bodies."""
+control API under `/_sim` (SPEC §10). Same seed and same clock give the same bodies.
+
+The providers are the catalog's (`sim/catalog.py`: each provider module declares what it
+serves), so a new simulated provider needs no edit here."""
 
 from __future__ import annotations
 
@@ -8,32 +11,16 @@ from datetime import datetime
 
 from fastapi import FastAPI
 
-from cryptoagg.sim import aggregators, binance, coinbase, coingecko, cryptocompare, kraken
+from cryptoagg.sim.catalog import catalog
 from cryptoagg.sim.control import control_router
-from cryptoagg.sim.defi_sentiment import defillama_routes, sentiment_routes
 from cryptoagg.sim.layer import FaultLayer
-from cryptoagg.sim.news import cryptopanic_routes, rss_routes
-from cryptoagg.sim.state import Routes, SimState, utcnow
-
-ROUTE_FACTORIES: tuple[Callable[[SimState], Routes], ...] = (
-    coingecko.routes,
-    binance.routes,
-    kraken.routes,
-    coinbase.routes,
-    aggregators.coinpaprika_routes,
-    aggregators.coincap_routes,
-    cryptocompare.routes,
-    aggregators.messari_routes,
-    sentiment_routes,
-    defillama_routes,
-    rss_routes,
-    cryptopanic_routes,
-)
+from cryptoagg.sim.state import SimState, utcnow
 
 
 def create_sim_app(seed: int = 1, clock: Callable[[], datetime] = utcnow) -> FastAPI:
     """The simulator app; its `SimState` is `app.state.sim` (stats, faults, `close()`)."""
     state = SimState(seed=seed, clock=clock)
+    providers = {p.name: p for p in catalog()}
     app = FastAPI(
         title="cryptoagg provider simulator",
         docs_url="/_sim/docs",
@@ -41,9 +28,9 @@ def create_sim_app(seed: int = 1, clock: Callable[[], datetime] = utcnow) -> Fas
         openapi_url="/_sim/openapi.json",
     )
     app.state.sim = state
-    for factory in ROUTE_FACTORIES:
-        for path, handler in factory(state):
+    for provider in providers.values():
+        for path, handler in provider.routes(state):
             app.add_api_route(path, handler, methods=["GET"], include_in_schema=False)
-    app.include_router(control_router(state))
-    app.add_middleware(FaultLayer, state=state)
+    app.include_router(control_router(state, list(providers)))
+    app.add_middleware(FaultLayer, state=state, providers=providers)
     return app

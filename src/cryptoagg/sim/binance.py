@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from cryptoagg.sim.market import DAY_S, rng_for
-from cryptoagg.sim.state import Routes, SimState, fixed, int_param, json
+from cryptoagg.sim.state import Routes, SimProvider, SimState, fixed, int_param, json
 
 NAME = "binance"
 INVALID_SYMBOL = {"code": -1121, "msg": "Invalid symbol."}
@@ -193,3 +193,8 @@ def routes(state: SimState) -> Routes:
         (f"/{NAME}/api/v3/klines", klines),
         (f"/{NAME}/api/v3/exchangeInfo", exchange_info),
     ]
+
+
+#: the documented 429 body (binance docs)
+RATE_LIMIT_BODY = {"code": -1003, "msg": "Too many requests; please use the websocket."}
+SIMULATED = (SimProvider(NAME, routes, rate_limit_body=RATE_LIMIT_BODY),)

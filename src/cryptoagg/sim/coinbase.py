@@ -11,7 +11,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from cryptoagg.sim.market import DAY_S
-from cryptoagg.sim.state import Routes, SimState, fixed, from_s, iso_z, json, places_for
+from cryptoagg.sim.state import (
+    Routes,
+    SimProvider,
+    SimState,
+    fixed,
+    from_s,
+    iso_z,
+    json,
+    places_for,
+)
 
 NAME = "coinbase"
 NOT_FOUND = {"message": "NotFound"}
@@ -109,3 +118,8 @@ def routes(state: SimState) -> Routes:
         (f"/{NAME}/exchange/products/{{product}}/stats", stats),
         (f"/{NAME}/v2/prices/{{pair}}/spot", spot),
     ]
+
+
+#: coinbase/app_api_error_429.json
+RATE_LIMIT_BODY = {"errors": [{"id": "rate_limit_exceeded", "message": "Too many requests"}]}
+SIMULATED = (SimProvider(NAME, routes, rate_limit_body=RATE_LIMIT_BODY),)

@@ -21,7 +21,7 @@ from starlette.responses import Response
 
 from cryptoagg.sim.images import SIZES, coin_png
 from cryptoagg.sim.market import DAY_S, EPOCH_S, rng_for, uniform
-from cryptoagg.sim.state import Routes, SimState, from_s, iso_z, json
+from cryptoagg.sim.state import Routes, SimProvider, SimState, from_s, iso_z, json
 
 NAME = "coingecko"
 PREFIX = f"/{NAME}/api/v3"
@@ -259,3 +259,15 @@ def routes(state: SimState) -> Routes:  # noqa: PLR0915 - one closure per endpoi
         (f"{PREFIX}/global", global_),
         (f"/{NAME}/images/coins/images/{{rank}}/{{size}}/{{file}}", image),
     ]
+
+
+#: coingecko/error_429.json
+RATE_LIMIT_BODY = {
+    "status": {
+        "error_code": 429,
+        "error_message": "You've exceeded the Rate Limit. Please visit "
+        "https://www.coingecko.com/en/api/pricing to subscribe to our API plans for "
+        "higher rate limits.",
+    }
+}
+SIMULATED = (SimProvider(NAME, routes, rate_limit_body=RATE_LIMIT_BODY),)

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from cryptoagg.sim.market import DAY_S
-from cryptoagg.sim.state import Routes, SimState, csv_param, int_param, json
+from cryptoagg.sim.state import Routes, SimProvider, SimState, csv_param, int_param, json
 
 NAME = "cryptocompare"
 STEPS = {"histominute": 60, "histohour": 3600, "histoday": DAY_S}
@@ -34,7 +34,8 @@ def _error(message: str) -> Response:
 
 def routes(state: SimState) -> Routes:
     model = state.model
-    listed = {nid: asset.id for asset, nid in state.listed(NAME)}
+    # CryptoCompare names a coin by its ticker (the adapter's `derived_id`)
+    listed = {asset.symbol: asset.id for asset in model.assets}
 
     def raw(symbol: str) -> dict[str, object]:
         asset_id = listed[symbol]
@@ -129,3 +130,6 @@ def routes(state: SimState) -> Routes:
         (f"/{NAME}/data/pricemultifull", pricemultifull),
         (f"/{NAME}/data/v2/{{kind}}", histo),
     ]
+
+
+SIMULATED = (SimProvider(NAME, routes),)

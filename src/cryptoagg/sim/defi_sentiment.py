@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from cryptoagg.sim.market import DAY_S, rng_for
-from cryptoagg.sim.state import Routes, SimState, int_param, json
+from cryptoagg.sim.state import Routes, SimProvider, SimState, int_param, json
 
 CLASSES = ((25, "Extreme Fear"), (47, "Fear"), (54, "Neutral"), (75, "Greed"),
            (101, "Extreme Greed"))  # fmt: skip
@@ -188,3 +188,9 @@ def defillama_routes(state: SimState) -> Routes:
         ("/defillama/v2/historicalChainTvl", history),
         ("/defillama/tvl/{protocol}", tvl),
     ]
+
+
+SIMULATED = (
+    SimProvider("alternative_me", sentiment_routes),
+    SimProvider("defillama", defillama_routes),
+)

@@ -12,9 +12,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-from cryptoagg.sim.stats import PROVIDERS
+from pydantic import BaseModel, ConfigDict, Field
 
 Kind = Literal["error", "timeout", "slow", "ratelimit", "geoblock", "malformed", "reset", "outlier"]
 #: how long `timeout` holds a request unless told otherwise: far longer than any client waits
@@ -37,13 +35,6 @@ class FaultSpec(BaseModel):
     )
     factor: float = Field(default=1.25, gt=0.0, description="price multiplier of `outlier`")
     for_s: float | None = Field(default=None, gt=0.0, description="expiry; none = until deleted")
-
-    @field_validator("provider")
-    @classmethod
-    def _known_provider(cls, value: str) -> str:
-        if value not in PROVIDERS:
-            raise ValueError(f"unknown provider {value!r}; known: {', '.join(PROVIDERS)}")
-        return value
 
 
 class Fault(FaultSpec):

@@ -13,7 +13,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from cryptoagg.sim.market import DAY_S
-from cryptoagg.sim.state import Routes, SimState, csv_param, fixed, int_param, json, places_for
+from cryptoagg.sim.state import (
+    Routes,
+    SimProvider,
+    SimState,
+    csv_param,
+    fixed,
+    int_param,
+    json,
+    places_for,
+)
 
 NAME = "kraken"
 LEGACY = frozenset({"XBT", "ETH", "LTC", "XRP", "XLM", "XMR", "ETC", "ZEC", "XDG"})
@@ -144,3 +153,6 @@ def routes(state: SimState) -> Routes:
         (f"/{NAME}/0/public/OHLC", ohlc),
         (f"/{NAME}/0/public/AssetPairs", asset_pairs),
     ]
+
+
+SIMULATED = (SimProvider(NAME, routes),)

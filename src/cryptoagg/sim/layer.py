@@ -1,4 +1,5 @@
-"""The fault layer: counts every provider request and injects the faults that fire.
+"""The fault layer: counts every provider request and injects the faults that fire (what a
+provider's 429 body looks like, and whether it answers RSS, comes from its `SimProvider`).
 
 A pure ASGI middleware, because `reset` must break the HTTP exchange itself (headers promising
 a body, part of it, then an error so the server drops the connection) and `timeout` must notice
@@ -16,30 +17,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+from collections.abc import Mapping
 
 import httpx
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cryptoagg.sim.faults import Fault
-from cryptoagg.sim.state import OUTLIER_FACTOR, SimState
-from cryptoagg.sim.stats import PROVIDERS
+from cryptoagg.sim.state import OUTLIER_FACTOR, SimProvider, SimState
 
 JSON = "application/json"
-#: recorded bodies: coingecko/error_429.json, coinbase/app_api_error_429.json, binance docs
-RATE_LIMIT_BODIES: dict[str, object] = {
-    "coingecko": {
-        "status": {
-            "error_code": 429,
-            "error_message": "You've exceeded the Rate Limit. Please visit "
-            "https://www.coingecko.com/en/api/pricing to subscribe to our API plans for "
-            "higher rate limits.",
-        }
-    },
-    "coinbase": {"errors": [{"id": "rate_limit_exceeded", "message": "Too many requests"}]},
-    "binance": {"code": -1003, "msg": "Too many requests; please use the websocket."},
-}
-GENERIC_RATE_LIMIT = {"error": "Too Many Requests", "status": 429}
 #: binance/error_451.json
 GEOBLOCK_BODY = {
     "code": 0,
@@ -47,7 +34,6 @@ GEOBLOCK_BODY = {
     "https://www.binance.com/en/terms. Please contact customer service if you believe you "
     "received this message in error.",
 }
-FEEDS = frozenset({"coindesk", "cointelegraph", "decrypt"})
 POLL_S = 0.1
 
 
@@ -66,13 +52,14 @@ async def _until_disconnect(receive: Receive) -> None:
 
 
 class FaultLayer:
-    def __init__(self, app: ASGIApp, state: SimState) -> None:
+    def __init__(self, app: ASGIApp, state: SimState, providers: Mapping[str, SimProvider]) -> None:
         self.app = app
         self.state = state
+        self.providers = providers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         provider = scope["path"].lstrip("/").partition("/")[0] if scope["type"] == "http" else ""
-        if provider not in PROVIDERS:
+        if provider not in self.providers:
             await self.app(scope, receive, send)
             return
         self.state.stats.count(provider, scope["path"][len(provider) + 1 :] or "/")
@@ -119,13 +106,13 @@ class FaultLayer:
             body = orjson.dumps({"error": f"simulated HTTP {fault.status}"})
             await _respond(send, fault.status, body, JSON)
         elif kind == "ratelimit":
-            body = orjson.dumps(RATE_LIMIT_BODIES.get(provider, GENERIC_RATE_LIMIT))
+            body = orjson.dumps(self.providers[provider].rate_limit_body)
             retry = {"retry-after": str(math.ceil(fault.retry_after_s))}
             await _respond(send, 429, body, JSON, retry)
         elif kind == "geoblock":
             await _respond(send, 451, orjson.dumps(GEOBLOCK_BODY), JSON)
         elif kind == "malformed":
-            if provider in FEEDS:
+            if self.providers[provider].feed:
                 body = b'<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><chan'
                 await _respond(send, 200, body, "application/rss+xml; charset=utf-8")
             else:

@@ -1,8 +1,9 @@
 """Simulated news: CoinDesk, Cointelegraph and Decrypt RSS 2.0 feeds (in the style of the
 `news/*.xml` recordings) and CryptoPanic posts (`news/cryptopanic_posts.json`).
 
-Stories are drawn from an RNG seeded by (seed, feed, hour): titles name seeded assets, publication
-times lie in the hours before "now", and the price quoted in a summary is the walk's.
+Stories are drawn from an RNG seeded by (seed, feed, time slot): one story per feed every 23
+minutes, the same in every answer and across restarts; titles name seeded assets, and the price
+quoted in a summary is the walk's.
 
 The RSS feeds change only every `FEED_UPDATE_S` and answer conditional GET as publishers' feeds
 do: every 200 carries an `ETag` (a hash of the body) and a `Last-Modified` (when the feed was
@@ -13,7 +14,8 @@ one, whose `If-Modified-Since` is not older than that) gets a `304 Not Modified`
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from xml.sax.saxutils import escape, quoteattr
 
@@ -21,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from cryptoagg.sim.market import rng_for
-from cryptoagg.sim.state import Handler, Routes, SimState, iso_z, json
+from cryptoagg.sim.state import Handler, Routes, SimProvider, SimState, iso_z, json
 
 HEADLINES = (
     "{name} price climbs as traders eye new highs",
@@ -61,21 +63,25 @@ RSS_TYPE = "application/rss+xml; charset=utf-8"
 FEED_UPDATE_S = 300
 
 
+#: one story per slot of this length per feed: a story keeps its time, title and URL
+STORY_SLOT_S = 23 * 60
+
+
 class Story:
     __slots__ = ("author", "number", "published", "slug", "summary", "symbol", "title")
 
-    def __init__(self, state: SimState, feed: str, index: int, now: datetime) -> None:
-        rng = rng_for(state.seed, feed, int(now.timestamp() // 3600), index)
+    def __init__(self, state: SimState, feed: str, slot: int) -> None:
+        rng = rng_for(state.seed, feed, slot)
         asset = rng.choice(state.model.assets[:25])
         self.symbol = asset.symbol
         self.title = rng.choice(HEADLINES).format(name=asset.name, symbol=asset.symbol)
-        self.published = now - timedelta(minutes=23 * index + rng.randint(0, 20))
+        self.published = datetime.fromtimestamp(slot * STORY_SLOT_S + rng.randint(0, 20) * 60, UTC)
         words = self.title.lower().replace("(", "").replace(")", "").split()
         self.slug = "-".join(words)
         price = state.model.usd(asset.id, self.published.timestamp())
         self.summary = f"{asset.name} traded near ${price:,.{2 if price >= 1 else 6}f} today."
         self.author = rng.choice(AUTHORS)
-        self.number = 350_000 + int(self.published.timestamp() // 60) % 100_000
+        self.number = 350_000 + slot % 100_000
 
 
 def built_at(state: SimState, step_s: int) -> datetime:
@@ -84,9 +90,12 @@ def built_at(state: SimState, step_s: int) -> datetime:
 
 
 def stories(state: SimState, feed: str, count: int, step_s: int = 60) -> list[Story]:
-    """`count` stories, newest first, as of `built_at(state, step_s)`."""
+    """The `count` newest stories as of `built_at(state, step_s)`, newest first. A story is
+    drawn from (seed, feed, its time slot), so it is the same story — time, title, URL — in
+    every answer and after a restart, as a publisher's feed is."""
     now = built_at(state, step_s)
-    return [Story(state, feed, i, now) for i in range(count)]
+    last = int(now.timestamp()) // STORY_SLOT_S - 1  # a whole slot: its story is published
+    return [Story(state, feed, slot) for slot in range(last, last - count, -1)]
 
 
 def not_modified(request: Request, etag: str, modified: datetime) -> bool:
@@ -125,34 +134,36 @@ def _item(feed: str, story: Story) -> str:
     )
 
 
-def rss_routes(state: SimState) -> Routes:
-    def feed_route(feed: str) -> tuple[str, Handler]:
-        path, title, link, _ = FEEDS[feed]
+def rss_routes(feed: str) -> Callable[[SimState], Routes]:
+    """The routes of one publication's feed."""
+    return lambda state: [feed_route(state, feed)]
 
-        async def render(request: Request) -> Response:
-            built = built_at(state, FEED_UPDATE_S)
-            items = "".join(_item(feed, s) for s in stories(state, feed, 10, FEED_UPDATE_S))
-            body = (
-                '<?xml version="1.0" encoding="UTF-8"?>\n'
-                '<rss xmlns:dc="http://purl.org/dc/elements/1.1/" '
-                'xmlns:atom="http://www.w3.org/2005/Atom" version="2.0">\n'
-                "  <channel>\n"
-                f"    <title>{escape(title)}</title>\n"
-                f"    <link>{escape(link)}</link>\n"
-                f"    <description>{escape(title)}</description>\n"
-                f"    <lastBuildDate>{format_datetime(built)}</lastBuildDate>\n"
-                "    <language>en-US</language>\n"
-                f"    <ttl>{FEED_UPDATE_S // 60}</ttl>\n" + items + "  </channel>\n</rss>\n"
-            )
-            etag = f'"{hashlib.blake2b(body.encode(), digest_size=12).hexdigest()}"'
-            headers = {"etag": etag, "last-modified": format_datetime(built, usegmt=True)}
-            if not_modified(request, etag, built):
-                return Response(status_code=304, headers=headers)
-            return Response(body, headers=headers, media_type=RSS_TYPE)
 
-        return path, render
+def feed_route(state: SimState, feed: str) -> tuple[str, Handler]:
+    path, title, link, _ = FEEDS[feed]
 
-    return [feed_route(f) for f in FEEDS]
+    async def render(request: Request) -> Response:
+        built = built_at(state, FEED_UPDATE_S)
+        items = "".join(_item(feed, s) for s in stories(state, feed, 10, FEED_UPDATE_S))
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<rss xmlns:dc="http://purl.org/dc/elements/1.1/" '
+            'xmlns:atom="http://www.w3.org/2005/Atom" version="2.0">\n'
+            "  <channel>\n"
+            f"    <title>{escape(title)}</title>\n"
+            f"    <link>{escape(link)}</link>\n"
+            f"    <description>{escape(title)}</description>\n"
+            f"    <lastBuildDate>{format_datetime(built)}</lastBuildDate>\n"
+            "    <language>en-US</language>\n"
+            f"    <ttl>{FEED_UPDATE_S // 60}</ttl>\n" + items + "  </channel>\n</rss>\n"
+        )
+        etag = f'"{hashlib.blake2b(body.encode(), digest_size=12).hexdigest()}"'
+        headers = {"etag": etag, "last-modified": format_datetime(built, usegmt=True)}
+        if not_modified(request, etag, built):
+            return Response(status_code=304, headers=headers)
+        return Response(body, headers=headers, media_type=RSS_TYPE)
+
+    return path, render
 
 
 def cryptopanic_routes(state: SimState) -> Routes:
@@ -189,3 +200,9 @@ def cryptopanic_routes(state: SimState) -> Routes:
         return json({"count": len(results), "next": None, "previous": None, "results": results})
 
     return [("/cryptopanic/api/v1/posts/", posts)]
+
+
+SIMULATED = (
+    *(SimProvider(feed, rss_routes(feed), feed=True) for feed in FEEDS),
+    SimProvider("cryptopanic", cryptopanic_routes),
+)

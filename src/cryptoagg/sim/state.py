@@ -28,6 +28,23 @@ from cryptoagg.sim.stats import CallStats
 Handler = Callable[[Request], Awaitable[Response]]
 #: (full path, handler) pairs that `create_sim_app` registers as GET routes
 Routes = list[tuple[str, Handler]]
+#: what a simulated 429 carries unless the provider records its own
+GENERIC_RATE_LIMIT: dict[str, object] = {"error": "Too Many Requests", "status": 429}
+
+
+@dataclass(frozen=True, slots=True)
+class SimProvider:
+    """One simulated provider, declared by its module in a module-level `SIMULATED` tuple
+    (`sim/catalog.py` finds them): the name it is served under (`/{name}/...`, the adapter's
+    `name`) and its routes; the fault layer reads the rest."""
+
+    name: str
+    routes: Callable[[SimState], Routes]
+    #: the body of a simulated 429: the provider's recorded one, or a generic one
+    rate_limit_body: object = field(default_factory=lambda: GENERIC_RATE_LIMIT)
+    #: answers RSS: a `malformed` fault cuts an XML body rather than a JSON one
+    feed: bool = False
+
 
 #: the price multiplier of an `outlier` fault that fired for the request being served
 OUTLIER_FACTOR: ContextVar[float] = ContextVar("sim_outlier_factor", default=1.0)

@@ -1,26 +1,9 @@
-"""The simulated providers and the call counter behind `GET /_sim/stats`."""
+"""The call counter behind `GET /_sim/stats`: requests per provider and path (the providers
+are the catalog's, `sim/catalog.py`)."""
 
 from __future__ import annotations
 
 from collections import Counter
-
-#: every provider the simulator serves, as the first path segment (`/{provider}/...`)
-PROVIDERS = (
-    "coingecko",
-    "binance",
-    "kraken",
-    "coinbase",
-    "coinpaprika",
-    "coincap",
-    "cryptocompare",
-    "messari",
-    "alternative_me",
-    "defillama",
-    "coindesk",
-    "cointelegraph",
-    "decrypt",
-    "cryptopanic",
-)
 
 
 class CallStats:

@@ -6,65 +6,29 @@ grow with the table. The file is written under a temporary name next to the targ
 renamed at the end: an interrupted export never leaves a half file under the final name.
 Exports create no folders: a target whose folder does not exist is refused (`check_target`),
 as are intervals that do not exist (`ExportFilter`), so a typo never ends as a silent empty
-export or a stray directory tree.
-
-Value formats. CSV: decimals exact in plain notation (`0.000012`, never `1.2E-5`), times
-ISO-8601 UTC with `Z`, JSON columns as compact JSON text, booleans `true`/`false`, NULL as an
-empty field. Parquet: an explicit schema per table; `Money` columns are `decimal128(38, 18)`,
-the type they have in the database (NUMERIC(38, 18)), so analysis tools get exact numbers
-rather than text; times are `timestamp[us, tz=UTC]`; JSON columns are JSON text; one row
-group per chunk.
+export or a stray directory tree. How values are written (CSV cells, the Parquet schema) is
+`storage/export_formats.py`.
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import os
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal, Protocol, TextIO
+from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Column,
-    Engine,
-    Float,
-    Integer,
-    Select,
-    String,
-    Table,
-    func,
-    select,
-)
+from sqlalchemy import Column, Engine, Select, Table, func, select
 
 from cryptoagg.core.errors import InvalidInput, StorageError
 from cryptoagg.core.models import Interval
+from cryptoagg.storage.export_formats import Format, column_kind, open_writer
 from cryptoagg.storage.tables import metadata
-from cryptoagg.storage.types import Money, UtcDateTime
 
 CHUNK_ROWS = 10_000
-Format = Literal["csv", "parquet"]
-FORMATS: tuple[Format, ...] = ("csv", "parquet")
 INTERVALS: tuple[str, ...] = tuple(i.value for i in Interval)
-Kind = Literal["money", "time", "json", "bool", "int", "float", "text"]
-
-_ARROW_TYPES: dict[Kind, Any] = {
-    "money": pa.decimal128(38, 18),
-    "time": pa.timestamp("us", tz="UTC"),
-    "json": pa.string(),
-    "bool": pa.bool_(),
-    "int": pa.int64(),
-    "float": pa.float64(),
-    "text": pa.string(),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,38 +56,6 @@ def get_table(name: str) -> Table:
     if table is None:
         raise InvalidInput(f"unknown table {name!r}; valid tables: {', '.join(table_names())}")
     return table
-
-
-def column_kind(column: Column[Any]) -> Kind:
-    kind: Kind
-    match column.type:
-        case Money():
-            kind = "money"
-        case UtcDateTime():
-            kind = "time"
-        case JSON():
-            kind = "json"
-        case Boolean():
-            kind = "bool"
-        case Integer():
-            kind = "int"
-        case Float():
-            kind = "float"
-        case String():
-            kind = "text"
-        case other:
-            raise StorageError(f"export: no format for column {column.name} ({other!r})")
-    return kind
-
-
-def arrow_schema(table: Table) -> Any:
-    """The explicit Parquet schema of a table (nullability as in the database)."""
-    return pa.schema(
-        [
-            pa.field(c.name, _ARROW_TYPES[column_kind(c)], nullable=bool(c.nullable))
-            for c in table.columns
-        ]
-    )
 
 
 def time_column(table: Table) -> Column[Any] | None:
@@ -191,108 +123,6 @@ def default_path(exports_dir: Path, name: str, fmt: Format, now: datetime | None
     return exports_dir / f"{name}-{stamp}.{fmt}"
 
 
-# --- value conversion ----------------------------------------------------------------------
-
-
-def _json_text(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def _csv_money(value: Decimal) -> str:
-    # plain notation (never 1.2E-5), without trailing zeros; pure text work, so nothing rounds
-    text = format(value, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def _csv_time(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _csv_bool(value: bool) -> str:
-    return "true" if value else "false"
-
-
-def _csv_float(value: float) -> str:
-    return repr(float(value))
-
-
-_CSV_CELL: dict[Kind, Callable[[Any], str]] = {
-    "money": _csv_money,
-    "time": _csv_time,
-    "json": _json_text,
-    "bool": _csv_bool,
-    "int": str,
-    "float": _csv_float,
-    "text": str,
-}
-
-
-def csv_cell(kind: Kind, value: Any) -> str:
-    """How one value of a column of this kind is written to CSV (NULL is an empty field)."""
-    return "" if value is None else _CSV_CELL[kind](value)
-
-
-# --- writers -------------------------------------------------------------------------------
-
-
-class _Writer(Protocol):
-    def write(self, rows: Sequence[Sequence[Any]]) -> None: ...
-
-    def close(self) -> None: ...
-
-
-class _CsvWriter:
-    def __init__(self, path: Path, table: Table) -> None:
-        self._cells = [_CSV_CELL[column_kind(c)] for c in table.columns]
-        self._file: TextIO = path.open("w", encoding="utf-8", newline="")
-        self._csv = csv.writer(self._file)
-        self._csv.writerow([c.name for c in table.columns])
-
-    def write(self, rows: Sequence[Sequence[Any]]) -> None:
-        cells = self._cells
-        self._csv.writerows(
-            ["" if v is None else cell(v) for cell, v in zip(cells, row, strict=True)]
-            for row in rows
-        )
-
-    def close(self) -> None:
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
-
-
-class _ParquetWriter:
-    def __init__(self, path: Path, table: Table) -> None:
-        self._table = table
-        self._kinds = [column_kind(c) for c in table.columns]
-        self._schema = arrow_schema(table)
-        self._writer = pq.ParquetWriter(str(path), self._schema)
-
-    def write(self, rows: Sequence[Sequence[Any]]) -> None:
-        columns: dict[str, list[Any]] = {}
-        for index, (column, kind) in enumerate(zip(self._table.columns, self._kinds, strict=True)):
-            values = [row[index] for row in rows]
-            if kind == "json":
-                values = [None if v is None else _json_text(v) for v in values]
-            columns[column.name] = values
-        try:
-            chunk = pa.Table.from_pydict(columns, schema=self._schema)
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-            raise StorageError(f"export: a value does not fit the Parquet schema ({exc})") from None
-        self._writer.write_table(chunk, row_group_size=max(len(rows), 1))
-
-    def close(self) -> None:
-        self._writer.close()
-
-
-def _open_writer(fmt: Format, path: Path, table: Table) -> _Writer:
-    if fmt == "csv":
-        return _CsvWriter(path, table)
-    if fmt == "parquet":
-        return _ParquetWriter(path, table)
-    raise InvalidInput(f"unknown format {fmt!r}; valid formats: {', '.join(FORMATS)}")
-
-
 # --- the export ----------------------------------------------------------------------------
 
 
@@ -321,7 +151,7 @@ def export_table(
     tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:12]}.part")
     written = 0
     try:
-        writer = _open_writer(fmt, tmp, table)
+        writer = open_writer(fmt, tmp, table)
         try:
             with engine.connect() as connection:
                 result = connection.execution_options(

@@ -1,9 +1,6 @@
-"""Reading stored news for the API: newest first, by currency, with sentiment; and the
-sentiment columns (`sentiment_label`, `sentiment_score`) written back once scored.
-
-`currencies` is a JSON list of tickers. Filtering by one is a `LIKE '%"BTC"%'` on the
-column's text, which means the same on SQLite and PostgreSQL (both keep the JSON text as
-written: a list of quoted tickers), so the database applies the limit.
+"""Reading stored news for the API: newest first, by asset (through `news_assets`), with the
+outlets that carried each story and its sentiment; and the sentiment columns
+(`sentiment_label`, `sentiment_score`) written back once scored.
 """
 
 from __future__ import annotations
@@ -13,11 +10,22 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Text, bindparam, cast, func, select, update
+from sqlalchemy import Connection, Engine, Select, bindparam, func, select, update
 
 from cryptoagg.core.models import NewsItem
 from cryptoagg.storage.news import news_item
-from cryptoagg.storage.tables import news
+from cryptoagg.storage.tables import news, news_assets, news_sources
+
+
+@dataclass(frozen=True, slots=True)
+class NewsSource:
+    """An outlet that carried a story, and why its copy counts as the same story."""
+
+    source: str
+    provider: str
+    url: str
+    published_at: datetime
+    matched_by: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +34,9 @@ class StoredNews:
     item: NewsItem
     sentiment_label: str | None = None
     sentiment_score: float | None = None
+    #: the assets the story is about (ids), and every outlet that carried it (first first)
+    assets: tuple[str, ...] = ()
+    sources: tuple[NewsSource, ...] = ()
 
     def scored(self, label: str, score: float) -> StoredNews:
         return replace(self, sentiment_label=label, sentiment_score=score)
@@ -38,13 +49,50 @@ class LabelCount:
     score_sum: float
 
 
-def _like_ticker(ticker: str) -> str:
-    escaped = ticker.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f'%"{escaped}"%'
-
-
 def _stored(r: Any) -> StoredNews:
     return StoredNews(r["id"], news_item(r), r["sentiment_label"], r["sentiment_score"])
+
+
+def _about(query: Select[Any], asset_id: str | None) -> Select[Any]:
+    if asset_id is None:
+        return query
+    linked = select(news_assets.c.news_id).where(news_assets.c.asset_id == asset_id)
+    return query.where(news.c.id.in_(linked))
+
+
+def _with_links(connection: Connection, rows: list[StoredNews]) -> list[StoredNews]:
+    """`rows` with their assets and sources, two queries for the page."""
+    if not rows:
+        return rows
+    ids = [r.id for r in rows]
+    assets: dict[int, list[str]] = {}
+    query = (
+        select(news_assets.c.news_id, news_assets.c.asset_id)
+        .where(news_assets.c.news_id.in_(ids))
+        .order_by(news_assets.c.news_id, news_assets.c.asset_id)
+    )
+    for news_id, asset_id in connection.execute(query):
+        assets.setdefault(news_id, []).append(asset_id)
+    sources: dict[int, list[NewsSource]] = {}
+    query = (
+        select(news_sources)
+        .where(news_sources.c.news_id.in_(ids))
+        .order_by(
+            news_sources.c.news_id,
+            news_sources.c.matched_by != "first",  # the stored item first, then its copies
+            news_sources.c.published_at,
+            news_sources.c.url,
+        )
+    )
+    for r in connection.execute(query).mappings():
+        source = NewsSource(
+            r["source"], r["provider"], r["url"], r["published_at"], r["matched_by"]
+        )
+        sources.setdefault(r["news_id"], []).append(source)
+    return [
+        replace(r, assets=tuple(assets.get(r.id, ())), sources=tuple(sources.get(r.id, ())))
+        for r in rows
+    ]
 
 
 class NewsFeedRepository:
@@ -55,22 +103,21 @@ class NewsFeedRepository:
         self,
         limit: int,
         *,
-        currency: str | None = None,
+        asset_id: str | None = None,
         since: datetime | None = None,
         unscored_only: bool = False,
     ) -> list[StoredNews]:
-        """Newest first; only items tagged with ticker `currency`, published at or after
-        `since`, or not yet scored, when asked."""
+        """Newest first; only items about `asset_id`, published at or after `since`, or not
+        yet scored, when asked."""
         query = select(news).order_by(news.c.published_at.desc(), news.c.id.desc()).limit(limit)
-        if currency is not None:
-            text = cast(news.c.currencies, Text)
-            query = query.where(text.like(_like_ticker(currency.upper()), escape="\\"))
+        query = _about(query, asset_id)
         if since is not None:
             query = query.where(news.c.published_at >= since)
         if unscored_only:
             query = query.where(news.c.sentiment_label.is_(None))
         with self.engine.connect() as connection:
-            return [_stored(r) for r in connection.execute(query).mappings()]
+            rows = [_stored(r) for r in connection.execute(query).mappings()]
+            return _with_links(connection, rows)
 
     def set_sentiment(self, rows: Sequence[StoredNews]) -> int:
         """Write the sentiment of `rows` (by id); returns how many were updated."""
@@ -89,14 +136,27 @@ class NewsFeedRepository:
             connection.execute(statement, values)
         return len(scored)
 
-    def label_counts(self, since: datetime) -> list[LabelCount]:
-        """Items published at or after `since`, per sentiment label (None: not scored)."""
+    def label_counts(self, since: datetime, asset_id: str | None = None) -> list[LabelCount]:
+        """Items published at or after `since` (about `asset_id`, when given), per sentiment
+        label (None: not scored)."""
         label, score = news.c.sentiment_label, news.c.sentiment_score
-        query = (
-            select(label, func.count(), func.coalesce(func.sum(score), 0.0))
-            .where(news.c.published_at >= since)
-            .group_by(label)
-        )
+        query = select(label, func.count(), func.coalesce(func.sum(score), 0.0))
+        query = _about(query.where(news.c.published_at >= since), asset_id).group_by(label)
         with self.engine.connect() as connection:
             rows = connection.execute(query).all()
         return [LabelCount(r[0], int(r[1]), float(r[2])) for r in rows]
+
+    def label_counts_by_asset(self, since: datetime) -> dict[str, list[LabelCount]]:
+        """Items published at or after `since`, per linked asset and sentiment label."""
+        label, score = news.c.sentiment_label, news.c.sentiment_score
+        query = (
+            select(news_assets.c.asset_id, label, func.count(), func.coalesce(func.sum(score), 0.0))
+            .join(news, news.c.id == news_assets.c.news_id)
+            .where(news.c.published_at >= since)
+            .group_by(news_assets.c.asset_id, label)
+        )
+        counts: dict[str, list[LabelCount]] = {}
+        with self.engine.connect() as connection:
+            for asset_id, name, items, total in connection.execute(query):
+                counts.setdefault(asset_id, []).append(LabelCount(name, int(items), float(total)))
+        return counts

@@ -27,6 +27,10 @@ class PriceRecord:
 
 
 class PriceRepository:
+    """`prices`: recorded prices. Written only by the recorder (`services/recorder.py`), which
+    keeps the record of what was written last, so a value is stored once however many
+    callers serve or collect it; anything may read."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 

@@ -89,6 +89,40 @@ news = Table(
     Column("currencies", JSON, nullable=False),
     Column("sentiment_label", String(20)),
     Column("sentiment_score", Float),
+    #: the URL without tracking parameters (core/news_dedup.py): copies of one link share it
+    Column("canonical_url", String(1000)),
+    #: the feed's GUID or the provider's post id
+    Column("guid", String(500)),
+    #: linked to its assets (`news_assets`) by the current linker; false rows are relinked
+    Column("linked", Boolean, nullable=False, server_default=false()),
+    Index(None, "published_at"),
+    Index(None, "canonical_url"),
+    Index(None, "guid"),
+)
+
+#: the assets each news item is about, and how that was decided (core/news_links.py)
+news_assets = Table(
+    "news_assets",
+    metadata,
+    Column("news_id", Integer, ForeignKey("news.id", ondelete="CASCADE"), primary_key=True),
+    Column("asset_id", String(100), primary_key=True),
+    Column("matched_by", String(10), nullable=False),
+    Column("text", String(100), nullable=False),
+    Index(None, "asset_id", "news_id"),
+)
+
+#: every outlet that carried a story: the stored item and its later copies
+news_sources = Table(
+    "news_sources",
+    metadata,
+    Column("news_id", Integer, ForeignKey("news.id", ondelete="CASCADE"), primary_key=True),
+    Column("url", String(1000), primary_key=True),
+    Column("source", String(100), nullable=False),
+    Column("provider", String(40), nullable=False),
+    Column("published_at", UtcDateTime, nullable=False),
+    #: why it is the same story: "first" (the stored item), "url", "guid" or "title"
+    Column("matched_by", String(10), nullable=False),
+    Column("guid", String(500)),
     Index(None, "published_at"),
 )
 

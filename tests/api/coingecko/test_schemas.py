@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.api import cg_schemas
+from tests.api.coingecko import cg_schemas
 from tests.api.coingecko.cg_schemas import schema_problems
 from tests.api.conftest import AppClient
 

@@ -27,6 +27,7 @@ from cryptoagg.api.http.ratelimit import ClientConnections, ClientRateLimiter, c
 from cryptoagg.api.http.security import Edge
 from cryptoagg.config import load_settings
 from cryptoagg.core.errors import ConfigError
+from tests.support import FakeClock
 
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 #: POST routes that change nothing (a body too large for a query string), with the reason:
@@ -150,21 +151,13 @@ async def test_the_middleware_stops_reading_at_the_limit() -> None:
 # --- rate limit ------------------------------------------------------------------------------
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_the_limiter_allows_a_burst_then_the_steady_rate() -> None:
     clock = FakeClock()
     limiter = ClientRateLimiter(per_min=60, burst=3, clock=clock)
     assert [limiter.acquire("a") for _ in range(3)] == [0.0, 0.0, 0.0]
     assert limiter.acquire("a") == pytest.approx(1.0)
     assert limiter.acquire("b") == 0.0  # another client has its own allowance
-    clock.now += 1.0
+    clock.advance(1.0)
     assert limiter.acquire("a") == 0.0
     assert limiter.acquire("a") == pytest.approx(1.0)
 
@@ -175,7 +168,7 @@ def test_the_limiter_keeps_memory_bounded() -> None:
     for client in ("a", "b", "c", "d", "e"):
         limiter.acquire(client)
     assert len(limiter) == 3  # the least recently seen went first
-    clock.now += 10  # every allowance has refilled: the cells hold nothing
+    clock.advance(10)  # every allowance has refilled: the cells hold nothing
     limiter.acquire("f")
     assert len(limiter) == 1
 
@@ -366,13 +359,13 @@ async def test_a_refused_upgrade_is_a_429_before_the_handshake_or_a_close() -> N
     assert limited[0]["status"] == 429
     assert (b"retry-after", b"1") in limited[0]["headers"]
     assert b'"rate_limited"' in limited[1]["body"]
-    clock.now += 1
+    clock.advance(1)
     assert sockets.open("192.0.2.1")  # the client holds a connection: its one
     capped = await _upgrade(limits, denial)
     assert capped[0]["status"] == 429
     assert b'"too_many_connections"' in capped[1]["body"]
     # a server without the denial extension: closed before the handshake
-    clock.now += 1
+    clock.advance(1)
     assert await _upgrade(limits, {}) == [{"type": "websocket.close", "code": 1013}]
 
 

@@ -4,12 +4,12 @@ Each app has its own `CollectorRegistry`, so several apps in one process (tests)
 Inbound requests are counted by the outermost middleware (`api/http/security.py::Edge`), labelled
 by route template (never the raw path, so label values stay few whatever clients send),
 method and status class.
-Everything else is read at scrape time from the state the service already keeps: upstream
-calls by provider and outcome (`HttpProvider.outcomes`), the cache's counters, breaker state
-and quota per provider, the monthly plan (projected month-end use, client reserve, each
-job's interval per provider), WebSocket clients of the event hub, collector lag per job. The
-one exception is the garbage collector's pauses (`api/http/gc_pauses.py`), which Python does not
-time.
+Everything else is read at scrape time, through `services/telemetry.py`, from the state the
+service already keeps: upstream calls by provider and outcome, the cache's counters, breaker
+state and quota per provider, the monthly plan (projected month-end use, client reserve, each
+job's interval per provider), WebSocket clients of the event hub, collector lag per job, the
+Redis link (REDIS_URL: up, fallbacks, rejoins). The one exception is the garbage collector's
+pauses (`api/http/gc_pauses.py`), which Python does not time.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from starlette.types import Scope
 
 from cryptoagg import __version__
 from cryptoagg.api.http.gc_pauses import GcPauses
-from cryptoagg.bootstrap import Container
-from cryptoagg.providers.base import HttpProvider
+from cryptoagg.bootstrap.container import Services
 from cryptoagg.resilience.breaker import State
+from cryptoagg.services.telemetry import ProviderReading, Telemetry
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -118,23 +118,26 @@ class HttpMetrics:
 class ServiceCollector:
     """The service's own state, read when Prometheus scrapes."""
 
-    def __init__(self, container: Callable[[], Container | None]) -> None:
-        self.container = container
+    def __init__(self, services: Callable[[], Services | None]) -> None:
+        self.services = services
 
     def collect(self) -> Iterator[Metric]:
         info = GaugeMetricFamily("cryptoagg_build_info", "Version running", labels=["version"])
         info.add_metric([__version__], 1)
         yield info
-        container = self.container()
-        if container is None:
+        services = self.services()
+        if services is None:
             return
-        yield from self._providers(container)
-        yield from self._plan(container)
-        yield from self._cache(container)
-        yield self._websocket(container)
-        yield from self._collectors(container)
+        telemetry = services.telemetry
+        providers = telemetry.providers()
+        yield from self._providers(providers)
+        yield from self._plan(providers)
+        yield from self._cache(telemetry)
+        yield self._websocket(telemetry)
+        yield from self._collectors(telemetry)
+        yield from self._redis(services)
 
-    def _providers(self, container: Container) -> Iterator[Metric]:
+    def _providers(self, providers: list[ProviderReading]) -> Iterator[Metric]:
         calls = CounterMetricFamily(
             "cryptoagg_upstream_calls",
             "Upstream HTTP calls by provider and outcome (ok, or the error's reason)",
@@ -155,21 +158,19 @@ class ServiceCollector:
             "Calls left of the monthly quota (providers with a monthly quota)",
             labels=["provider"],
         )
-        for provider in container.providers:
-            if isinstance(provider, HttpProvider):
-                for outcome, count in sorted(provider.outcomes.items()):
-                    calls.add_metric([provider.name, outcome], count)
-            if provider.name not in container.guards:
+        for provider in providers:
+            for outcome, count in provider.calls:
+                calls.add_metric([provider.name, outcome], count)
+            guard = provider.guard
+            if guard is None:
                 continue
-            guard = container.guards[provider.name]
-            breaker.add_metric([provider.name], BREAKER_STATES[guard.breaker.state])
-            used.add_metric([provider.name], guard.budget.used_this_month())
-            remaining = guard.budget.quota_left()
-            if remaining is not None:
-                left.add_metric([provider.name], remaining)
+            breaker.add_metric([provider.name], BREAKER_STATES[guard.breaker])
+            used.add_metric([provider.name], guard.used_this_month)
+            if guard.quota_left is not None:
+                left.add_metric([provider.name], guard.quota_left)
         yield from (calls, breaker, used, left)
 
-    def _plan(self, container: Container) -> Iterator[Metric]:
+    def _plan(self, providers: list[ProviderReading]) -> Iterator[Metric]:
         """The monthly plan as `/api/providers` shows it (`quota` and `schedule`)."""
         monthly = GaugeMetricFamily(
             "cryptoagg_quota_monthly",
@@ -194,11 +195,10 @@ class ServiceCollector:
             "spaces them now (+Inf: paused for the rest of the month)",
             labels=["job", "provider"],
         )
-        plan = container.guards.plan
-        for provider in container.providers:
-            if provider.name not in container.guards:
+        for provider in providers:
+            if provider.guard is None:
                 continue
-            p = plan.provider_plan(provider.name)
+            p = provider.guard.plan
             projected.add_metric([p.provider], p.projected_month_end)
             if p.monthly_quota is not None:
                 monthly.add_metric([p.provider], p.monthly_quota)
@@ -209,8 +209,8 @@ class ServiceCollector:
                 interval.add_metric([job.job, p.provider], seconds)
         yield from (monthly, projected, reserve, interval)
 
-    def _cache(self, container: Container) -> Iterator[Metric]:
-        cache = container.cache
+    def _cache(self, telemetry: Telemetry) -> Iterator[Metric]:
+        cache = telemetry.cache()
         lookups = CounterMetricFamily(
             "cryptoagg_cache_lookups",
             "Service cache lookups: hit, miss (loaded upstream), stale (served after a failure)",
@@ -218,28 +218,26 @@ class ServiceCollector:
         )
         lookups.add_metric(["hit"], cache.hits)
         lookups.add_metric(["miss"], cache.misses)
-        lookups.add_metric(["stale"], cache.stale_served)
+        lookups.add_metric(["stale"], cache.stale)
         yield lookups
-        yield GaugeMetricFamily("cryptoagg_cache_entries", "Entries in the cache", len(cache))
+        yield GaugeMetricFamily("cryptoagg_cache_entries", "Entries in the cache", cache.entries)
 
-    def _websocket(self, container: Container) -> Metric:
+    def _websocket(self, telemetry: Telemetry) -> Metric:
         return GaugeMetricFamily(
             "cryptoagg_websocket_clients",
             "Connected WebSocket (/ws) clients",
-            len(container.events),
+            telemetry.websocket_clients(),
         )
 
-    def _collectors(self, container: Container) -> Iterator[Metric]:
-        collectors = container.collectors
-        if collectors is None:
+    def _collectors(self, telemetry: Telemetry) -> Iterator[Metric]:
+        collectors = telemetry.collectors()
+        if not collectors.enabled:
             return
         yield GaugeMetricFamily(
             "cryptoagg_collector_leader",
             "1 when this process holds the leader lock and runs the collectors",
-            1 if collectors.is_leader else 0,
+            1 if collectors.leader else 0,
         )
-        supervisor = collectors.supervisor
-        now = supervisor.clock()
         lag = GaugeMetricFamily(
             "cryptoagg_collector_lag_seconds",
             "Seconds a job is behind: since its last successful run, minus its interval",
@@ -253,13 +251,34 @@ class ServiceCollector:
         runs = CounterMetricFamily(
             "cryptoagg_collector_runs", "Job runs by result", labels=["job", "result"]
         )
-        for name, state in sorted(supervisor.jobs.items()):
-            lag.add_metric([name], state.lag_s(now))
-            if state.last_run is not None:
-                last.add_metric([name], state.last_run.timestamp())
-            runs.add_metric([name, "ok"], state.runs)
-            runs.add_metric([name, "failed"], state.failures)
+        for name, job in collectors.jobs.items():  # sorted by name
+            lag.add_metric([name], job.lag_s)
+            if job.last_run is not None:
+                last.add_metric([name], job.last_run.timestamp())
+            runs.add_metric([name, "ok"], job.runs)
+            runs.add_metric([name, "failed"], job.failures)
         yield from (lag, last, runs)
+
+    def _redis(self, services: Services) -> Iterator[Metric]:
+        """The link to the replicas' shared state (nothing without REDIS_URL)."""
+        reading = services.health.redis
+        if reading is None:
+            return
+        link = reading()
+        yield GaugeMetricFamily(
+            "cryptoagg_redis_up",
+            "1 while Redis answers and shared state is used; 0: this replica runs on local "
+            "state (degraded)",
+            1 if link.up else 0,
+        )
+        yield CounterMetricFamily(
+            "cryptoagg_redis_fallbacks",
+            "Operations answered from local state because Redis was down or failed",
+            link.fallbacks,
+        )
+        yield CounterMetricFamily(
+            "cryptoagg_redis_rejoins", "Connections to Redis made, the first included", link.rejoins
+        )
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
@@ -273,7 +292,7 @@ def install_metrics(app: FastAPI) -> HttpMetrics:
     """`/metrics` and its registry; the returned `HttpMetrics` is for `install_security`,
     whose outermost layer counts every request."""
     registry = CollectorRegistry()
-    registry.register(ServiceCollector(lambda: getattr(app.state, "container", None)))
+    registry.register(ServiceCollector(lambda: getattr(app.state, "services", None)))
     app.state.gc_pauses = GcPauses()  # recording while the lifespan runs (`start_up_frozen`)
     registry.register(app.state.gc_pauses)
     app.state.metrics_registry = registry

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from cryptoagg.api.deps import ContainerDep
+from cryptoagg.api.deps import ServicesDep
 from cryptoagg.api.error_models import error_responses
 from cryptoagg.api.render import iso, render
-from cryptoagg.api.routes.market import SYMBOL_PATTERN
+from cryptoagg.api.routes.symbols import SYMBOL_PATTERN
 from cryptoagg.core.analysis import MIN_CANDLES, method
 from cryptoagg.core.assets import Asset
 from cryptoagg.core.models import Interval
@@ -165,7 +165,7 @@ class AnalysisOut(BaseModel):
     ),
 )
 async def analysis(
-    container: ContainerDep,
+    services: ServicesDep,
     symbol: Annotated[str, Path(pattern=SYMBOL_PATTERN, description="ticker or asset id")],
     interval: Annotated[Literal["1h", "1d"], Query(description="candle interval")] = "1d",
     window: Annotated[
@@ -178,12 +178,12 @@ async def analysis(
     `method` saying how each was computed. Missing candles are fetched first (at most
     HISTORY_BACKFILL_CALLS upstream calls); an analysis is stored and reused until the next
     candle closes."""
-    asset = container.assets.resolve(symbol).asset
-    report = await container.analysis.analyse(
+    asset = services.assets.resolve(symbol).asset
+    report = await services.analysis.analyse(
         asset,
         Interval(interval),
         window,
-        max_calls=container.settings.history_backfill_calls,
+        max_calls=services.settings.history_backfill_calls,
     )
     return render(analysis_body(asset, report))
 

@@ -8,10 +8,10 @@ from typing import Annotated, Any, Literal, cast
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from cryptoagg.api.deps import ContainerDep
+from cryptoagg.api.deps import ServicesDep
 from cryptoagg.api.error_models import error_responses
 from cryptoagg.api.openapi import RFC3339_HINT, UtcDateTime
-from cryptoagg.core.assets import Asset, AssetRegistry, Resolution, normalise_symbol
+from cryptoagg.core.assets import Asset, Resolution, normalise_symbol
 
 router = APIRouter(prefix="/api", tags=["assets"])
 
@@ -135,7 +135,7 @@ class ChangesOut(BaseModel):
     responses=error_responses(422),
 )
 async def assets(
-    container: ContainerDep,
+    services: ServicesDep,
     q: Annotated[
         str, Query(max_length=100, description="part of an id or name, or a whole ticker")
     ] = "",
@@ -143,19 +143,12 @@ async def assets(
 ) -> AssetsOut:
     """Assets whose id or name contains `q` or whose ticker is `q` (all assets when empty):
     tracked assets first, by rank, with every provider's id."""
-    found = container.assets.search(q, limit)
+    found = services.assets.search(q, limit)
     return AssetsOut(
         query=q,
         count=len(found),
-        total=len(container.registry),
+        total=services.assets.count(),
         assets=[_asset(a) for a in found],
-    )
-
-
-def _namesakes(registry: AssetRegistry, asset: Asset) -> list[str]:
-    same = registry.search(asset.symbol, limit=len(registry))
-    return sorted(
-        a.id for a in same if a.symbol.upper() == asset.symbol.upper() and a.id != asset.id
     )
 
 
@@ -181,15 +174,15 @@ def _explain(resolution: Resolution, namesakes: list[str]) -> str:
     responses=error_responses(404, 409, 422),
 )
 async def resolve(
-    container: ContainerDep,
+    services: ServicesDep,
     q: Annotated[str, Query(min_length=1, max_length=100, description="ticker, id or name")],
 ) -> ResolutionOut:
     """One asset and how `q` matched it (`matched_by`: id, symbol, alias or name). A ticker
     naming several tracked assets (or several listed ones when none is tracked) is refused
     with 409 and `details.candidates`, never guessed."""
-    resolution = container.assets.resolve(q)
+    resolution = services.assets.resolve(q)
     by_ticker = resolution.matched_by in ("symbol", "alias")
-    namesakes = _namesakes(container.registry, resolution.asset) if by_ticker else []
+    namesakes = services.assets.namesakes(resolution.asset) if by_ticker else []
     return ResolutionOut(
         query=q,
         matched_by=cast(MatchedBy, resolution.matched_by),
@@ -205,7 +198,7 @@ async def resolve(
     responses=error_responses(422),
 )
 async def changes(
-    container: ContainerDep,
+    services: ServicesDep,
     kind: Annotated[
         Literal[
             "baseline", "listed", "provider_added", "symbol_changed", "name_changed", "delisted"
@@ -222,8 +215,8 @@ async def changes(
     """New assets, assets a provider lists for the first time, ticker and name changes per
     provider, and delistings, as seen by each listing refresh (ENABLE_AUTO_DISCOVERY). The
     newest 500 are kept, across restarts; the first refresh after a start is a `baseline`."""
-    rows = container.assets.changes.recent(limit, kind=kind, provider=provider, since=since)
-    settings = container.settings
+    rows = services.assets.changes.recent(limit, kind=kind, provider=provider, since=since)
+    settings = services.settings
     return ChangesOut(
         count=len(rows),
         discovery=DiscoveryOut(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Any, Literal
 
@@ -11,10 +10,10 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from cryptoagg import __version__
-from cryptoagg.api.deps import ContainerDep
+from cryptoagg.api.deps import ServicesDep
 from cryptoagg.api.render import iso, render
-from cryptoagg.bootstrap import Container
-from cryptoagg.storage.db import database_ok
+from cryptoagg.resilience.redis_link import LinkReading
+from cryptoagg.services.health import CollectorsReport
 
 router = APIRouter(tags=["health"])
 
@@ -47,10 +46,19 @@ class ProvidersCheck(BaseModel):
     last_success: dict[str, datetime | None]
 
 
+class RedisCheck(BaseModel):
+    ok: bool = Field(description="Redis answers; false: this replica runs on local state")
+    degraded_reason: str | None
+    down_for_s: float | None
+    fallbacks: int = Field(description="operations answered from local state")
+    rejoins: int
+
+
 class Checks(BaseModel):
     database: DatabaseCheck
     collectors: CollectorsCheck
     providers: ProvidersCheck
+    redis: RedisCheck | None = Field(None, description="REDIS_URL only: shared state")
 
 
 class HealthOut(BaseModel):
@@ -60,28 +68,33 @@ class HealthOut(BaseModel):
     checks: Checks
 
 
-def _collectors(container: Container) -> dict[str, Any]:
-    collectors = container.collectors
-    if collectors is None:
-        return {"enabled": False, "leader": False, "behind": [], "jobs": {}}
-    now = collectors.supervisor.clock()  # the clock the job times were taken with
-    jobs = collectors.supervisor.jobs
+def _collectors(report: CollectorsReport) -> dict[str, Any]:
     return {
-        "enabled": True,
+        "enabled": report.enabled,
         # only the leader collects; the others stand by for the leader lock
-        "leader": collectors.is_leader,
-        "behind": sorted(name for name, job in jobs.items() if job.behind(now)),
+        "leader": report.leader,
+        "behind": report.behind,
         "jobs": {
             name: {
                 "interval_s": job.interval_s,
                 "runs": job.runs,
                 "failures": job.failures,
                 "last_run": iso(job.last_run),
-                "lag_s": round(job.lag_s(now), 1),
+                "lag_s": round(job.lag_s, 1),
                 "last_error": job.last_error,
             }
-            for name, job in sorted(jobs.items())
+            for name, job in report.jobs.items()
         },
+    }
+
+
+def _redis(link: LinkReading) -> dict[str, Any]:
+    return {
+        "ok": link.up,
+        "degraded_reason": link.degraded_reason,
+        "down_for_s": link.down_for_s,
+        "fallbacks": link.fallbacks,
+        "rejoins": link.rejoins,
     }
 
 
@@ -90,34 +103,28 @@ def _collectors(container: Container) -> dict[str, Any]:
     summary="Service health: healthy, degraded or unhealthy, with the checks behind it",
     response_model=HealthOut,
 )
-async def health(container: ContainerDep) -> Response:
+async def health(services: ServicesDep) -> Response:
     """`unhealthy`: the database is unreachable or every enabled provider is failing;
-    `degraded`: some providers are failing or a collector job is behind; else `healthy`."""
-    database = await asyncio.to_thread(database_ok, container.engine)
-    rows = container.status.providers_status()
-    enabled = [r for r in rows if r.enabled]
-    failing = [r.name for r in enabled if r.state in ("failing", "open", "half_open")]
-    collectors = _collectors(container)
-    if not database or (enabled and len(failing) == len(enabled)):
-        status = "unhealthy"
-    elif failing or collectors["behind"]:
-        status = "degraded"
-    else:
-        status = "healthy"
+    `degraded`: some providers are failing, a collector job is behind or Redis is down; else
+    `healthy`."""
+    report = await services.health.check()
+    providers = report.providers
+    redis = report.redis
     return render(
         {
-            "status": status,
+            "status": report.status,
             "version": __version__,
-            "mock": container.mock,
+            "mock": report.mock,
             "checks": {
-                "database": {"ok": database, "dialect": container.engine.dialect.name},
-                "collectors": collectors,
+                "database": {"ok": report.database_ok, "dialect": report.dialect},
+                "collectors": _collectors(report.collectors),
                 "providers": {
-                    "enabled": len(enabled),
-                    "failing": failing,
-                    "disabled": {r.name: r.disabled_reason for r in rows if not r.enabled},
-                    "last_success": {r.name: iso(r.last_success) for r in enabled},
+                    "enabled": providers.enabled,
+                    "failing": providers.failing,
+                    "disabled": providers.disabled,
+                    "last_success": {name: iso(at) for name, at in providers.last_success.items()},
                 },
+                **({} if redis is None else {"redis": _redis(redis)}),
             },
         }
     )

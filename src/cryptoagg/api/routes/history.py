@@ -15,11 +15,11 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from cryptoagg.api.deps import ContainerDep
+from cryptoagg.api.deps import ServicesDep
 from cryptoagg.api.error_models import error_responses
 from cryptoagg.api.openapi import RFC3339_HINT, UtcDateTime
 from cryptoagg.api.render import iso, render
-from cryptoagg.api.routes.market import SYMBOL_PATTERN
+from cryptoagg.api.routes.symbols import SYMBOL_PATTERN
 from cryptoagg.core.candles import floor_time, sub_candles_per
 from cryptoagg.core.models import Candle, Interval
 from cryptoagg.core.timespan import InvalidRange, periods_before
@@ -108,7 +108,7 @@ def _candle(c: Candle) -> dict[str, Any]:
     ),
 )
 async def crypto_history(
-    container: ContainerDep,
+    services: ServicesDep,
     symbol: Annotated[str, Path(pattern=SYMBOL_PATTERN, description="ticker or asset id")],
     *,
     interval: Interval = Interval.H1,
@@ -126,8 +126,8 @@ async def crypto_history(
     A candle with `partial: true` is a rollup of only `sub_candles` of its
     `sub_candles_expected` finer candles (a closed one also counts as missing). Times outside
     0001-01-01T00:00:00Z..9999-12-31T23:59:59Z are clamped to them."""
-    asset = container.assets.resolve(symbol).asset
-    history = container.history
+    asset = services.assets.resolve(symbol).asset
+    history = services.history
     end_at = history.now() if end is None else end
     if start is None:
         start_at = periods_before(end_at, interval.delta, DEFAULT_CANDLES - 1)
@@ -142,7 +142,7 @@ async def crypto_history(
             "or use a coarser interval"
         )
     start_at, end_at = floor_time(start_at, interval), floor_time(end_at, interval)
-    calls = container.settings.history_backfill_calls if backfill else 0
+    calls = services.settings.history_backfill_calls if backfill else 0
     added = 0
     if calls:
         report = await history.fill(asset, interval, start_at, end_at, max_calls=calls)

@@ -15,7 +15,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
-from cryptoagg.api.deps import ContainerDep
+from cryptoagg.api.deps import ServicesDep
 from cryptoagg.api.error_models import error_responses
 from cryptoagg.api.http.hot import etag_matches
 from cryptoagg.core.images import EXTENSIONS, ICON_MEDIA_TYPE
@@ -75,7 +75,7 @@ def trending_images(asset_id: str, base: str = "") -> dict[str, str]:
 )
 async def coin_image(
     request: Request,
-    container: ContainerDep,
+    services: ServicesDep,
     asset_id: Annotated[
         str,
         Path(
@@ -89,7 +89,7 @@ async def coin_image(
     provider's image host (counted in that provider's budget) and keeps it on disk
     (IMAGE_CACHE_MAX_BYTES). Without one (an unknown asset, none known yet, the provider
     failing or out of budget) the answer is a generated icon of the coin's ticker."""
-    served = await container.images.image(asset_id)
+    served = await services.images.image(asset_id)
     return _respond(request, served)
 
 

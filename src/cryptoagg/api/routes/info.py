@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from cryptoagg.api.deps import ContainerDep
+from cryptoagg.api.deps import ServicesDep
 from cryptoagg.api.error_models import error_responses
 from cryptoagg.api.http.hot import ResponsesDep
 from cryptoagg.api.render import iso, render
 from cryptoagg.api.routes.images import image_url
-from cryptoagg.api.routes.news import news_sentiment
+from cryptoagg.api.routes.news_sentiment import (
+    AssetSentimentOut,
+    asset_sentiment,
+    news_sentiment,
+)
+from cryptoagg.api.routes.symbols import SYMBOL_PATTERN
 from cryptoagg.core.models import DefiOverview, TrendingCoin
 from cryptoagg.resilience.pool import Answer
 from cryptoagg.services.context import Served
@@ -67,6 +72,11 @@ class NewsSentimentOut(BaseModel):
 class MarketSentimentOut(BaseModel):
     fear_greed: FearGreedOut
     news: NewsSentimentOut
+    asset: AssetSentimentOut | None = Field(
+        None,
+        description="with `symbol`: that asset's news sentiment over `24h` and `7d` (labels, "
+        "mean score) and the items behind it, as in `/api/news/sentiment?symbol=`",
+    )
 
 
 class ProtocolOut(BaseModel):
@@ -96,8 +106,8 @@ class DefiOut(Freshness):
     response_model=TrendingOut,
     responses=error_responses(503),
 )
-async def trending(request: Request, container: ContainerDep, responses: ResponsesDep) -> Response:
-    served = await container.market.trending()
+async def trending(request: Request, services: ServicesDep, responses: ResponsesDep) -> Response:
+    served = await services.market.trending()
     return responses.serve(request, served, lambda: _trending_body(served))
 
 
@@ -130,23 +140,32 @@ def _trending_body(served: Served[Answer[list[TrendingCoin]]]) -> Body:
 
 @router.get(
     "/sentiment",
-    summary="Fear & Greed index and news sentiment summary",
+    summary="Fear & Greed index and news sentiment summary (per asset with `symbol`)",
     response_model=MarketSentimentOut,
-    responses=error_responses(503),
+    response_model_exclude_none=True,
+    responses=error_responses(404, 409, 422, 503),
 )
-async def sentiment(container: ContainerDep) -> Response:
-    served = await container.market.fear_greed()
+async def sentiment(
+    services: ServicesDep,
+    symbol: Annotated[
+        str | None,
+        Query(pattern=SYMBOL_PATTERN, description="add this asset's news sentiment"),
+    ] = None,
+) -> Response:
+    asset = services.assets.resolve(symbol).asset if symbol else None
+    served = await services.market.fear_greed()
     fg = served.value.value
-    return render(
-        {
-            "fear_greed": {
-                "value": fg.value,
-                "classification": fg.classification,
-                **_freshness(served, fg.as_of),
-            },
-            "news": await news_sentiment(container),
-        }
-    )
+    body: Body = {
+        "fear_greed": {
+            "value": fg.value,
+            "classification": fg.classification,
+            **_freshness(served, fg.as_of),
+        },
+        "news": await news_sentiment(services),
+    }
+    if asset is not None:
+        body["asset"] = await asset_sentiment(services, asset)
+    return render(body)
 
 
 @router.get(
@@ -155,8 +174,8 @@ async def sentiment(container: ContainerDep) -> Response:
     response_model=DefiOut,
     responses=error_responses(503),
 )
-async def defi(request: Request, container: ContainerDep, responses: ResponsesDep) -> Response:
-    served = await container.market.defi()
+async def defi(request: Request, services: ServicesDep, responses: ResponsesDep) -> Response:
+    served = await services.market.defi()
     return responses.serve(request, served, lambda: _defi_body(served))
 
 

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from cryptoagg.api.deps import ContainerDep
+from cryptoagg.api.deps import ServicesDep
 from cryptoagg.api.error_models import error_responses
 from cryptoagg.api.openapi import RFC3339_HINT, UtcDateTime
-from cryptoagg.storage.monitoring import (
-    AlertRecord,
-    AlertRepository,
-    IncidentRecord,
-    IncidentRepository,
-    StatusLogRepository,
-)
 
 router = APIRouter(prefix="/api", tags=["monitoring"])
 
@@ -80,57 +72,21 @@ class AlertsOut(BaseModel):
     alerts: list[AlertOut]
 
 
-def _incident(r: IncidentRecord) -> IncidentOut:
-    duration = (r.resolved_at - r.opened_at).total_seconds() if r.resolved_at else None
-    return IncidentOut(
-        id=r.id,
-        provider=r.provider,
-        status="open" if r.is_open else "resolved",
-        opened_at=r.opened_at,
-        resolved_at=r.resolved_at,
-        duration_s=duration,
-        reason=r.reason,
-        failed_checks=r.failed_checks,
-    )
-
-
-def _alert(r: AlertRecord) -> AlertOut:
-    return AlertOut.model_validate(r, from_attributes=True)
-
-
 @router.get(
     "/logs/errors",
     summary="Recent provider errors: failed health checks, newest first",
     responses=error_responses(422),
 )
 async def errors(
-    container: ContainerDep,
+    services: ServicesDep,
     provider: ProviderName = None,
     since: Annotated[UtcDateTime | None, Query(description=RFC3339_HINT)] = None,
     limit: Limit = 100,
 ) -> ErrorsOut:
-    repo = StatusLogRepository(container.engine)
-    rows = await asyncio.to_thread(repo.errors, provider=provider, since=since, limit=limit)
-    last = [
-        LastError(
-            provider=s.name, at=s.last_error_at, reason=s.last_error_reason, error=s.last_error
-        )
-        for s in container.status.providers_status()
-        if s.last_error_at is not None and (provider is None or s.name == provider)
-    ]
-    last.sort(key=lambda e: e.at, reverse=True)
+    log = await services.monitoring.errors(provider=provider, since=since, limit=limit)
     return ErrorsOut(
-        errors=[
-            CheckError(
-                at=r.at,
-                provider=r.provider,
-                state=r.state.value,
-                reason=r.reason,
-                latency_ms=r.latency_ms,
-            )
-            for r in rows
-        ],
-        last_errors=last,
+        errors=[CheckError.model_validate(e, from_attributes=True) for e in log.errors],
+        last_errors=[LastError.model_validate(e, from_attributes=True) for e in log.last_errors],
     )
 
 
@@ -140,12 +96,14 @@ async def errors(
     responses=error_responses(422),
 )
 async def incidents(
-    container: ContainerDep,
+    services: ServicesDep,
     status: Annotated[Literal["open", "resolved", "all"], Query()] = "all",
     limit: Limit = 100,
 ) -> IncidentsOut:
-    rows = await asyncio.to_thread(IncidentRepository(container.engine).latest, status, limit)
-    return IncidentsOut(incidents=[_incident(r) for r in rows])
+    rows = await services.monitoring.incidents(status, limit)
+    return IncidentsOut(
+        incidents=[IncidentOut.model_validate(r, from_attributes=True) for r in rows]
+    )
 
 
 @router.get(
@@ -153,6 +111,6 @@ async def incidents(
     summary="Alerts raised when incidents open or resolve, newest first",
     responses=error_responses(422),
 )
-async def alerts(container: ContainerDep, limit: Limit = 100) -> AlertsOut:
-    rows = await asyncio.to_thread(AlertRepository(container.engine).latest, limit)
-    return AlertsOut(alerts=[_alert(r) for r in rows])
+async def alerts(services: ServicesDep, limit: Limit = 100) -> AlertsOut:
+    rows = await services.monitoring.alerts(limit)
+    return AlertsOut(alerts=[AlertOut.model_validate(r, from_attributes=True) for r in rows])

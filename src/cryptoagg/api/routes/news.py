@@ -1,27 +1,32 @@
-"""`/api/news`: stored news with sentiment, newest first; and the news sentiment summary
-that `/api/sentiment` includes."""
+"""`/api/news`: stored news with the assets each item is about, every outlet that carried it,
+and its sentiment, newest first."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from cryptoagg.api.deps import ContainerDep
+from cryptoagg.api.deps import ServicesDep
 from cryptoagg.api.error_models import error_responses
-from cryptoagg.api.render import iso
-from cryptoagg.api.routes.market import SYMBOL_PATTERN
-from cryptoagg.bootstrap import Container
-from cryptoagg.core.assets import normalise_symbol
-from cryptoagg.core.errors import AmbiguousSymbol, UnknownAsset
-from cryptoagg.storage.news_feed import StoredNews
+from cryptoagg.api.routes.symbols import SYMBOL_PATTERN
+from cryptoagg.services.news_feed import StoredNews
 
 router = APIRouter(prefix="/api", tags=["news"])
 
-#: the window of the news sentiment summary in `/api/sentiment`
-SUMMARY_HOURS = 24
+
+class NewsSourceOut(BaseModel):
+    source: str = Field(description="the publication")
+    provider: str
+    url: str
+    published_at: datetime
+    matched_by: str = Field(
+        description="`first`: the item as stored; a later copy matched by `url` (the same link "
+        "without tracking parameters), `guid` (the feed's id) or `title` (a near-identical "
+        "title about the same assets and figures within 48 h)"
+    )
 
 
 class NewsItemOut(BaseModel):
@@ -31,9 +36,14 @@ class NewsItemOut(BaseModel):
     provider: str = Field(description="the feed or API it came from")
     published_at: datetime
     summary: str | None
-    currencies: list[str] = Field(description="tickers the item is tagged with")
+    currencies: list[str] = Field(description="tickers the provider tagged the item with")
+    assets: list[str] = Field(
+        description="ids of the assets the item is about: names, tickers in context, aliases "
+        "and provider tags"
+    )
+    sources: list[NewsSourceOut] = Field(description="every outlet that carried the story")
     sentiment_label: str | None = Field(
-        description="positive, negative or neutral (VADER); null: not scored"
+        description="positive, negative or neutral (`sentiment_model`); null: not scored"
     )
     sentiment_score: float | None = Field(description="-1 (most negative) to 1 (most positive)")
 
@@ -46,7 +56,7 @@ class NewsOut(BaseModel):
                     "symbol": "BTC",
                     "asset_id": "bitcoin",
                     "count": 1,
-                    "sentiment_model": "vader-3.3.2",
+                    "sentiment_model": "market-lexicon-1",
                     "news": [
                         {
                             "title": "Bitcoin rallies as ETF inflows jump",
@@ -56,6 +66,16 @@ class NewsOut(BaseModel):
                             "published_at": "2026-03-04T08:15:00Z",
                             "summary": "Spot bitcoin ETFs took in $500 million on Tuesday.",
                             "currencies": ["BTC"],
+                            "assets": ["bitcoin"],
+                            "sources": [
+                                {
+                                    "source": "CoinDesk",
+                                    "provider": "cryptopanic",
+                                    "url": "https://www.coindesk.com/markets/2026/03/04/bitcoin-rallies",
+                                    "published_at": "2026-03-04T08:15:00Z",
+                                    "matched_by": "first",
+                                }
+                            ],
                             "sentiment_label": "positive",
                             "sentiment_score": 0.4767,
                         }
@@ -65,76 +85,64 @@ class NewsOut(BaseModel):
         }
     )
 
-    symbol: str | None = Field(description="the ticker filtered by, if any")
-    asset_id: str | None = Field(description="the asset that ticker names, when one does")
+    symbol: str | None = Field(description="the asset's ticker, when filtered by one")
+    asset_id: str | None = Field(description="the asset filtered by, if any")
     count: int
     sentiment_model: str | None = Field(description="the backend that scores unscored items")
     news: list[NewsItemOut]
 
 
-def _item(row: StoredNews) -> NewsItemOut:
-    i = row.item
-    return NewsItemOut(
-        title=i.title,
-        url=i.url,
-        source=i.source,
-        provider=i.provider,
-        published_at=i.published_at,
-        summary=i.summary,
-        currencies=list(i.currencies),
-        sentiment_label=row.sentiment_label,
-        sentiment_score=row.sentiment_score,
-    )
-
-
-def _ticker(container: Container, symbol: str) -> tuple[str, str | None]:
-    """The ticker to filter by and the asset it names: an asset id becomes its ticker; a
-    ticker shared by several assets, or unknown to the registry, filters as given (news are
-    tagged by ticker, not by asset)."""
-    try:
-        asset = container.assets.resolve(symbol).asset
-    except (AmbiguousSymbol, UnknownAsset):
-        return normalise_symbol(symbol), None
-    return asset.symbol.upper(), asset.id
-
-
 @router.get(
     "/news",
     summary="Stored news with sentiment, newest first",
-    responses=error_responses(422),
+    responses=error_responses(404, 409, 422),
 )
 async def news(
-    container: ContainerDep,
+    services: ServicesDep,
     symbol: Annotated[
         str | None,
-        Query(pattern=SYMBOL_PATTERN, description="only items tagged with this ticker or asset"),
+        Query(
+            pattern=SYMBOL_PATTERN, description="only items about this asset (ticker, id or name)"
+        ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100, description="at most this many items")] = 20,
 ) -> NewsOut:
-    """News collected from every news provider (every COLLECT_NEWS_S), newest first, each
-    with a sentiment label and score (headlines are scored once, on first read). With
-    `symbol`, only items tagged with its ticker: CryptoPanic tags its posts; RSS feeds carry
-    no tags, so their items only show without `symbol`."""
-    ticker, asset_id = _ticker(container, symbol) if symbol else (None, None)
-    rows = await container.news.latest(limit, ticker)
+    """News collected from every news provider (every COLLECT_NEWS_S), one item per story
+    (copies from other outlets are listed in `sources`), newest first, each with the assets
+    it is about and a sentiment label and score (headlines are scored once, on first read).
+    With `symbol`, only items linked to that asset; an unknown symbol is a 404, one naming
+    several assets a 409 with the candidates."""
+    asset = services.assets.resolve(symbol).asset if symbol else None
+    rows = await services.news.latest(limit, asset.id if asset else None)
     return NewsOut(
-        symbol=ticker,
-        asset_id=asset_id,
+        symbol=asset.symbol.upper() if asset else None,
+        asset_id=asset.id if asset else None,
         count=len(rows),
-        sentiment_model=container.sentiment.backend.model,
-        news=[_item(r) for r in rows],
+        sentiment_model=services.sentiment.backend.model,
+        news=[news_item_out(r) for r in rows],
     )
 
 
-async def news_sentiment(container: Container) -> dict[str, Any]:
-    """The news sentiment summary of `/api/sentiment`: the last 24 hours, per label."""
-    summary = await container.news.summary(SUMMARY_HOURS)
-    return {
-        "window_h": SUMMARY_HOURS,
-        "since": iso(summary.since),
-        "items": summary.items,
-        "scored": summary.scored,
-        "labels": summary.labels,
-        "mean_score": summary.mean_score,
-        "model": summary.model,
-    }
+def news_item_out(r: StoredNews) -> NewsItemOut:
+    return NewsItemOut(
+        title=r.item.title,
+        url=r.item.url,
+        source=r.item.source,
+        provider=r.item.provider,
+        published_at=r.item.published_at,
+        summary=r.item.summary,
+        currencies=list(r.item.currencies),
+        assets=list(r.assets),
+        sources=[
+            NewsSourceOut(
+                source=x.source,
+                provider=x.provider,
+                url=x.url,
+                published_at=x.published_at,
+                matched_by=x.matched_by,
+            )
+            for x in r.sources
+        ],
+        sentiment_label=r.sentiment_label,
+        sentiment_score=r.sentiment_score,
+    )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from cryptoagg.api.deps import AdminDep, ContainerDep
+from cryptoagg.api.deps import AdminDep, ServicesDep
 from cryptoagg.api.error_models import error_responses
 from cryptoagg.api.render import iso, render
 from cryptoagg.resilience.pool import Rotation
@@ -121,7 +121,7 @@ class RotateOut(BaseModel):
     summary="Provider state, breaker, latency, success rates and quota",
     response_model=ProvidersOut,
 )
-async def providers(container: ContainerDep) -> Response:
+async def providers(services: ServicesDep) -> Response:
     rows = [
         {
             "name": s.name,
@@ -167,7 +167,7 @@ async def providers(container: ContainerDep) -> Response:
                 for j in s.plan.jobs
             ],
         }
-        for s in container.status.providers_status()
+        for s in services.status.providers_status()
     ]
     return render({"providers": rows})
 
@@ -179,7 +179,7 @@ async def providers(container: ContainerDep) -> Response:
     responses=error_responses(422),
 )
 async def transitions(
-    container: ContainerDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    services: ServicesDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> Response:
     rows = [
         {
@@ -189,7 +189,7 @@ async def transitions(
             "to": t.to_state.value,
             "reason": t.reason,
         }
-        for t in container.status.transitions(limit)
+        for t in services.status.transitions(limit)
     ]
     return render({"transitions": rows})
 
@@ -199,7 +199,7 @@ async def transitions(
     summary="Pools per capability, their strategy and members",
     response_model=PoolsOut,
 )
-async def pools(container: ContainerDep) -> Response:
+async def pools(services: ServicesDep) -> Response:
     rows = [
         {
             "id": p.id,
@@ -208,7 +208,7 @@ async def pools(container: ContainerDep) -> Response:
             "current": p.current,
             "rotations": p.rotations,
         }
-        for p in container.status.pools_status()
+        for p in services.status.pools_status()
     ]
     return render({"pools": rows})
 
@@ -237,11 +237,11 @@ UNKNOWN_POOL = {
     responses=error_responses(404, 422, s404="unknown pool", examples={404: UNKNOWN_POOL}),
 )
 async def rotations(
-    container: ContainerDep,
+    services: ServicesDep,
     pool_id: Annotated[str, Path(pattern=POOL_ID)],
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Response:
-    rows = [_rotation(r) for r in container.status.rotations(pool_id, limit)]
+    rows = [_rotation(r) for r in services.status.rotations(pool_id, limit)]
     return render({"pool": pool_id, "rotations": rows})
 
 
@@ -252,7 +252,7 @@ async def rotations(
     responses=error_responses(403, 404, 422, s404="unknown pool", examples={404: UNKNOWN_POOL}),
 )
 async def rotate(
-    container: ContainerDep, _admin: AdminDep, pool_id: Annotated[str, Path(pattern=POOL_ID)]
+    services: ServicesDep, _admin: AdminDep, pool_id: Annotated[str, Path(pattern=POOL_ID)]
 ) -> Response:
-    rotation = container.status.pool(pool_id).rotate("manual rotation")
+    rotation = services.status.rotate(pool_id, "manual rotation")
     return render({"rotation": _rotation(rotation)})

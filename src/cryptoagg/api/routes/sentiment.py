@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from cryptoagg.api.deps import ContainerDep
+from cryptoagg.api.deps import ServicesDep
 from cryptoagg.api.error_models import error_responses
 from cryptoagg.api.http.asgi import NO_PROXIES, TrustedProxies, client_address
 from cryptoagg.api.http.ratelimit import client_key
@@ -34,10 +34,19 @@ class SentimentRequest(BaseModel):
     )
 
 
+class TermOut(BaseModel):
+    text: str = Field(description="the word or phrase as written in the text")
+    weight: float = Field(description="what it added to the score before squashing (+ or -)")
+
+
 class SentimentOut(BaseModel):
     label: Literal["positive", "negative", "neutral"]
     score: float = Field(description="-1 (most negative) to 1 (most positive)")
     model: str
+    terms: list[TermOut] = Field(
+        description="the words and phrases that moved the score, strongest first; empty for "
+        "a model backend (SENTIMENT_BACKEND=onnx), which gives no word weights"
+    )
 
 
 class SentimentResponse(BaseModel):
@@ -45,8 +54,19 @@ class SentimentResponse(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "model": "vader-3.3.2",
-                    "results": [{"label": "positive", "score": 0.4767, "model": "vader-3.3.2"}],
+                    "model": "market-lexicon-1",
+                    "results": [
+                        {
+                            "label": "positive",
+                            "score": 0.8302,
+                            "model": "market-lexicon-1",
+                            "terms": [
+                                {"text": "rallies", "weight": 2.386},
+                                {"text": "inflows", "weight": 1.737},
+                                {"text": "jump", "weight": 1.646},
+                            ],
+                        }
+                    ],
                 }
             ]
         }
@@ -79,17 +99,25 @@ class SentimentResponse(BaseModel):
     ),
 )
 async def run_sentiment(
-    body: SentimentRequest, container: ContainerDep, request: Request
+    body: SentimentRequest, services: ServicesDep, request: Request
 ) -> SentimentResponse:
-    """Scores each text (label, score from -1 to 1, model). Limits: SENTIMENT_MAX_TEXTS texts
-    (413 beyond), SENTIMENT_MAX_CHARS characters each (422 beyond),
+    """Scores each text (label, score from -1 to 1, model, the terms that moved it). Limits:
+    SENTIMENT_MAX_TEXTS texts (413 beyond), SENTIMENT_MAX_CHARS characters each (422 beyond),
     SENTIMENT_CLIENT_CHARS_PER_MIN characters per client (429 beyond, with Retry-After);
     503 with Retry-After while the CPU worker and its queue (CPU_QUEUE) are taken."""
-    service = container.sentiment
+    service = services.sentiment
     results = await service.analyze(body.texts, client=_client(request))
     return SentimentResponse(
         model=service.backend.model,
-        results=[SentimentOut(label=r.label, score=r.score, model=r.model) for r in results],
+        results=[
+            SentimentOut(
+                label=r.label,
+                score=r.score,
+                model=r.model,
+                terms=[TermOut(text=t.text, weight=t.weight) for t in r.terms],
+            )
+            for r in results
+        ],
     )
 
 

@@ -29,20 +29,10 @@ import orjson
 import structlog
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from cryptoagg.bootstrap import Container
-from cryptoagg.core.errors import CryptoAggError
-from cryptoagg.services.events import (
-    NEWS,
-    PRICES_PREFIX,
-    PROVIDERS,
-    Subscriber,
-    control_frame,
-    news_data,
-    price_data,
-    price_topic,
-    providers_data,
-)
-from cryptoagg.storage.news import NewsRepository
+from cryptoagg.api.deps import services_of
+from cryptoagg.bootstrap.container import Services
+from cryptoagg.services.events import NEWS, NEWS_PREFIX, PROVIDERS, Subscriber, control_frame
+from cryptoagg.services.live import UnknownTopic
 
 log = structlog.get_logger("cryptoagg.ws")
 
@@ -55,8 +45,6 @@ INVALID_LIMIT = 20
 INVALID_WINDOW_S = 10.0
 #: how long a close frame may wait behind a full socket buffer
 CLOSE_TIMEOUT_S = 5.0
-#: stored news items in a `news` snapshot when nothing was published since start-up
-NEWS_SNAPSHOT_ITEMS = 20
 
 TOO_SLOW = 1013  # "try again later"
 TOO_MANY_CONNECTIONS = 1013
@@ -74,15 +62,11 @@ class Refused(Exception):
         self.reason = reason
 
 
-class TopicError(Exception):
-    """A topic the server cannot serve; the client gets an error frame naming it."""
-
-
 @router.websocket("/ws")
 async def live_updates(websocket: WebSocket) -> None:
-    container: Container = websocket.app.state.container
-    hub = container.events
-    if len(hub) >= container.settings.ws_max_connections:
+    services = services_of(websocket.app.state)
+    hub = services.events
+    if len(hub) >= services.settings.ws_max_connections:
         # accept first so the client sees a close code it can act on, not a bare 403
         log.warning("ws_refused", connections=len(hub))
         with contextlib.suppress(WebSocketDisconnect, OSError):
@@ -92,18 +76,19 @@ async def live_updates(websocket: WebSocket) -> None:
     subscriber = hub.connect()
     try:
         await websocket.accept()
-        await Session(websocket, container, subscriber).run()
+        await Session(websocket, services, subscriber).run()
     finally:
         hub.disconnect(subscriber)
 
 
 class Session:
-    def __init__(self, websocket: WebSocket, container: Container, subscriber: Subscriber) -> None:
+    def __init__(self, websocket: WebSocket, services: Services, subscriber: Subscriber) -> None:
         self.websocket = websocket
-        self.container = container
-        self.hub = container.events
+        self.hub = services.events
+        #: topic names and the data of snapshots
+        self.live = services.live
         self.subscriber = subscriber
-        self.max_bytes = container.settings.ws_max_message_bytes
+        self.max_bytes = services.settings.ws_max_message_bytes
         self._invalid: deque[float] = deque()
 
     async def run(self) -> None:
@@ -209,64 +194,28 @@ class Session:
     def _known(self, raw: str) -> str:
         """The canonical form of a topic, else the topic as given (for unsubscribing)."""
         try:
-            return self._canonical(raw)
-        except TopicError:
+            return self.live.canonical(raw)
+        except UnknownTopic:
             return raw
-
-    def _canonical(self, raw: str) -> str:
-        if raw in (PROVIDERS, NEWS):
-            return raw
-        if raw.startswith(PRICES_PREFIX):
-            query = raw.removeprefix(PRICES_PREFIX)
-            try:
-                return price_topic(self.container.assets.resolve(query).asset.id)
-            except CryptoAggError as exc:
-                raise TopicError(exc.message) from None
-        raise TopicError(f"unknown topic {raw!r}; topics: prices:<asset>, providers, news")
 
     async def _subscribe(self, raw: str) -> bool:
         try:
-            topic = self._canonical(raw)
-        except TopicError as exc:
-            self._reject(str(exc), raw)
+            topic = self.live.canonical(raw)
+        except UnknownTopic as exc:
+            self._reject(exc.message, raw)
             return False
         if topic not in self.subscriber.topics and len(self.subscriber.topics) >= MAX_TOPICS:
             self._reject(f"at most {MAX_TOPICS} topics per connection", raw)
             return False
         if topic == PROVIDERS:
-            # computed now, from memory: the feed publishes changes only every few seconds
-            rows = providers_data(self.container.status.providers_status())
-            self.hub.subscribe(self.subscriber, topic, rows, fresh=True)
-        elif topic == NEWS:
-            self.hub.subscribe(self.subscriber, topic, await self._stored_news(), fresh=True)
+            self.hub.subscribe(self.subscriber, topic, self.live.providers(), fresh=True)
+        elif topic == NEWS or topic.startswith(NEWS_PREFIX):
+            self.hub.subscribe(self.subscriber, topic, await self.live.news(topic), fresh=True)
         else:
             latest = self.hub.latest(topic)
-            fallback = None if latest is not None else await self._price(topic)
+            fallback = None if latest is not None else await self.live.price(topic)
             self.hub.subscribe(self.subscriber, topic, fallback)
         return True
-
-    async def _stored_news(self) -> object:
-        """The latest stored items (an update holds only the items new in its run); read
-        again if a news update was published during the read, so none is missed."""
-        repo = NewsRepository(self.container.engine)
-        while True:
-            before = self.hub.latest(NEWS)
-            items = await asyncio.to_thread(repo.latest, NEWS_SNAPSHOT_ITEMS)
-            if self.hub.latest(NEWS) is before:
-                return news_data(items)
-
-    async def _price(self, topic: str) -> object:
-        """A consensus for an asset the collector has not published yet (`None` if none)."""
-        c = self.container
-        asset_id = topic.removeprefix(PRICES_PREFIX)
-        try:
-            # the cached consensus: a second subscriber costs no upstream call
-            async with asyncio.timeout(c.settings.request_deadline_s):
-                served = await c.prices.price(asset_id)
-        except (CryptoAggError, TimeoutError):
-            return None
-        report = served.value
-        return price_data(report.consensus, report.asset.symbol)
 
 
 def _parse(message: object) -> tuple[str, list[str]] | str:

@@ -78,6 +78,18 @@ export function percent(value) {
   return `${formatter({ minimumFractionDigits: 2, maximumFractionDigits: 2, signDisplay: 'exceptZero' }).format(value)}%`;
 }
 
+/** A signed number with `digits` decimals (a sentiment score, -1 … 1): "+0.165", "-0.200", "0.000". */
+export function signed(value, digits = 3) {
+  if (missing(value)) return '–';
+  return formatter({ minimumFractionDigits: digits, maximumFractionDigits: digits, signDisplay: 'exceptZero' }).format(value);
+}
+
+/** A signed number's cell class: green above zero, red below, plain when it reads as zero. */
+export function signClass(value, digits = 3) {
+  if (missing(value) || Math.round(value * 10 ** digits) === 0) return 'num';
+  return value > 0 ? 'num up' : 'num down';
+}
+
 /** A share of 1 in percent: 0.9876 -> "98.8%". */
 export function ratio(value) {
   if (missing(value)) return '–';
