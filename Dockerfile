@@ -1,4 +1,5 @@
 # cryptoagg for Hugging Face Spaces (or any container host): one worker on $PORT (7860).
+# Several replicas of this one image (PostgreSQL, Redis, nginx in front): compose.yaml.
 #
 # TRUSTED_PROXIES: on Spaces every request reaches the container through the platform's
 # TLS-terminating proxies, which connect from its private network (10.x) and pass the

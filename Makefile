@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP     := $(VENV)/.dev-installed
 
-.PHONY: run mock test lint format clean lock
+.PHONY: run mock test lint format clean lock compose-up
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ test: lint
 format: $(DEV_STAMP)
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
+
+# two replicas behind nginx, with PostgreSQL and Redis (compose.yaml): http://localhost:8080
+COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
+compose-up:
+	$(COMPOSE) up --build
 
 # regenerate constraints.txt from a fresh resolution of pyproject.toml
 lock:

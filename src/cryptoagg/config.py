@@ -9,7 +9,6 @@ collected by config_keys.py and PROVIDERS_FILE is read by providers_file.py.
 from __future__ import annotations
 
 import contextlib
-import json
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
@@ -35,9 +34,9 @@ from cryptoagg.config_values import (
     PublicUrl,
     RedisUrl,
     WebhookUrl,
+    check_model_dir,
 )
 from cryptoagg.core.errors import ConfigError
-from cryptoagg.core.sentiment.labels import label_map
 from cryptoagg.providers_file import (
     ProviderOverride,
     ProvidersFile,
@@ -46,10 +45,6 @@ from cryptoagg.providers_file import (
 )
 
 DATA_SUBDIRS = ("exports", "backups", "logs")
-
-
-#: what SENTIMENT_MODEL must hold (services/sentiment_onnx.py reads them)
-_MODEL_FILES = ("model.onnx", "tokenizer.json", "config.json")
 
 
 class Settings(BaseSettings):
@@ -243,14 +238,7 @@ class Settings(BaseSettings):
             return value
         if value is None:
             raise ValueError("required with SENTIMENT_BACKEND=onnx (a model directory)")
-        missing = [f for f in _MODEL_FILES if not (value / f).is_file()]
-        if not value.is_dir() or missing:
-            raise ValueError(f"{value} is not a model directory (no {', '.join(missing)})")
-        try:
-            config = json.loads((value / "config.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"config.json cannot be read ({type(exc).__name__})") from None
-        label_map(config.get("id2label") if isinstance(config, dict) else None)
+        check_model_dir(value)
         return value
 
     @property

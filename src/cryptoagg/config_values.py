@@ -6,6 +6,7 @@ reports under the variable's name; a value is never echoed when it may be a secr
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from pathlib import Path
 from typing import Annotated, Literal
@@ -13,6 +14,8 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BeforeValidator, SecretStr
 from pydantic_settings import NoDecode
+
+from cryptoagg.core.sentiment.labels import label_map
 
 #: a browser origin: scheme, host and optional port, nothing else
 _ORIGIN = re.compile(r"https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?")
@@ -112,3 +115,20 @@ HttpUrl = Annotated[str | None, AfterValidator(_http)]
 PublicUrl = Annotated[str | None, AfterValidator(_public)]
 WebhookUrl = Annotated[SecretStr | None, AfterValidator(_webhook)]
 ExistingFile = Annotated[Path | None, AfterValidator(_existing)]
+
+
+#: what SENTIMENT_MODEL must hold (services/sentiment_onnx.py reads them)
+MODEL_FILES = ("model.onnx", "tokenizer.json", "config.json")
+
+
+def check_model_dir(path: Path) -> None:
+    """A directory with the three files of a Hugging Face export and classes we can read
+    (SENTIMENT_MODEL), checked before anything is built; ValueError says what is wrong."""
+    missing = [f for f in MODEL_FILES if not (path / f).is_file()]
+    if not path.is_dir() or missing:
+        raise ValueError(f"{path} is not a model directory (no {', '.join(missing)})")
+    try:
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"config.json cannot be read ({type(exc).__name__})") from None
+    label_map(config.get("id2label") if isinstance(config, dict) else None)

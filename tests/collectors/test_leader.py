@@ -17,6 +17,8 @@ from sqlalchemy import text
 from cryptoagg.collectors.leader import AdvisoryLock, FileLock, InThread
 from cryptoagg.collectors.runner import Collectors
 from cryptoagg.collectors.supervisor import Supervisor
+from cryptoagg.config import load_settings
+from cryptoagg.core.errors import ConfigError
 from tests.storage.conftest import postgres_admin
 
 RETRY_S = CHECK_S = 0.02
@@ -199,3 +201,14 @@ async def test_an_advisory_lock_is_released_with_its_session_and_the_leader_sees
         await second.release()
         for engine in (admin, one, two):
             engine.dispose()
+
+
+def test_a_redis_lease_needs_redis() -> None:
+    with pytest.raises(ConfigError, match=r"LEADER_LOCK: .*REDIS_URL"):
+        load_settings(leader_lock="redis")
+    settings = load_settings(leader_lock="redis", redis_url="redis://127.0.0.1:6379/0")
+    assert (settings.leader_lock, settings.leader_retry_s, settings.leader_lease_s) == (
+        "redis",
+        15.0,
+        15.0,
+    )

@@ -37,7 +37,7 @@ async def call(calls: GuardedCalls, fake: FakeSpot) -> None:
 
 async def test_a_retry_after_seen_by_a_keeps_b_from_sending_until_it_passes() -> None:
     async with replicas({"p": Limits()}) as (a, b):
-        a_spot, a_calls = spot(a, errors=[RateLimited("p", "HTTP 429", retry_after_s=0.6)])
+        a_spot, a_calls = spot(a, errors=[RateLimited("p", "HTTP 429", retry_after_s=2.0)])
         b_spot, b_calls = spot(b)
         with pytest.raises(RateLimited):
             await call(a_calls, a_spot)
@@ -53,7 +53,9 @@ async def test_a_retry_after_seen_by_a_keeps_b_from_sending_until_it_passes() ->
         with pytest.raises(CircuitOpen):
             await call(b_calls, b_spot)
         assert b_spot.calls == 0
-        await asyncio.sleep(0.7)
+        left_ms = await a.link.client.pttl(a.shared.budgets.key("p", "cool"))
+        assert 0 < left_ms <= 2000
+        await asyncio.sleep(left_ms / 1000 + 0.05)
         await call(b_calls, b_spot)  # passed: b's half-open probe goes out and closes it
         assert b_spot.calls == 1
         assert held.state is State.CLOSED

@@ -4,15 +4,21 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from cryptoagg.core.asset_seed import seeded_registry
+from cryptoagg.core.news_links import NewsLinker
 from cryptoagg.providers.base import ProviderContext
-from cryptoagg.providers.news import CoinDeskProvider
+from cryptoagg.providers.cryptopanic import CryptoPanicProvider
+from cryptoagg.providers.news import CoinDeskProvider, CointelegraphProvider, DecryptProvider
 from cryptoagg.sim.app import create_sim_app
 from cryptoagg.sim.news import FEED_UPDATE_S, STORY_SLOT_S
+from cryptoagg.storage.db import make_engine, upgrade
+from cryptoagg.storage.news import Incoming, NewsRepository
 from tests.sim.conftest import Clock
 
 #: 12:31:15, so the feed was last rebuilt at 12:30:00
@@ -96,3 +102,40 @@ async def test_the_adapter_gets_304s_from_the_simulator_and_keeps_its_items(
     assert later[0].published_at > first[0].published_at
     assert statuses == [200, 304, 200]
     assert app.state.sim.stats.snapshot()["calls"]["coindesk"] == {"/arc/outboundfeeds/rss/": 3}
+
+
+async def test_a_restarted_simulator_serves_the_same_stories_and_nothing_is_stored_twice(
+    clock: Clock, tmp_path: Path
+) -> None:
+    """A mock run restarted a few minutes later: every feed (and CryptoPanic) gives the same
+    stories with the same URLs, so the news store adds nothing; the three feeds' items are
+    stored once each."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'news.db'}")
+    upgrade(engine)
+    repo = NewsRepository(engine)
+    registry = seeded_registry()
+    linker = NewsLinker(registry.tracked(), registry.asset_id_of)
+
+    async def run() -> tuple[int, int]:
+        app = create_sim_app(seed=1, clock=clock)  # a new simulator: a restart
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport) as client:
+            ctx = ProviderContext(
+                client=client,
+                registry=registry,
+                upstream_base_url="http://sim",
+                api_key=SecretStr("sim"),
+            )
+            providers = [cls(ctx) for cls in (CoinDeskProvider, CointelegraphProvider,
+                                                DecryptProvider, CryptoPanicProvider)]  # fmt: skip
+            items = [i for p in providers for i in await p.news()]
+        incoming = [Incoming(i, tuple(linker.links(i.title, i.summary, i.currencies)), i.guid)
+                    for i in items]  # fmt: skip
+        return len(items), len(repo.add_stories(incoming))
+
+    seen, stored = await run()
+    clock.now += timedelta(minutes=3)
+    seen_again, stored_again = await run()
+    assert seen == seen_again == 50 and 0 < stored <= seen  # 3 feeds × 10, CryptoPanic 20
+    assert stored_again == 0
+    engine.dispose()

@@ -173,6 +173,10 @@ class Budget:
         started = self.clock()
         shared_wait: float | None = None
         if not self._queue and self.wait_s(priority) <= 0:
+            if self.gate is None:  # one process: the local cells decide alone
+                self.spend(priority, purpose)
+                self._waited(priority, 0.0)
+                return
             shared_wait = await self._take(priority, purpose)
             if shared_wait <= 0:
                 self._waited(priority, self.clock() - started)

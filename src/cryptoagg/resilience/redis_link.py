@@ -97,6 +97,7 @@ class RedisLink:
         self._rejoin: list[Rejoin] = []
         self._scripts: list[AsyncScript] = []
         self._wake = asyncio.Event()
+        self._closing = False
         self._task: asyncio.Task[None] | None = None
         self.fallbacks = 0
         self.rejoins = 0
@@ -175,6 +176,11 @@ class RedisLink:
     async def aclose(self) -> None:
         task, self._task = self._task, None
         if task is not None:
+            # the loop also ends on `_closing`: a cancellation redis-py turns into a
+            # connection error (or a timeout that ends as the cancel arrives) must not
+            # keep it running
+            self._closing = True
+            self._wake.set()
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
         self._up = False
@@ -182,8 +188,12 @@ class RedisLink:
         await self.client.aclose()
 
     async def _connect(self) -> bool:
-        """Ping, load the scripts, run the rejoin callbacks; then up."""
+        """Ping, load the scripts, run the rejoin callbacks; then up. Pooled connections
+        from before an outage are dropped first: each would fail once more, after a replica
+        has taken a shared-cache lock for instance."""
         try:
+            if not self._up:
+                await self.client.connection_pool.disconnect()
             await self.client.ping()
             for script in self._scripts:
                 script.sha = await self.client.script_load(script.script)
@@ -214,7 +224,7 @@ class RedisLink:
 
     async def _keep(self) -> None:
         delay = self.config.reconnect_min_s
-        while True:
+        while not self._closing:
             if self._up:
                 delay = self.config.reconnect_min_s
                 self._wake.clear()

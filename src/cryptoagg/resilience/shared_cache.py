@@ -105,6 +105,14 @@ class SharedTier:
             if taken is None:
                 return await self._alone(loader)
             if taken:
+                # another replica may have stored a value and unlocked between the read
+                # above and the lock: read once more before calling upstream
+                again = await self.link.run(lambda c: _read(c, data, err), lambda: None)
+                fresh = self._entry(key, again[0]) if again is not None else None
+                if fresh is not None and fresh[1] < fresh_s:
+                    await self._unlock(lock, token)
+                    self.shared_hits += 1
+                    return fresh
                 return await self._load_for_all(key, loader, token, ttl_s)
             if entry is not None and entry[1] < accept_s:
                 self.shared_hits += 1
