@@ -12,7 +12,7 @@ import pytest
 from cryptoagg.bootstrap import build
 from cryptoagg.config import load_settings
 from cryptoagg.core.models import Interval
-from cryptoagg.storage.news import NewsRepository
+from cryptoagg.storage.news_feed import NewsFeedRepository
 
 
 async def test_two_processes_sharing_a_database_elect_one_collector(tmp_path: Path) -> None:
@@ -80,6 +80,6 @@ async def test_collectors_fill_prices_candles_rollups_and_news(tmp_path: Path) -
                 asset.id, Interval.H1, now - timedelta(hours=3), now
             )
             assert [h.provider for h in hours] == ["rollup"] * len(hours) and 2 <= len(hours) <= 3
-        stored_news = NewsRepository(container.engine).latest(100)
+        stored_news = [r.item for r in NewsFeedRepository(container.engine).latest(100)]
     assert len(stored_news) >= 10
     assert len({n.url for n in stored_news}) == len(stored_news)

@@ -12,8 +12,11 @@ from cryptoagg.core.asset_seed import seeded_registry
 from cryptoagg.core.models import NewsItem
 from cryptoagg.services.events import NEWS, EventHub
 from cryptoagg.services.news import NewsBatch
+from cryptoagg.services.news_feed import NewsFeed
+from cryptoagg.services.sentiment import MarketBackend
 from cryptoagg.storage.db import make_engine, upgrade
 from cryptoagg.storage.news import NewsRepository
+from cryptoagg.storage.news_feed import NewsFeedRepository
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -68,8 +71,10 @@ async def test_the_news_collector_publishes_only_newly_stored_items(tmp_path: Pa
         "summary": None,
         "currencies": ["BTC"],
         "assets": [],
+        "sentiment_label": None,  # no scorer given: scored on first read
+        "sentiment_score": None,
     }
-    assert len(NewsRepository(engine).latest(10)) == 3
+    assert len(NewsFeedRepository(engine).latest(10)) == 3
     engine.dispose()
 
 
@@ -104,4 +109,34 @@ async def test_the_news_collector_links_items_and_publishes_them_per_asset(
         ("Ether and BTC rally together", ["bitcoin", "ethereum"]),
     ]
     assert [i["title"] for i in to_eth["data"]["items"]] == ["Ether and BTC rally together"]
+    engine.dispose()
+
+
+async def test_published_items_carry_the_sentiment_they_are_stored_with(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'news.db'}")
+    upgrade(engine)
+    hub = EventHub(queue_size=8, clock=lambda: T0)
+    subscriber = hub.connect()
+    hub.subscribe(subscriber, NEWS)
+    subscriber.queue.get_nowait()  # the snapshot
+    news = FakeNews()
+    stored = NewsFeedRepository(engine)
+    feed = NewsFeed(stored, MarketBackend(), lambda: T0)
+    collector = NewsCollector(news, NewsRepository(engine), hub, None, feed)  # type: ignore[arg-type]
+    news.items = [
+        item(1).model_copy(update={"title": "Bitcoin plunges as liquidations mount"}),
+        item(2).model_copy(update={"title": "Bitcoin soars to a record high"}),
+    ]
+    assert await collector() == 2
+    frame = orjson.loads(subscriber.queue.get_nowait())
+    pushed = {
+        i["title"]: (i["sentiment_label"], i["sentiment_score"]) for i in frame["data"]["items"]
+    }
+    assert [label for label, _ in pushed.values()] == ["negative", "positive"]
+    # what was pushed is what is stored: the items are not scored again on read
+    rows = stored.latest(10, unscored_only=True)
+    assert rows == []
+    assert {
+        r.item.title: (r.sentiment_label, r.sentiment_score) for r in stored.latest(10)
+    } == pushed
     engine.dispose()

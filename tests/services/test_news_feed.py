@@ -101,6 +101,32 @@ async def test_summary_scores_the_window_and_counts_labels(migrated: Engine) -> 
     assert "old and up" not in backend.seen  # outside the window
 
 
+async def test_summaries_of_several_windows_score_the_longest_once(migrated: Engine) -> None:
+    store(
+        migrated,
+        ("BTC up", 1, ("BTC",)),
+        ("ETH down", 30, ("ETH",)),
+        ("BTC down", 100, ("BTC",)),
+        ("too old and up", 200, ("BTC",)),
+    )
+    backend = CountingBackend()
+    feed = NewsFeed(NewsFeedRepository(migrated), backend, lambda: NOW)
+    windows = {"24h": 24, "7d": 168}
+    overall = await feed.summaries(windows)
+    assert {name: s.items for name, s in overall.items()} == {"24h": 1, "7d": 3}
+    assert overall["7d"].labels == {"negative": 2, "positive": 1}
+    assert sorted(backend.seen) == ["BTC down", "BTC up", "ETH down"]  # once, for both
+    per_asset = await feed.asset_summaries(windows)
+    assert {name: sorted(by) for name, by in per_asset.items()} == {
+        "24h": ["bitcoin"],
+        "7d": ["bitcoin", "ethereum"],
+    }
+    assert per_asset["7d"]["bitcoin"].mean_score == round((0.6 - 0.4) / 2, 4)
+    btc = await feed.summaries(windows, "bitcoin")
+    assert (btc["24h"].items, btc["7d"].items) == (1, 2)
+    assert len(backend.seen) == 3  # nothing scored twice
+
+
 async def test_without_a_backend_items_stay_unscored(migrated: Engine) -> None:
     store(migrated, ("BTC up", 1, ("BTC",)))
     feed = NewsFeed(NewsFeedRepository(migrated), None, lambda: NOW)

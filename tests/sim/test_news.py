@@ -16,7 +16,8 @@ from cryptoagg.providers.base import ProviderContext
 from cryptoagg.providers.cryptopanic import CryptoPanicProvider
 from cryptoagg.providers.news import CoinDeskProvider, CointelegraphProvider, DecryptProvider
 from cryptoagg.sim.app import create_sim_app
-from cryptoagg.sim.news import FEED_UPDATE_S, STORY_SLOT_S
+from cryptoagg.sim.market import PriceModel
+from cryptoagg.sim.news import FEED_UPDATE_S, HEADLINES, STORY_SLOT_S
 from cryptoagg.storage.db import make_engine, upgrade
 from cryptoagg.storage.news import Incoming, NewsRepository
 from tests.sim.conftest import Clock
@@ -139,3 +140,18 @@ async def test_a_restarted_simulator_serves_the_same_stories_and_nothing_is_stor
     assert seen == seen_again == 50 and 0 < stored <= seen  # 3 feeds × 10, CryptoPanic 20
     assert stored_again == 0
     engine.dispose()
+
+
+def test_every_simulated_title_links_its_asset() -> None:
+    """Whatever asset a story draws, the linker links its title to it: "Stellar" and "LINK"
+    are ordinary words and count only in crypto context, which every template gives."""
+    registry = seeded_registry()
+    linker = NewsLinker(registry.tracked(), registry.asset_id_of)
+    titles = {
+        template.format(name=asset.name, symbol=asset.symbol): asset.id
+        for asset in PriceModel(seed=1).assets[:25]
+        for template in HEADLINES
+    }
+    linked = {title: {link.asset_id for link in linker.links(title, "", ())} for title in titles}
+    missed = [title for title, asset_id in titles.items() if asset_id not in linked[title]]
+    assert missed == []

@@ -40,7 +40,9 @@ def test_add_stories_returns_only_the_stories_not_stored_before(migrated: Engine
         [Incoming(item(4)), Incoming(item(2, "renamed")), Incoming(item(3)), Incoming(item(4))]
     )
     assert [a.item.url for a in new] == ["https://news.example/4", "https://news.example/3"]
-    assert [i.title for i in repo.latest(10)] == [f"story {n}" for n in (4, 3, 2, 1)]
+    assert [r.item.title for r in NewsFeedRepository(migrated).latest(10)] == [
+        f"story {n}" for n in (4, 3, 2, 1)
+    ]
 
 
 def test_a_story_from_three_outlets_is_one_item_with_three_sources(migrated: Engine) -> None:

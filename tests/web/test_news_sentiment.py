@@ -279,6 +279,8 @@ def test_a_chip_filters_the_news_by_its_asset_and_follows_it_live(page: Page, ap
         "summary": None,
         "currencies": [],
         "assets": [asset],
+        "sentiment_label": "negative",  # the collector scores what it pushes
+        "sentiment_score": -0.4125,
     }
     other = {**fresh, "url": "https://decrypt.co/2/not-for-this-filter", "assets": []}
     ws = sockets[-1]
@@ -291,6 +293,7 @@ def test_a_chip_filters_the_news_by_its_asset_and_follows_it_live(page: Page, ap
         arg=fresh["url"],
     )
     assert [c.inner_text() for c in top.locator("a.chip").all()] == [symbol]
+    assert top.locator(".pill").inner_text() == "negative -0.413"
     assert page.locator(f'#news-list li[data-url="{other["url"]}"]').count() == 0
 
     # all news again: `news` is followed once more

@@ -34,6 +34,7 @@ from cryptoagg.services.health import NO_COLLECTORS, CollectorsReport, JobReport
 from cryptoagg.services.history import HistoryService
 from cryptoagg.services.incidents import IncidentService
 from cryptoagg.services.news import NewsService
+from cryptoagg.services.news_feed import NewsFeed
 from cryptoagg.services.prices import PriceService
 from cryptoagg.services.probes import JOB as HEALTH_JOB
 from cryptoagg.services.recorder import Recorder
@@ -138,6 +139,7 @@ def start_collectors(
     recorder: Recorder,
     history: HistoryService,
     events: EventHub,
+    news: NewsFeed | None = None,
     link: RedisLink | None = None,
 ) -> Collectors:
     """The notifier and the collectors, both stopped when `stack` closes."""
@@ -189,7 +191,7 @@ def start_collectors(
             (
                 "news",
                 settings.collect_news_s,
-                NewsCollector(NewsService(ctx), NewsRepository(engine), events, registry),
+                NewsCollector(NewsService(ctx), NewsRepository(engine), events, registry, news),
             ),
         ],
         retry_s=settings.leader_retry_s,

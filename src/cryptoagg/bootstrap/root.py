@@ -26,6 +26,7 @@ from cryptoagg.bootstrap.services import (
     live_events,
     live_topics,
     monitoring_service,
+    sentiment_service,
     service_context,
     start_asset_sync,
     start_discovery,
@@ -37,7 +38,7 @@ from cryptoagg.collectors.runner import Collectors
 from cryptoagg.config import Settings
 from cryptoagg.core.asset_seed import seeded_registry
 from cryptoagg.resilience.cache import TTLCache
-from cryptoagg.resilience.cpu import ClientCostBudget, CpuLimiter
+from cryptoagg.resilience.cpu import CpuLimiter
 from cryptoagg.resilience.health import HealthBook
 from cryptoagg.services.analysis import AnalysisService
 from cryptoagg.services.health import ServiceHealth
@@ -46,7 +47,6 @@ from cryptoagg.services.news_feed import NewsFeed
 from cryptoagg.services.price_records import PriceRecords
 from cryptoagg.services.prices import PriceService
 from cryptoagg.services.provider_feed import ProviderFeed
-from cryptoagg.services.sentiment import SentimentService, make_backend
 from cryptoagg.services.status import StatusService
 from cryptoagg.services.telemetry import Telemetry
 from cryptoagg.storage.analysis import AnalysisRepository
@@ -86,6 +86,11 @@ async def build(
         history = history_service(settings, ctx, engine)
         events = live_events(settings, stack)
         await event_relay(events, link, stack)
+        # CPU-heavy work (sentiment, analysis) on threads of its own, bounded: resilience/cpu.py
+        cpu = CpuLimiter(settings.cpu_workers, settings.cpu_queue)
+        stack.push_async_callback(cpu.aclose)
+        sentiment = sentiment_service(settings, cpu)
+        news = NewsFeed(NewsFeedRepository(engine), sentiment.backend, utcnow, limiter=cpu)
         collectors: Collectors | None = None
         if settings.collectors:
             collectors = start_collectors(
@@ -100,30 +105,13 @@ async def build(
                 recorder=recorder,
                 history=history,
                 events=events,
+                news=news,
                 link=link,
             )
         assets = await asset_service(ctx, engine)
         status = StatusService(providers, health, guards, pools)
         images = await image_service(
             settings, providers, registry=registry, guards=guards, health=health, stack=stack
-        )
-        # CPU-heavy work (sentiment, analysis) on threads of its own, bounded: resilience/cpu.py
-        cpu = CpuLimiter(settings.cpu_workers, settings.cpu_queue)
-        stack.push_async_callback(cpu.aclose)
-        per_min = settings.sentiment_client_chars_per_min
-        burst = settings.sentiment_client_burst_chars
-        budget = ClientCostBudget(per_min, burst, unit="characters") if per_min else None
-        sentiment = SentimentService(
-            make_backend(
-                settings.sentiment_backend,
-                settings.sentiment_model,
-                max_tokens=settings.sentiment_max_tokens,
-                batch=settings.sentiment_batch,
-            ),
-            settings.sentiment_max_texts,
-            settings.sentiment_max_chars,
-            limiter=cpu,
-            budget=budget,
         )
         start_provider_feed(ProviderFeed(status, events), stack)
         start_asset_sync(assets, stack)
@@ -139,7 +127,7 @@ async def build(
             assets=assets,
             analysis=AnalysisService(history, AnalysisRepository(engine), limiter=cpu),
             images=images,
-            news=NewsFeed(NewsFeedRepository(engine), sentiment.backend, utcnow),
+            news=news,
             sentiment=sentiment,
             status=status,
             monitoring=monitoring_service(engine, status),

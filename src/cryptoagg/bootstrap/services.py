@@ -15,6 +15,7 @@ from cryptoagg.core.assets import AssetRegistry
 from cryptoagg.core.limits import Priority
 from cryptoagg.core.models import Capability
 from cryptoagg.resilience.cache import TTLCache
+from cryptoagg.resilience.cpu import ClientCostBudget, CpuLimiter
 from cryptoagg.resilience.pool import ProviderPool
 from cryptoagg.resilience.scope import background
 from cryptoagg.services.asset_changes import AssetChangeLog
@@ -27,6 +28,7 @@ from cryptoagg.services.monitoring import MonitoringService
 from cryptoagg.services.prices import PriceService
 from cryptoagg.services.provider_feed import ProviderFeed
 from cryptoagg.services.recorder import Recorder
+from cryptoagg.services.sentiment import SentimentService, make_backend
 from cryptoagg.services.status import StatusService
 from cryptoagg.storage.candles import CandleRepository
 from cryptoagg.storage.configuration import ConfigurationRepository
@@ -162,3 +164,24 @@ def start_discovery(
                 return await assets.refresh()
 
         start_periodic("asset-discovery", settings.discovery_interval_s, refresh, stack)
+
+
+def sentiment_service(settings: Settings, cpu: CpuLimiter) -> SentimentService:
+    """The configured backend behind the request limits, on the CPU limiter, with each
+    client's character budget when one is set."""
+    per_min = settings.sentiment_client_chars_per_min
+    burst = settings.sentiment_client_burst_chars
+    budget = ClientCostBudget(per_min, burst, unit="characters") if per_min else None
+    backend = make_backend(
+        settings.sentiment_backend,
+        settings.sentiment_model,
+        max_tokens=settings.sentiment_max_tokens,
+        batch=settings.sentiment_batch,
+    )
+    return SentimentService(
+        backend,
+        settings.sentiment_max_texts,
+        settings.sentiment_max_chars,
+        limiter=cpu,
+        budget=budget,
+    )

@@ -8,6 +8,7 @@ registry knew their assets), so an upgraded database fills its links in the back
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -17,7 +18,9 @@ from cryptoagg.core.news_links import NewsLinker
 from cryptoagg.services.event_payloads import publish_news
 from cryptoagg.services.events import Publisher
 from cryptoagg.services.news import NewsService
-from cryptoagg.storage.news import Incoming, NewsRepository
+from cryptoagg.services.news_feed import NewsFeed
+from cryptoagg.storage.news import Added, Incoming, NewsRepository
+from cryptoagg.storage.news_feed import StoredNews
 
 log = structlog.get_logger("cryptoagg.collectors")
 
@@ -32,6 +35,9 @@ class NewsCollector:
     publisher: Publisher | None = None
     #: the assets items are linked to; None: items are stored unlinked
     registry: AssetRegistry | None = None
+    #: scores the new items before they are published (stored with their sentiment); None:
+    #: published unscored, scored on first read
+    feed: NewsFeed | None = None
 
     async def __call__(self) -> int:
         batch = await self.news.fetch()
@@ -47,7 +53,7 @@ class NewsCollector:
         ]
         new = await asyncio.to_thread(self.repo.add_stories, incoming)
         if new and self.publisher is not None:
-            publish_news(self.publisher, [n.item for n in new], [n.assets for n in new])
+            publish_news(self.publisher, await self._scored(new))
         relinked = await self._relink(linker) if linker is not None else 0
         log.info(
             "news_collected",
@@ -58,6 +64,16 @@ class NewsCollector:
             failed=batch.failures,
         )
         return len(new)
+
+    async def _scored(self, new: Sequence[Added]) -> list[StoredNews]:
+        rows = [StoredNews(n.id, n.item, assets=n.assets) for n in new]
+        if self.feed is None:
+            return rows
+        try:
+            return await self.feed.score(rows)
+        except Exception as error:  # a broken backend: published unscored, scored on read
+            log.warning("news_scoring_failed", error=type(error).__name__, items=len(rows))
+            return rows
 
     async def _relink(self, linker: NewsLinker) -> int:
         rows = await asyncio.to_thread(self.repo.unlinked, RELINK_BATCH)

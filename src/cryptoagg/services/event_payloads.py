@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cryptoagg.core.consensus import Consensus
-from cryptoagg.core.models import NewsItem
 from cryptoagg.services.events import NEWS, Publisher, news_topic
 from cryptoagg.services.status import ProviderStatus
+from cryptoagg.storage.news_feed import StoredNews
 
 
 def price_data(consensus: Consensus, symbol: str) -> dict[str, object]:
@@ -41,38 +41,34 @@ def providers_data(rows: list[ProviderStatus]) -> list[dict[str, object]]:
     ]
 
 
-def news_data(
-    items: Sequence[NewsItem], assets: Sequence[Sequence[str]] | None = None
-) -> dict[str, object]:
+def news_data(rows: Sequence[StoredNews]) -> dict[str, object]:
     """The `news` payload: the items just stored (an update) or the latest stored (snapshot),
-    each with the assets it is about (`assets[i]` for `items[i]`)."""
-    linked = assets if assets is not None else [()] * len(items)
+    each with the assets it is about and its sentiment (null when not scored yet)."""
     return {
         "items": [
             {
-                "title": i.title,
-                "url": i.url,
-                "source": i.source,
-                "provider": i.provider,
-                "published_at": i.published_at,
-                "summary": i.summary,
-                "currencies": list(i.currencies),
-                "assets": list(a),
+                "title": r.item.title,
+                "url": r.item.url,
+                "source": r.item.source,
+                "provider": r.item.provider,
+                "published_at": r.item.published_at,
+                "summary": r.item.summary,
+                "currencies": list(r.item.currencies),
+                "assets": list(r.assets),
+                "sentiment_label": r.sentiment_label,
+                "sentiment_score": r.sentiment_score,
             }
-            for i, a in zip(items, linked, strict=True)
+            for r in rows
         ]
     }
 
 
-def publish_news(
-    publisher: Publisher, items: Sequence[NewsItem], assets: Sequence[Sequence[str]]
-) -> None:
+def publish_news(publisher: Publisher, rows: Sequence[StoredNews]) -> None:
     """New items to `news`, and each asset's own to `news:<asset_id>`."""
-    publisher.publish(NEWS, news_data(items, assets))
-    per_asset: dict[str, list[int]] = {}
-    for n, linked in enumerate(assets):
-        for asset_id in linked:
-            per_asset.setdefault(asset_id, []).append(n)
-    for asset_id, rows in per_asset.items():
-        data = news_data([items[n] for n in rows], [assets[n] for n in rows])
-        publisher.publish(news_topic(asset_id), data)
+    publisher.publish(NEWS, news_data(rows))
+    per_asset: dict[str, list[StoredNews]] = {}
+    for row in rows:
+        for asset_id in row.assets:
+            per_asset.setdefault(asset_id, []).append(row)
+    for asset_id, own in per_asset.items():
+        publisher.publish(news_topic(asset_id), news_data(own))

@@ -87,7 +87,7 @@ class LiveTopics:
                 self.news_rows.latest, NEWS_SNAPSHOT_ITEMS, asset_id=asset_id
             )
             if self.hub.latest(topic) is before:
-                return news_data([r.item for r in rows], [r.assets for r in rows])
+                return news_data(rows)
 
     async def price(self, topic: str) -> object:
         """A consensus for an asset the collector has not published yet (`None` if none)."""

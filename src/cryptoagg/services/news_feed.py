@@ -10,20 +10,22 @@ does not rescore stored items.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
 
-from cryptoagg.services.sentiment import SentimentBackend
+from cryptoagg.resilience.cpu import CpuLimiter
+from cryptoagg.services.sentiment import CHUNK_CHARS, SentimentBackend, chunked
+from cryptoagg.services.sentiment_result import SentimentResult
 from cryptoagg.storage.news_feed import LabelCount, NewsFeedRepository, StoredNews
 
 __all__ = ["NewsFeed", "SentimentSummary", "StoredNews"]
 
 log = structlog.get_logger("cryptoagg.news")
 
-#: the summary scores at most this many unscored items of its window per call
+#: a summary scores at most this many unscored items of its windows per call
 SUMMARY_SCORE_LIMIT = 500
 
 
@@ -44,10 +46,14 @@ class NewsFeed:
         repo: NewsFeedRepository,
         sentiment: SentimentBackend | None,
         clock: Callable[[], datetime],
+        limiter: CpuLimiter | None = None,
     ) -> None:
+        """`limiter`: the CPU limiter headlines are scored on (waiting behind clients' jobs,
+        never refused); None: a thread of its own."""
         self.repo = repo
         self.sentiment = sentiment
         self.clock = clock
+        self.limiter = limiter
 
     async def latest(
         self, limit: int, asset_id: str | None = None, since: datetime | None = None
@@ -61,34 +67,64 @@ class NewsFeed:
         todo = [r for r in rows if r.sentiment_label is None]
         if backend is None or not todo:
             return list(rows)
-        results = await asyncio.to_thread(backend.score, [r.item.title for r in todo])
+        results = await self._score([r.item.title for r in todo], backend)
         scored = {r.id: r.scored(s.label, s.score) for r, s in zip(todo, results, strict=True)}
         await asyncio.to_thread(self.repo.set_sentiment, list(scored.values()))
         log.info("news_scored", items=len(scored), model=backend.model)
         return [scored.get(r.id, r) for r in rows]
 
+    async def _score(self, titles: list[str], backend: SentimentBackend) -> list[SentimentResult]:
+        if self.limiter is None:
+            return await asyncio.to_thread(backend.score, titles)
+        results: list[SentimentResult] = []
+        async with self.limiter.slot(refuse_when_full=False) as slot:
+            for chunk in chunked(titles, CHUNK_CHARS):
+                results.extend(await slot.run(backend.score, chunk))
+        return results
+
     async def summary(self, hours: float = 24, asset_id: str | None = None) -> SentimentSummary:
         """Sentiment of the items published in the last `hours` (about `asset_id`, when
         given), per label."""
-        since = await self._scored_since(hours)
-        counts = await asyncio.to_thread(self.repo.label_counts, since, asset_id)
-        return self._summary(since, counts)
+        return (await self.summaries({"": hours}, asset_id))[""]
 
-    async def asset_summaries(self, hours: float = 24) -> dict[str, SentimentSummary]:
-        """Per linked asset: the sentiment of its items published in the last `hours`."""
-        since = await self._scored_since(hours)
-        by_asset = await asyncio.to_thread(self.repo.label_counts_by_asset, since)
-        return {asset_id: self._summary(since, c) for asset_id, c in sorted(by_asset.items())}
+    async def summaries(
+        self, windows: Mapping[str, float], asset_id: str | None = None
+    ) -> dict[str, SentimentSummary]:
+        """`summary` for each named window (name -> hours), the unscored items of the longest
+        scored once for all of them."""
+        starts = await self._scored_starts(windows)
+        return {
+            name: self._summary(
+                since, await asyncio.to_thread(self.repo.label_counts, since, asset_id)
+            )
+            for name, since in starts.items()
+        }
 
-    async def _scored_since(self, hours: float) -> datetime:
-        """The start of the window, its unscored items scored first."""
-        since = self.clock() - timedelta(hours=hours)
-        if self.sentiment is not None:
+    async def asset_summaries(
+        self, windows: Mapping[str, float]
+    ) -> dict[str, dict[str, SentimentSummary]]:
+        """Per named window, per linked asset: the sentiment of its items published in the
+        window, the unscored items of the longest scored once for all of them."""
+        starts = await self._scored_starts(windows)
+        summaries: dict[str, dict[str, SentimentSummary]] = {}
+        for name, since in starts.items():
+            by_asset = await asyncio.to_thread(self.repo.label_counts_by_asset, since)
+            summaries[name] = {a: self._summary(since, c) for a, c in sorted(by_asset.items())}
+        return summaries
+
+    async def _scored_starts(self, windows: Mapping[str, float]) -> dict[str, datetime]:
+        """The start of each window, the unscored items of the longest scored first."""
+        now = self.clock()
+        starts = {name: now - timedelta(hours=hours) for name, hours in windows.items()}
+        if self.sentiment is not None and starts:
             unscored = await asyncio.to_thread(
-                self.repo.latest, SUMMARY_SCORE_LIMIT, since=since, unscored_only=True
+                self.repo.latest,
+                SUMMARY_SCORE_LIMIT,
+                since=min(starts.values()),
+                unscored_only=True,
             )
             await self.score(unscored)
-        return since
+        return starts
 
     def _summary(self, since: datetime, counts: Sequence[LabelCount]) -> SentimentSummary:
         labels = {c.label: c.items for c in counts if c.label is not None}

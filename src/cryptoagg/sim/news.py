@@ -25,15 +25,18 @@ from starlette.responses import Response
 from cryptoagg.sim.market import rng_for
 from cryptoagg.sim.state import Handler, Routes, SimProvider, SimState, iso_z, json
 
+#: every title names its asset so that the news linker links it, also when the asset's name or
+#: ticker is an ordinary word (Stellar, LINK): by a ticker in parentheses or a token word after
+#: it (tests/sim/test_news.py)
 HEADLINES = (
     "{name} price climbs as traders eye new highs",
     "Analysts split on where {name} ({symbol}) heads next",
     "{name} network activity hits a monthly record",
-    "Whales move large amounts of {symbol} to exchanges",
+    "Whales move large amounts of {name} ({symbol}) to exchanges",
     "{name} slips as the market cools after a strong week",
-    "{symbol} options traders brace for volatility",
+    "{symbol} futures traders brace for volatility",
     "Developers ship a major {name} upgrade",
-    "ETF flows lift {name} as institutions return",
+    "ETF flows lift {name} ({symbol}) as institutions return",
 )
 AUTHORS = ("Jamie Rivera", "Sam Okafor", "Alex Chen", "Priya Nair", "Jordan Blake")
 #: feed -> (path, channel title, channel link, article link pattern)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, or_, select, update
@@ -206,10 +206,3 @@ class NewsRepository:
                 self._write_links(connection, row_id, found)
             connection.execute(update(news).where(news.c.id.in_(ids)).values(linked=True))
         return len(ids)
-
-    def latest(self, limit: int, since: datetime | None = None) -> list[NewsItem]:
-        query = select(news).order_by(news.c.published_at.desc(), news.c.id.desc()).limit(limit)
-        if since is not None:
-            query = query.where(news.c.published_at >= since)
-        with self.engine.connect() as connection:
-            return [news_item(r) for r in connection.execute(query).mappings()]

@@ -122,7 +122,7 @@ async def news_sentiment(services: Services) -> Body:
 
 async def asset_sentiment(services: Services, asset: Asset) -> Body:
     """One asset's news sentiment over every window, with the items behind the longest."""
-    windows = {name: await services.news.summary(h, asset.id) for name, h in WINDOWS.items()}
+    windows = await services.news.summaries(WINDOWS, asset.id)
     since = next(reversed(windows.values())).since
     rows = await services.news.latest(ASSET_ITEMS, asset.id, since=since)
     return {
@@ -151,7 +151,7 @@ async def news_sentiment_by_asset(
     hours and 7 days: overall, and per asset the items are linked to (assets with news in
     the last 7 days, most items first). With `symbol`, that asset alone, with the items behind
     its figures (newest first, at most 20)."""
-    overall = {name: await services.news.summary(h) for name, h in WINDOWS.items()}
+    overall = await services.news.summaries(WINDOWS)
     body: Body = {
         "model": services.sentiment.backend.model,
         "overall": {name: _window(s) for name, s in overall.items()},
@@ -160,7 +160,7 @@ async def news_sentiment_by_asset(
         asset = services.assets.resolve(symbol).asset
         body["assets"] = [await asset_sentiment(services, asset)]
         return render(body)
-    per_window = {name: await services.news.asset_summaries(h) for name, h in WINDOWS.items()}
+    per_window = await services.news.asset_summaries(WINDOWS)
     longest = next(reversed(per_window.values()))
     ranked = sorted(longest, key=lambda a: (-longest[a].items, a))
     rows = []
