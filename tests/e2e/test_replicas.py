@@ -147,6 +147,13 @@ def test_load_over_two_replicas_fetches_once_per_ttl_and_keeps_one_rate_limit(
     assert kraken[-1][1] >= seconds * KRAKEN_PER_S / 2  # it was asked, and answered
     assert kraken[-1][1] <= seconds * KRAKEN_PER_S + 2, str(changes(kraken))
     assert most_within(kraken, 5.0) <= 5 * KRAKEN_PER_S + 2, str(changes(kraken))
+    # both replicas served (and recorded) every listing: each price is stored once
+    recorded = query(shared.db_url, "SELECT count(*) FROM prices WHERE stream = 'market'")
+    twice = query(
+        shared.db_url,
+        "SELECT asset_id, as_of FROM prices GROUP BY asset_id, as_of, stream HAVING count(*) > 1",
+    )
+    assert recorded[0][0] > 0 and twice == []
 
 
 # --- a 429 seen by one replica -----------------------------------------------------------
@@ -180,7 +187,7 @@ def consensus_rows(db_url: str, asset: str) -> list[Any]:
     return query(
         db_url,
         "SELECT as_of, recorded_at, price FROM prices WHERE asset_id = :a"
-        " AND volume_24h IS NULL AND market_cap IS NULL ORDER BY as_of",
+        " AND stream = 'consensus' ORDER BY as_of",
         a=asset,
     )
 

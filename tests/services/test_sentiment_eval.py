@@ -32,13 +32,13 @@ def measure(backend: SentimentBackend, part: str = "test") -> Accuracy:
 
 #: the issue's targets on the held-out part
 TARGET_POLAR, TARGET_OVERALL = 0.85, 0.75
-#: what this version measures there (82.3% and 72.4% of 369): a floor against regressions
-FLOOR_POLAR, FLOOR_OVERALL = 0.82, 0.72
+#: what this version measures there (76.9% and 65.4% of 1,033): a floor against regressions
+FLOOR_POLAR, FLOOR_OVERALL = 0.765, 0.65
 
 
 @pytest.mark.xfail(
     strict=True,  # reaching the targets fails this test: then drop the mark
-    reason="not reached yet: 82.3% of the held-out positive/negative headlines, 72.4% overall",
+    reason="not reached: 76.9% of the held-out positive/negative headlines, 65.4% overall",
 )
 def test_the_default_reads_held_out_headlines_at_the_targets() -> None:
     held_out = measure(make_backend("market"))
@@ -82,7 +82,8 @@ def test_every_headline_says_where_it_comes_from() -> None:
         assert headline.label in ("positive", "negative", "neutral")
         match = SOURCE.fullmatch(headline.source)
         assert match, headline.source
-        assert headline.url.startswith(("http://", "https://")), headline.url
+        # a link to the article, or none when the source gives none
+        assert headline.url == "" or headline.url.startswith(("http://", "https://"))
         named = match.group("repo") or headline.source.removeprefix("cryptoagg:")
         assert named in readme, f"{named} is not described in README.md"
     assert "licence" in readme.lower() and "labelling guide" in readme.lower()

@@ -36,7 +36,7 @@ def test_migrations_create_every_table_and_are_idempotent(engine: Engine) -> Non
     assert current_revision(engine) is None
     upgrade(engine)
     upgrade(engine)  # a second start-up changes nothing
-    assert current_revision(engine) == "0004"
+    assert current_revision(engine) == "0005"
     names = set(inspect(engine).get_table_names())
     assert names >= TABLES
     assert set(metadata.tables) == TABLES
@@ -65,7 +65,7 @@ def test_a_revision_0001_database_is_migrated_with_its_rows(engine: Engine) -> N
             )
         )
     upgrade(engine)
-    assert current_revision(engine) == "0004"
+    assert current_revision(engine) == "0005"
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count FROM user_queries")).scalar_one() == 1
 
@@ -122,7 +122,7 @@ def test_a_revision_0002_database_gets_its_rollups_counted(engine: Engine) -> No
 
     upgrade(engine)
 
-    assert current_revision(engine) == "0004"
+    assert current_revision(engine) == "0005"
     marks = CandleRepository(engine)
 
     def flags(asset: str, interval: Interval, start: datetime, n: int) -> list[tuple[Any, ...]]:
@@ -158,7 +158,7 @@ def test_a_revision_0003_database_keeps_its_news_as_first_sources(engine: Engine
             )
         )
     upgrade(engine)
-    assert current_revision(engine) == "0004"
+    assert current_revision(engine) == "0005"
     with engine.connect() as connection:
         row = connection.execute(text("SELECT canonical_url, linked FROM news")).one()
         sources = connection.execute(

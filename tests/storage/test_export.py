@@ -164,6 +164,7 @@ def test_csv_writes_json_booleans_floats_and_nulls(db: Engine, tmp_path: Path) -
         "",
         "",
         "1000000000000",
+        "",  # stream: not given
     ]
     query = _read_csv(tmp_path / "q.csv")[1]
     assert query[1:] == ["2024-03-01T12:00:00.123456Z", "/api/price", query[3], "200", "1.25", "1"]

@@ -102,6 +102,7 @@ class Recorder:
                     volume_24h=e.volume_24h,
                     change_24h=e.change_24h_pct,
                     market_cap=e.market_cap,
+                    stream="market",
                 )
             )
 
@@ -120,6 +121,7 @@ class Recorder:
                 as_of=c.as_of,
                 recorded_at=recorded_at,
                 sources=c.sources,
+                stream="consensus",
             )
             for c in fresh
         ]

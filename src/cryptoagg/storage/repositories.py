@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import Engine, func, select
 
-from cryptoagg.storage.dialect import TupleInsert
+from cryptoagg.storage.dialect import TupleInsert, insert_ignoring_duplicates
 from cryptoagg.storage.tables import prices, user_queries
 
 
@@ -24,35 +24,64 @@ class PriceRecord:
     volume_24h: Decimal | None = None
     change_24h: Decimal | None = None
     market_cap: Decimal | None = None
+    #: "market" or "consensus": a price is stored once per asset, `as_of` and stream
+    stream: str | None = None
+
+
+#: asset ids per `IN (...)` of a query
+IN_CHUNK = 500
+
+
+def _price_row(r: PriceRecord) -> dict[str, object]:
+    return {
+        "asset_id": r.asset_id,
+        "price": r.price,
+        "as_of": r.as_of,
+        "recorded_at": r.recorded_at,
+        "sources": r.sources,
+        "volume_24h": r.volume_24h,
+        "change_24h": r.change_24h,
+        "market_cap": r.market_cap,
+        "stream": r.stream,
+    }
 
 
 class PriceRepository:
     """`prices`: recorded prices. Written only by the recorder (`services/recorder.py`), which
     keeps the record of what was written last, so a value is stored once however many
-    callers serve or collect it; anything may read."""
+    callers serve or collect it; anything may read. A price already stored for its asset,
+    `as_of` and stream (by another replica, which serves the same shared listing) is not
+    stored again."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     def add_many(self, records: Sequence[PriceRecord]) -> int:
+        """Store the records whose asset, `as_of` and stream are not stored yet; returns how
+        many."""
         if not records:
             return 0
-        rows = [
-            {
-                "asset_id": r.asset_id,
-                "price": r.price,
-                "as_of": r.as_of,
-                "recorded_at": r.recorded_at,
-                "sources": r.sources,
-                "volume_24h": r.volume_24h,
-                "change_24h": r.change_24h,
-                "market_cap": r.market_cap,
-            }
-            for r in records
-        ]
+        assets = sorted({r.asset_id for r in records})
+        first, last = min(r.as_of for r in records), max(r.as_of for r in records)
         with self.engine.begin() as connection:
-            connection.execute(prices.insert(), rows)
-        return len(rows)
+            known: set[tuple[str, datetime, str | None]] = set()
+            for at in range(0, len(assets), IN_CHUNK):
+                query = select(prices.c.asset_id, prices.c.as_of, prices.c.stream).where(
+                    prices.c.asset_id.in_(assets[at : at + IN_CHUNK]),
+                    prices.c.as_of.between(first, last),
+                )
+                known.update(
+                    (row.asset_id, row.as_of, row.stream) for row in connection.execute(query)
+                )
+            fresh: dict[tuple[str, datetime, str | None], PriceRecord] = {}
+            for r in records:
+                if (r.asset_id, r.as_of, r.stream) not in known:
+                    fresh.setdefault((r.asset_id, r.as_of, r.stream), r)
+            if fresh:
+                # another replica may store the same row between the read and this insert
+                insert = insert_ignoring_duplicates(self.engine, prices)
+                connection.execute(insert, [_price_row(r) for r in fresh.values()])
+        return len(fresh)
 
     def latest(self, asset_id: str, limit: int) -> list[PriceRecord]:
         query = (
@@ -73,6 +102,7 @@ class PriceRepository:
                 volume_24h=r["volume_24h"],
                 change_24h=r["change_24h"],
                 market_cap=r["market_cap"],
+                stream=r["stream"],
             )
             for r in rows
         ]

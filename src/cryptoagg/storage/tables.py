@@ -43,7 +43,19 @@ prices = Table(
     Column("volume_24h", Money),
     Column("change_24h", Money),
     Column("market_cap", Money),
+    #: who wrote the row: "market" (a served listing) or "consensus" (the price collector);
+    #: null for rows written before migration 0005
+    Column("stream", String(16)),
     Index(None, "asset_id", "as_of"),
+    Index(
+        "uq_prices_asset_id_as_of_stream",
+        "asset_id",
+        "as_of",
+        "stream",
+        unique=True,
+        sqlite_where=text("stream IS NOT NULL"),
+        postgresql_where=text("stream IS NOT NULL"),
+    ),
 )
 
 candles = Table(
