@@ -6,11 +6,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
+from sqlalchemy import Engine
 
 from cryptoagg.collectors.news import NewsCollector
 from cryptoagg.core.asset_seed import seeded_registry
 from cryptoagg.core.models import NewsItem
-from cryptoagg.services.events import NEWS, EventHub
+from cryptoagg.services.events import NEWS, EventHub, Subscriber
 from cryptoagg.services.news import NewsBatch
 from cryptoagg.services.news_feed import NewsFeed
 from cryptoagg.services.sentiment import MarketBackend
@@ -40,13 +41,19 @@ class FakeNews:
         return NewsBatch(list(self.items), ["coindesk"], {})
 
 
-async def test_the_news_collector_publishes_only_newly_stored_items(tmp_path: Path) -> None:
+def news_hub(tmp_path: Path) -> tuple[Engine, EventHub, Subscriber]:
+    """A migrated database, and a hub with one subscriber of `news` (its snapshot taken)."""
     engine = make_engine(f"sqlite:///{tmp_path / 'news.db'}")
     upgrade(engine)
     hub = EventHub(queue_size=8, clock=lambda: T0)
     subscriber = hub.connect()
     hub.subscribe(subscriber, NEWS)
     subscriber.queue.get_nowait()  # the snapshot
+    return engine, hub, subscriber
+
+
+async def test_the_news_collector_publishes_only_newly_stored_items(tmp_path: Path) -> None:
+    engine, hub, subscriber = news_hub(tmp_path)
     news = FakeNews()
     collector = NewsCollector(news, NewsRepository(engine), hub)  # type: ignore[arg-type]
 
@@ -113,12 +120,7 @@ async def test_the_news_collector_links_items_and_publishes_them_per_asset(
 
 
 async def test_published_items_carry_the_sentiment_they_are_stored_with(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'news.db'}")
-    upgrade(engine)
-    hub = EventHub(queue_size=8, clock=lambda: T0)
-    subscriber = hub.connect()
-    hub.subscribe(subscriber, NEWS)
-    subscriber.queue.get_nowait()  # the snapshot
+    engine, hub, subscriber = news_hub(tmp_path)
     news = FakeNews()
     stored = NewsFeedRepository(engine)
     feed = NewsFeed(stored, MarketBackend(), lambda: T0)
