@@ -98,6 +98,23 @@ async def test_retry_after_is_honoured_to_the_second() -> None:
     assert a.calls == 2
 
 
+async def test_a_pool_that_no_provider_answers_says_when_to_come_back() -> None:
+    """A 429's Retry-After opens the breaker until then; the pool's refusal, and the 503
+    made of it, carry what is left of it, at the 429 and on every request after."""
+    clock = FakeClock()
+    a = FakeSpot("a", errors=[RateLimited("a", "HTTP 429", retry_after_s=60)])
+    p = fake_pool(a, clock=clock)
+    with pytest.raises(NoProviderAvailable) as first:
+        await spot(p)
+    assert first.value.retry_after_s == 60
+    clock.advance(45)
+    with pytest.raises(NoProviderAvailable) as later:
+        await spot(p)
+    assert later.value.reasons == {"a": "circuit_open: next probe in 15s"}
+    assert later.value.retry_after_s == pytest.approx(15)
+    assert a.calls == 1
+
+
 async def test_auth_failure_disables_until_restart() -> None:
     clock = FakeClock()
     a = FakeSpot("a", errors=[AuthFailed("a", "HTTP 401")])

@@ -152,10 +152,15 @@ class BadRequest(ProviderError):
 
 
 class CircuitOpen(ProviderError):
-    """Our breaker holds the provider back; no call went out."""
+    """Our breaker holds the provider back; no call went out. `retry_after_s`: when its next
+    probe may go out (None: a probe is in flight)."""
 
     reason = "circuit_open"
     counts_as_failure = False
+
+    def __init__(self, provider: str, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(provider, message)
+        self.retry_after_s = retry_after_s
 
 
 class ProviderDisabled(ProviderError):

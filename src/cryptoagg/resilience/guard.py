@@ -61,7 +61,7 @@ class Guard:
         if self.budget.quota_used_up():
             return QuotaExhausted(self.name, "monthly quota used")
         if not self.breaker.allow():
-            return CircuitOpen(self.name, self.breaker.refusal())
+            return CircuitOpen(self.name, self.breaker.refusal(), self.breaker.retry_in_s())
         return None
 
 
@@ -180,7 +180,7 @@ class GuardedCalls:
             nonlocal attempts, sent, recorded
             attempts += 1
             if attempts > 1 and guard.breaker.state is not State.CLOSED:
-                raise CircuitOpen(provider, guard.breaker.refusal())
+                raise CircuitOpen(provider, guard.breaker.refusal(), guard.breaker.retry_in_s())
             with scope(deadline=deadline) as attempt:
                 started = time.perf_counter()
                 try:

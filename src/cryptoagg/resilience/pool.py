@@ -24,6 +24,7 @@ import structlog
 
 from cryptoagg.core.errors import (
     BudgetExhausted,
+    CircuitOpen,
     NoProviderAvailable,
     ProviderError,
     RateLimited,
@@ -63,11 +64,13 @@ class Gathered(Generic[T]):
 
 def retry_after(errors: Sequence[ProviderError]) -> float | None:
     """The earliest time one of these refusals says a call may go out again (None: none
-    says): our own rate budgets and upstream 429s with Retry-After."""
+    says): our own rate budgets, upstream 429s with Retry-After, and open breakers (their next
+    probe, which a 429's Retry-After sets)."""
     waits = [
         e.retry_after_s
         for e in errors
-        if isinstance(e, BudgetExhausted | RateLimited) and e.retry_after_s is not None
+        if isinstance(e, BudgetExhausted | RateLimited | CircuitOpen)
+        and e.retry_after_s is not None
     ]
     return min(waits, default=None)
 

@@ -139,7 +139,7 @@ class SharedBudgets:
         if status == "cool":
             seconds = float(wait_ms) / 1000
             self.on_cool(provider, seconds, reason)
-            raise CircuitOpen(provider, f"{reason} (shared), next probe in {seconds:.0f}s")
+            raise CircuitOpen(provider, f"{reason} (shared), next probe in {seconds:.0f}s", seconds)
         if status == "quota":
             raise QuotaExhausted(provider, "monthly quota used")
         raise BudgetExhausted(provider, "the rest of this month's quota is kept for clients")

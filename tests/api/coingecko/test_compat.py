@@ -414,3 +414,25 @@ async def test_coins_markets_passes_on_the_sent_supply_and_derives_only_a_missin
     for row in from_paprika:
         derived = row["market_cap"] / row["current_price"]
         assert math.isclose(row["circulating_supply"], derived, rel_tol=1e-12)
+
+
+async def test_a_503_says_when_the_rate_limited_provider_may_be_asked_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Trending has one provider: its 429 with Retry-After 60 makes the 503 say so, in
+    CoinGecko's body on /api/v3 as on /api/trending, at the 429 and after it."""
+    for key in ("ADMIN_TOKEN", "USE_MOCK_DATA", "PROVIDERS_FILE"):
+        monkeypatch.delenv(key, raising=False)
+    async with served(tmp_path, slow_ttl_s=0) as (client, sim):
+        async with httpx.AsyncClient(base_url=sim) as control:
+            fault = {"provider": "coingecko", "kind": "ratelimit", "retry_after_s": 60}
+            assert (await control.post("/_sim/faults", json=fault)).status_code == 201
+        answers = [
+            await client.get(path)
+            for path in ("/api/v3/search/trending", "/api/v3/search/trending", "/api/trending")
+        ]
+    assert [a.status_code for a in answers] == [503, 503, 503]
+    waits = [int(a.headers["retry-after"]) for a in answers]
+    assert all(55 <= w <= 60 for w in waits), waits
+    assert "coingecko: rate_limited: HTTP 429" in answers[0].json()["error"]
+    assert "circuit_open" in answers[1].json()["error"]

@@ -18,15 +18,15 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-from cryptoagg.api.http.errors import STATUS_CODES
+from cryptoagg.api.http.errors import STATUS_CODES, retry_headers
 from cryptoagg.api.render import render
 from cryptoagg.core.errors import CryptoAggError
 
 log = structlog.get_logger("cryptoagg.api.coingecko")
 
 
-def cg_error(status: int, message: str) -> Response:
-    return render({"error": message}, status)
+def cg_error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    return render({"error": message}, status, headers)
 
 
 class CoinGeckoErrorBody(BaseModel):
@@ -64,7 +64,7 @@ class CoinGeckoRoute(APIRoute):
                 if status == 500:
                     log.error("internal_error", error=exc.message)
                     return cg_error(500, "internal error")
-                return cg_error(status, exc.message)
+                return cg_error(status, exc.message, retry_headers(exc))
             except RequestValidationError as exc:
                 # name the parameter and the problem, never echo the value
                 problems = [f"{err.get('loc', ('', ''))[-1]}: {err['msg']}" for err in exc.errors()]

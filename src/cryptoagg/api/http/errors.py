@@ -85,13 +85,18 @@ async def _domain(_request: Request, exc: Exception) -> Response:
     if status == 500:
         log.error("internal_error", error=exc.message, exc_info=exc)
         return error_response(500, "internal_error", "internal error")
-    headers = {}
+    return error_response(status, exc.code, exc.message, _details(exc), retry_headers(exc))
+
+
+def retry_headers(exc: CryptoAggError) -> dict[str, str]:
+    """`Retry-After` when the error says when to come back (a refusal of work, or a pool whose
+    providers are held back by budgets, a 429's Retry-After or an open breaker)."""
     retry_after_s = (
         exc.retry_after_s if isinstance(exc, NoProviderAvailable | WorkRefused) else None
     )
-    if retry_after_s is not None:
-        headers["retry-after"] = str(retry_after_header(retry_after_s))
-    return error_response(status, exc.code, exc.message, _details(exc), headers)
+    if retry_after_s is None:
+        return {}
+    return {"retry-after": str(retry_after_header(retry_after_s))}
 
 
 def retry_after_header(seconds: float) -> int:
