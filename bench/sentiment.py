@@ -3,8 +3,8 @@ throughput, latency and the memory each one adds.
 
     .venv/bin/python -m bench.sentiment [--model DIR] [--rounds 5]
 
-For each backend (`market`, `vader`, and `onnx` on `--model DIR`, or on the tests' tiny model
-when no directory is given) a fresh process:
+For each backend (`market`, the same without its learned layer, `vader`, and `onnx` on
+`--model DIR`, or on the tests' tiny model when no directory is given) a fresh process:
 
 - measures its resident memory (RSS) before and after making the backend: what it adds;
 - labels the held-out part of `tests/fixtures/sentiment/headlines.jsonl`: the share of the
@@ -29,9 +29,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cryptoagg.services.sentiment import make_backend
+from cryptoagg.services.sentiment import MarketBackend, make_backend
 from tests.fixtures.sentiment import tiny_model
 from tests.fixtures.sentiment.headlines import accuracy, load
+
+#: the `market` backend without its learned layer (the score's sign decides)
+LEXICON_ONLY = "market-lexicon"
 
 
 def rss_mb() -> float:
@@ -45,7 +48,7 @@ def measure(name: str, model: str | None, rounds: int) -> dict[str, Any]:
     """One backend, in this process (run in a fresh one: imports count as its memory)."""
     texts = [h.text for h in load()]
     before = rss_mb()
-    backend = make_backend(name, model)
+    backend = MarketBackend(learned=False) if name == LEXICON_ONLY else make_backend(name, model)
     added = rss_mb() - before
     held_out = accuracy(load("test"), lambda ts: [r.label for r in backend.score(ts)])
     backend.score(texts[:50])  # warm-up
@@ -81,13 +84,15 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         model = args.model or str(tiny_model.build(Path(tmp) / "tiny"))
-        rows = [_child(name, model, args.rounds) for name in ("market", "vader", "onnx")]
+        rows = [
+            _child(name, model, args.rounds) for name in ("market", LEXICON_ONLY, "vader", "onnx")
+        ]
     held_out = len(load("test"))
     print(f"held-out headlines: {held_out}; throughput over {len(load())} headlines")
-    print(f"{'backend':<26}{'pos/neg':>9}{'overall':>9}{'texts/s':>10}{'p95 ms':>9}{'RSS +MB':>9}")
+    print(f"{'backend':<33}{'pos/neg':>9}{'overall':>9}{'texts/s':>10}{'p95 ms':>9}{'RSS +MB':>9}")
     for row in rows:
         print(
-            f"{row['model']:<26}{row['polar']:>9.1%}{row['overall']:>9.1%}"
+            f"{row['model']:<33}{row['polar']:>9.1%}{row['overall']:>9.1%}"
             f"{row['texts_per_s']:>10.0f}{row['p95_ms']:>9.2f}{row['rss_added_mb']:>9.1f}"
         )
     if not args.model:

@@ -13,14 +13,19 @@ async def test_run_sentiment(app_client: AppClient) -> None:
         wrong_shape = await client.post("/api/hf/run-sentiment", json={"text": "hello"})
     assert ok.status_code == 200
     body = ok.json()
-    assert body["model"] == "market-lexicon-1"
+    assert body["model"] == "market-lexicon-1+market-layer-1"
     assert [r["label"] for r in body["results"]] == ["positive", "negative"]
     # each result names what moved it: the market's "rally" (2.5) and "crash" (-3.0), VADER's
-    # "wonderful" (2.7) and "Terrible" (-2.1) at half weight, later words a little less
-    assert [r["terms"] for r in body["results"]] == [
+    # "wonderful" (2.7) and "Terrible" (-2.1) at half weight, later words a little less; then
+    # the words the learned layer leaned on toward the label (log-odds)
+    lexicon = [r["terms"][:2] for r in body["results"]]
+    assert lexicon == [
         [{"text": "rally", "weight": 2.114}, {"text": "wonderful", "weight": 1.264}],
         [{"text": "crash", "weight": -2.614}, {"text": "Terrible", "weight": -1.05}],
     ]
+    learned = [t for r in body["results"] for t in r["terms"][2:]]
+    assert learned and all(t["weight"] > 0 for t in learned)
+    assert {t["text"] for t in learned} <= {"what", "a", "wonderful", "rally", "terrible", "crash"}
     assert too_many.status_code == 413
     assert too_many.json()["error"]["code"] == "payload_too_large"
     assert too_long.status_code == 422 and "at most 50 characters" in too_long.text

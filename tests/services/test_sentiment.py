@@ -11,6 +11,7 @@ from cryptoagg.core.errors import ConfigError, CostExceeded, CpuBusy, InvalidInp
 from cryptoagg.resilience.cpu import ClientCostBudget, CpuLimiter
 from cryptoagg.services import sentiment
 from cryptoagg.services.sentiment import (
+    MarketBackend,
     SentimentResult,
     SentimentService,
     VaderBackend,
@@ -97,17 +98,27 @@ async def test_the_default_reads_market_headlines() -> None:
     }
     results = backend.score(list(headlines))
     assert [r.label for r in results] == list(headlines.values())
-    assert {r.model for r in results} == {"market-lexicon-1"}
-    first = results[0]
-    assert first.score == 0.884
-    # soar 3.0, record high 2.5, surge 2.5, each a little less the later it stands; "demand"
-    # (VADER: -0.5) names a market thing, not a feeling
-    assert [(t.text, t.weight) for t in first.terms] == [
+    assert {r.model for r in results} == {"market-lexicon-1+market-layer-1"}
+    assert results[0].score > 0.5 and all(r.score < -0.5 for r in results[2:])
+    # the lexicon alone, as the layer reads it: soar 3.0, record high 2.5, surge 2.5, each a
+    # little less the later it stands; "demand" (VADER: -0.5) names a market thing
+    lexicon = MarketBackend(learned=False).score(list(headlines))
+    assert [r.label for r in lexicon] == list(headlines.values())
+    assert lexicon[0].model == "market-lexicon-1"
+    assert lexicon[0].score == 0.884
+    assert [(t.text, t.weight) for t in lexicon[0].terms] == [
         ("soars", 2.919),
         ("record high", 2.356),
         ("surges", 2.051),
     ]
-    assert ("files for bankruptcy", -3.452) in [(t.text, t.weight) for t in results[4].terms]
+    assert ("files for bankruptcy", -3.452) in [(t.text, t.weight) for t in lexicon[4].terms]
+    # the default's terms: the lexicon's, then the headline's words the layer leaned on
+    first = results[0].terms
+    assert first[:3] == lexicon[0].terms
+    learned = first[3:]
+    assert 1 <= len(learned) <= 3 and all(t.weight > 0 for t in learned)
+    title = next(iter(headlines)).lower()
+    assert all(t.text in title for t in learned), learned
     vader = VaderBackend().score(list(headlines))
     assert [r.label for r in vader] == ["negative"] + ["neutral"] * 5
 

@@ -56,7 +56,7 @@ class NewsOut(BaseModel):
                     "symbol": "BTC",
                     "asset_id": "bitcoin",
                     "count": 1,
-                    "sentiment_model": "market-lexicon-1",
+                    "sentiment_model": "market-lexicon-1+market-layer-1",
                     "news": [
                         {
                             "title": "Bitcoin rallies as ETF inflows jump",

@@ -56,7 +56,7 @@ class NewsSentimentOut(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "model": "market-lexicon-1",
+                    "model": "market-lexicon-1+market-layer-1",
                     "overall": {
                         "24h": {
                             "since": "2026-03-03T12:00:00Z",

@@ -54,12 +54,12 @@ class SentimentResponse(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "model": "market-lexicon-1",
+                    "model": "market-lexicon-1+market-layer-1",
                     "results": [
                         {
                             "label": "positive",
                             "score": 0.8302,
-                            "model": "market-lexicon-1",
+                            "model": "market-lexicon-1+market-layer-1",
                             "terms": [
                                 {"text": "rallies", "weight": 2.386},
                                 {"text": "inflows", "weight": 1.737},
