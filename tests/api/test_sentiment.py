@@ -20,11 +20,17 @@ async def test_run_sentiment(app_client: AppClient) -> None:
     # the words the learned layer leaned on toward the label (log-odds)
     lexicon = [r["terms"][:2] for r in body["results"]]
     assert lexicon == [
-        [{"text": "rally", "weight": 2.114}, {"text": "wonderful", "weight": 1.264}],
-        [{"text": "crash", "weight": -2.614}, {"text": "Terrible", "weight": -1.05}],
+        [
+            {"text": "rally", "weight": 2.114, "by": "lexicon"},
+            {"text": "wonderful", "weight": 1.264, "by": "lexicon"},
+        ],
+        [
+            {"text": "crash", "weight": -2.614, "by": "lexicon"},
+            {"text": "Terrible", "weight": -1.05, "by": "lexicon"},
+        ],
     ]
     learned = [t for r in body["results"] for t in r["terms"][2:]]
-    assert learned and all(t["weight"] > 0 for t in learned)
+    assert learned and all(t["weight"] > 0 and t["by"] == "layer" for t in learned)
     assert {t["text"] for t in learned} <= {"what", "a", "wonderful", "rally", "terrible", "crash"}
     assert too_many.status_code == 413
     assert too_many.json()["error"]["code"] == "payload_too_large"

@@ -116,7 +116,7 @@ async def test_the_default_reads_market_headlines() -> None:
     first = results[0].terms
     assert first[:3] == lexicon[0].terms
     learned = first[3:]
-    assert 1 <= len(learned) <= 3 and all(t.weight > 0 for t in learned)
+    assert 1 <= len(learned) <= 3 and all(t.weight > 0 and t.by == "layer" for t in learned)
     title = next(iter(headlines)).lower()
     assert all(t.text in title for t in learned), learned
     vader = VaderBackend().score(list(headlines))

@@ -47,7 +47,10 @@ def test_a_reading_takes_the_likeliest_label_and_names_the_words_behind_it() -> 
     assert reading.probabilities == pytest.approx(tuple(x / sum(exp) for x in exp))
     assert reading.score == round((exp[2] - exp[0]) / sum(exp), 4)
     # pushes toward "positive": each weight less the mean of its three; "coins" pushes away
-    assert [(t.text, t.weight) for t in reading.terms] == [("listing", 1.333), ("exchange", 0.2)]
+    assert [(t.text, t.weight, t.by) for t in reading.terms] == [
+        ("listing", 1.333, "layer"),
+        ("exchange", 0.2, "layer"),
+    ]
     unknown = by_hand.read("Nothing it knows", NOTHING)
     assert (unknown.label, unknown.terms) == ("neutral", ())
 

@@ -35,8 +35,14 @@ class SentimentRequest(BaseModel):
 
 
 class TermOut(BaseModel):
-    text: str = Field(description="the word or phrase as written in the text")
-    weight: float = Field(description="what it added to the score before squashing (+ or -)")
+    text: str = Field(description="the word or phrase (as written; lower-cased from the layer)")
+    weight: float = Field(
+        description="`lexicon`: what it added to the lexicon's sum (+ or -); `layer`: its push "
+        "toward the chosen label, in log-odds"
+    )
+    by: Literal["lexicon", "layer"] = Field(
+        description="the market lexicon, or the learned layer that decides the label"
+    )
 
 
 class SentimentOut(BaseModel):
@@ -61,9 +67,9 @@ class SentimentResponse(BaseModel):
                             "score": 0.8302,
                             "model": "market-lexicon-1+market-layer-1",
                             "terms": [
-                                {"text": "rallies", "weight": 2.386},
-                                {"text": "inflows", "weight": 1.737},
-                                {"text": "jump", "weight": 1.646},
+                                {"text": "rallies", "weight": 2.386, "by": "lexicon"},
+                                {"text": "inflows", "weight": 1.737, "by": "lexicon"},
+                                {"text": "rallies", "weight": 0.412, "by": "layer"},
                             ],
                         }
                     ],
@@ -114,7 +120,7 @@ async def run_sentiment(
                 label=r.label,
                 score=r.score,
                 model=r.model,
-                terms=[TermOut(text=t.text, weight=t.weight) for t in r.terms],
+                terms=[TermOut(text=t.text, weight=t.weight, by=t.by) for t in r.terms],
             )
             for r in results
         ],

@@ -117,7 +117,7 @@ class Layer:
             LABELS[chosen],
             round(probabilities[2] - probabilities[0], 4),
             probabilities,
-            tuple(Term(f[2:], round(push, 3)) for f, push in pushes),
+            tuple(Term(f[2:], round(push, 3), "layer") for f, push in pushes),
         )
 
 

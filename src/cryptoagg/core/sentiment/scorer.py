@@ -24,6 +24,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from cryptoagg.core.sentiment.lexicon import MARKET, NEGATORS, NEUTRAL, forms
 from cryptoagg.core.sentiment.phrases import EXPLAINER, PHRASES, Phrase
@@ -59,10 +60,13 @@ _QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": 
 
 @dataclass(frozen=True, slots=True)
 class Term:
-    """A word or phrase that moved a score: as written, and its weight in the sum."""
+    """A word or phrase that moved a score: as written, and its weight. `by` "lexicon": its
+    valence in the score's sum (the sign is its direction); "layer": a word the learned layer
+    leaned on, its push toward the chosen label in log-odds (`layer.py`)."""
 
     text: str
     weight: float
+    by: Literal["lexicon", "layer"] = "lexicon"
 
 
 @dataclass(frozen=True, slots=True)
