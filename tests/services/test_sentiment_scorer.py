@@ -35,6 +35,11 @@ def test_phrases_are_read_before_their_words(scorer: MarketScorer) -> None:
         "files for Chapter 11 bankruptcy": -3.5
     }
     assert weights(scorer, "Bitcoin falls below $60,000") == {"falls": -2.0, "below $60,000": -1.5}
+    # a figure's pattern may take the space after it: the term is named without it
+    texts = [
+        t.text for t in scorer.score("Bitcoin plunges below $60,000 as liquidations mount").terms
+    ]
+    assert "below $60,000" in texts
     assert weights(scorer, "NEO price is up 20.99%") == {"up 20.99%": 2.0}
     # a falling supply is a scarcer asset; sales at a high are selling
     assert weights(scorer, "Ether supply hits lowest level since 2022") == {

@@ -116,7 +116,7 @@ class MarketScorer:
             weight = hit.valence * layout.place(hit)
             if weight:  # a phrase of valence 0 only keeps its words from being read
                 total += weight
-                terms.append(Term(text[hit.start : hit.end], round(weight, 3)))
+                terms.append(Term(text[hit.start : hit.end].strip(), round(weight, 3)))
         terms.sort(key=lambda t: -abs(t.weight))
         return Scored(round(total / math.sqrt(total * total + ALPHA), 4), tuple(terms))
 
