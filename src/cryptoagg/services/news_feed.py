@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 import structlog
 
 from cryptoagg.resilience.cpu import CpuLimiter
-from cryptoagg.services.sentiment import CHUNK_CHARS, SentimentBackend, chunked
+from cryptoagg.services.sentiment import SentimentBackend, score_on
 from cryptoagg.services.sentiment_result import SentimentResult
 from cryptoagg.storage.news_feed import LabelCount, NewsFeedRepository, StoredNews
 
@@ -76,11 +76,7 @@ class NewsFeed:
     async def _score(self, titles: list[str], backend: SentimentBackend) -> list[SentimentResult]:
         if self.limiter is None:
             return await asyncio.to_thread(backend.score, titles)
-        results: list[SentimentResult] = []
-        async with self.limiter.slot(refuse_when_full=False) as slot:
-            for chunk in chunked(titles, CHUNK_CHARS):
-                results.extend(await slot.run(backend.score, chunk))
-        return results
+        return await score_on(self.limiter, backend, titles, refuse_when_full=False)
 
     async def summary(self, hours: float = 24, asset_id: str | None = None) -> SentimentSummary:
         """Sentiment of the items published in the last `hours` (about `asset_id`, when

@@ -129,15 +129,28 @@ class SentimentService:
         if self.budget is not None and client is not None:
             self.budget.spend(client, cost)
         try:
-            async with self.limiter.slot() as slot:
-                results: list[SentimentResult] = []
-                for chunk in chunked(texts, CHUNK_CHARS):
-                    results.extend(await slot.run(self.backend.score, chunk))
-                return results
+            return await score_on(self.limiter, self.backend, texts)
         except CpuBusy:
             if self.budget is not None and client is not None:
                 self.budget.refund(client, cost)
             raise
+
+
+async def score_on(
+    limiter: CpuLimiter,
+    backend: SentimentBackend,
+    texts: Sequence[str],
+    *,
+    refuse_when_full: bool = True,
+) -> list[SentimentResult]:
+    """`texts` scored on one of the limiter's workers, in chunks of about CHUNK_CHARS
+    characters, the slot held from the first chunk to the last (`CpuBusy` when the queue is
+    full, unless `refuse_when_full` is false: then it waits its turn)."""
+    results: list[SentimentResult] = []
+    async with limiter.slot(refuse_when_full=refuse_when_full) as slot:
+        for chunk in chunked(texts, CHUNK_CHARS):
+            results.extend(await slot.run(backend.score, chunk))
+    return results
 
 
 def chunked(texts: Sequence[str], chars: int) -> list[list[str]]:
@@ -173,4 +186,5 @@ __all__ = [
     "chunked",
     "label_of",
     "make_backend",
+    "score_on",
 ]
