@@ -403,6 +403,9 @@ async def test_cors_allows_exactly_the_configured_origins(tmp_path: Path) -> Non
         )
     assert good.headers["access-control-allow-origin"] == "https://app.example"
     assert "access-control-allow-credentials" not in good.headers
+    # a page of that origin may read what the data is: stale, partial (market_chart), mock
+    exposed = good.headers["access-control-expose-headers"].lower().split(", ")
+    assert {"retry-after", "age", "x-data-stale", "x-data-partial", "x-mock"} <= set(exposed)
     assert "access-control-allow-origin" not in evil.headers
     assert preflight.status_code == 200
     assert "POST" in preflight.headers["access-control-allow-methods"]

@@ -167,11 +167,26 @@ def install_security(
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["authorization", "content-type", "if-none-match"],
-            expose_headers=["etag", "retry-after"],
+            expose_headers=list(EXPOSED_HEADERS),
             allow_credentials=False,
             max_age=600,
         )
     app.add_middleware(Edge, metrics=metrics, docs=docs, proxies=proxies)
+
+
+#: response headers a browser page of another origin may read: caching, when to come back, and
+#: what the data is (stale, partial, mock, a fallback image)
+EXPOSED_HEADERS = (
+    "etag",
+    "age",
+    "retry-after",
+    "x-data-stale",
+    "x-data-partial",
+    "x-data-missing",
+    "x-data-missing-points",
+    "x-mock",
+    "x-image-fallback",
+)
 
 
 def _counter(metrics: HttpMetrics) -> Callable[[str], None]:
