@@ -80,3 +80,25 @@ async def test_without_collectors_nothing_is_scheduled(tmp_path: Path) -> None:
             settings.collect_candles_s,
             settings.collect_news_s,
         }
+
+
+async def test_a_configured_priority_wins_a_tie_with_a_position(tmp_path: Path) -> None:
+    """The README's example: `kraken: {priority: 0}` tries Kraken first, before CoinGecko
+    (position 0); the others keep their order."""
+    providers_file = tmp_path / "providers.yaml"
+    providers_file.write_text("providers:\n  kraken: {priority: 0}\n")
+    plain = load_settings(use_mock_data=True, data_dir=tmp_path / "a", collectors=False)
+    moved = load_settings(
+        use_mock_data=True,
+        data_dir=tmp_path / "b",
+        collectors=False,
+        providers_file=providers_file,
+    )
+    async with build(plain) as container:
+        before = [p.name for p in container.providers]
+    async with build(moved) as container:
+        after = [p.name for p in container.providers]
+        spot = container.pools[Capability.SPOT_PRICE].ordered()
+    assert before[0] == "coingecko" and after[0] == "kraken"
+    assert after[1:] == [n for n in before if n != "kraken"]
+    assert spot[0].name == "kraken"

@@ -48,11 +48,13 @@ def build_providers(
     guards: Guards,
 ) -> list[Provider]:
     """Every provider, in priority order; each request they send passes `guards`. Each key
-    comes from its adapter's `<NAME>_API_KEY` (`Settings.api_key`)."""
+    comes from its adapter's `<NAME>_API_KEY` (`Settings.api_key`). A provider's priority is
+    its position, or the PROVIDERS_FILE's `priority`, which wins a tie with a position
+    (`kraken: {priority: 0}` puts Kraken first)."""
     overrides = settings.provider_overrides()
     classes = adapters()
     record_derived_ids(registry, classes)
-    built: list[tuple[int, HttpProvider]] = []
+    built: list[tuple[tuple[int, bool, int], HttpProvider]] = []
     for index, cls in enumerate(classes):
         override = overrides.get(cls.name)
         key = settings.api_key(cls.name) if cls.uses_key else None
@@ -66,8 +68,9 @@ def build_providers(
             clock=utcnow,
             outbound=guards,
         )
-        priority = override.priority if override and override.priority is not None else index
-        built.append((priority, cls(ctx)))
+        configured = override.priority if override else None
+        priority = configured if configured is not None else index
+        built.append(((priority, configured is None, index), cls(ctx)))
     return [provider for _, provider in sorted(built, key=lambda pair: pair[0])]
 
 
