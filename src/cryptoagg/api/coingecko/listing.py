@@ -32,11 +32,11 @@ class Listing:
     stale: bool = False
 
 
-async def load_listing(container: Services) -> Listing:
+async def load_listing(services: Services) -> Listing:
     """The listing; empty when no provider can give it (the figures it adds are then null
     or taken from elsewhere, never an error)."""
     try:
-        served = await container.market.market((), MARKETS_PAGE)
+        served = await services.market.market((), MARKETS_PAGE)
     except CryptoAggError as exc:
         log.info("coingecko_compat_without_listing", error=exc.message)
         return Listing({})

@@ -106,7 +106,7 @@ MARKET_CHART_DOC = (
     openapi_extra=required_in_document("vs_currency", "days"),
 )
 async def market_chart(
-    container: ServicesDep,
+    services: ServicesDep,
     id: str,
     *,
     vs_currency: UsdCurrency = None,
@@ -127,21 +127,21 @@ async def market_chart(
     precision: Precision = None,
 ) -> Response:
     """CoinGecko's `coins/{id}/market_chart` from stored candles (`MARKET_CHART_DOC`)."""
-    if id not in container.assets.registry:
+    if id not in services.assets.registry:
         return cg_error(404, "coin not found")
     refused = usd_only(vs_currency)
     if refused is not None:
         return refused
     if not days:
         return cg_error(422, "Missing parameter days")
-    asset = container.assets.registry.get(id)
-    history = container.history
+    asset = services.assets.registry.get(id)
+    history = services.history
     plan = chart.chart_plan(chart.parse_days(days), interval, history.now())
     places = cg.parse_precision(precision)
     if plan.start > plan.end:
         empty = chart_series(plan, [], [], None, None)
         return render(chart_body(empty), headers=completeness_headers(empty))
-    fill = _Fill(container, asset)
+    fill = _Fill(services, asset)
     reads = plan.reads()
     # the points' own candles; the hours of minute points' volumes are read as stored, and
     # one without a volume is made of its minutes below (fetching hourly candles for it
@@ -149,7 +149,7 @@ async def market_chart(
     await fill(*reads[0])
     stored, listing, floor = await asyncio.gather(
         asyncio.gather(*(history.stored(asset, *read) for read in reads)),
-        load_listing(container),
+        load_listing(services),
         history.floor(asset, plan.interval),
     )
     candles = stored[0]
@@ -165,11 +165,11 @@ class _Fill:
     """A request's candle fills: HISTORY_BACKFILL_CALLS upstream calls in all, none
     started after the request deadline."""
 
-    def __init__(self, container: Services, asset: Asset) -> None:
-        self.history = container.history
+    def __init__(self, services: Services, asset: Asset) -> None:
+        self.history = services.history
         self.asset = asset
-        self.calls = container.settings.history_backfill_calls
-        self.deadline = Deadline.after(container.settings.request_deadline_s, time.monotonic)
+        self.calls = services.settings.history_backfill_calls
+        self.deadline = Deadline.after(services.settings.request_deadline_s, time.monotonic)
 
     async def __call__(self, interval: Interval, start: datetime, end: datetime) -> None:
         if self.calls > 0 and not self.deadline.expired:

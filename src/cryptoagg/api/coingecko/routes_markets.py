@@ -81,7 +81,7 @@ MARKETS_DOC = (
 )
 async def coins_markets(
     request: Request,
-    container: ServicesDep,
+    services: ServicesDep,
     responses: ResponsesDep,
     *,
     vs_currency: UsdCurrency = None,
@@ -114,7 +114,7 @@ async def coins_markets(
     if order not in markets.MARKET_ORDERS:
         raise InvalidInput(f"order must be one of {', '.join(markets.MARKET_ORDERS)}")
     places = cg.parse_precision(precision)
-    served = await container.market.market((), MARKETS_PAGE)
+    served = await services.market.market((), MARKETS_PAGE)
 
     def build() -> list[dict[str, Any]]:
         wanted = cg.csv(price_change_percentage)
@@ -127,7 +127,7 @@ async def coins_markets(
             all_tokens=include_tokens == "all",
         )
         chosen = markets.order_markets(entries, order)[(page - 1) * per_page : page * per_page]
-        base = container.settings.public_url or ""
+        base = services.settings.public_url or ""
         return [
             {
                 **markets.market_row(e, changes, cg.flag(sparkline), places),

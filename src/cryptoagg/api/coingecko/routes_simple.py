@@ -90,7 +90,7 @@ def _simple_keys(
 )
 async def simple_price(
     request: Request,
-    container: ServicesDep,
+    services: ServicesDep,
     responses: ResponsesDep,
     *,
     ids: Annotated[
@@ -134,7 +134,7 @@ async def simple_price(
     if len(by_id or by_name or by_symbol) > MAX_IDS:
         raise InvalidInput(f"at most {MAX_IDS} ids, names or symbols per request")
     places = cg.parse_precision(precision)
-    keyed = _simple_keys(container.assets.registry, by_id, by_name, by_symbol)
+    keyed = _simple_keys(services.assets.registry, by_id, by_name, by_symbol)
     if not keyed:
         return render({})
     flags = cg.SimpleFlags(
@@ -147,10 +147,10 @@ async def simple_price(
     wanted = list(dict.fromkeys(a.id for a in keyed.values()))
     if flags.needs_listing and usd:
         served, listing = await asyncio.gather(
-            container.prices.prices(wanted), load_listing(container)
+            services.prices.prices(wanted), load_listing(services)
         )
     else:
-        served, listing = await container.prices.prices(wanted), Listing({})
+        served, listing = await services.prices.prices(wanted), Listing({})
     consensus = {r.value.asset.id: r.value.consensus for r in served.value.reports}
     answer = with_listing(served, listing)
     return responses.serve(

@@ -72,15 +72,15 @@ class CgTrendingOut(BaseModel):
     responses=errors(503),
 )
 async def search_trending(
-    request: Request, container: ServicesDep, responses: ResponsesDep
+    request: Request, services: ServicesDep, responses: ResponsesDep
 ) -> Response:
     """Trending coins from the trending pool; `nfts` and `categories` are always empty."""
-    served, listing = await asyncio.gather(container.market.trending(), load_listing(container))
+    served, listing = await asyncio.gather(services.market.trending(), load_listing(services))
     btc = listing.entries.get("bitcoin")
     btc_usd = btc.price if btc else None
 
     def build() -> dict[str, Any]:
-        base = container.settings.public_url or ""
+        base = services.settings.public_url or ""
         coins = [
             {
                 "item": trending_item(
