@@ -80,6 +80,8 @@ def test_every_headline_says_where_it_comes_from() -> None:
     assert len({h.text for h in every}) == len(every)  # no headline twice
     for headline in every:
         assert headline.label in ("positive", "negative", "neutral")
+        # as published: no escape sequences or mojibake left from a source's encoding
+        assert not re.search(r"\\[xu][0-9a-f]|[\x80-\x9f\u200b]|â€", headline.text), headline.text
         match = SOURCE.fullmatch(headline.source)
         assert match, headline.source
         # a link to the article, or none when the source gives none
