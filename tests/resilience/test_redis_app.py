@@ -35,7 +35,14 @@ def _plain_env(monkeypatch: pytest.MonkeyPatch) -> None:
 async def app_on(
     redis_url: str, data_dir: Path, **settings: Any
 ) -> AsyncIterator[httpx.AsyncClient]:
-    options = {"collectors": False, "redis_reconnect_max_s": 0.1, **settings}
+    # a 2 s timeout (tests/redis_support.py's FAST): a loaded machine must not make a live
+    # server look down; a stopped one refuses connections at once
+    options = {
+        "collectors": False,
+        "redis_reconnect_max_s": 0.1,
+        "redis_timeout_s": 2.0,
+        **settings,
+    }
     app = create_app(
         load_settings(use_mock_data=True, data_dir=data_dir, redis_url=redis_url, **options)
     )
