@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 from collections.abc import Sequence
@@ -186,6 +187,29 @@ async def test_an_interrupted_backfill_resumes_where_it_stopped(
     asked = sorted(provider.asked)
     for (_, a_end), (b_start, _) in itertools.pairwise(asked):
         assert b_start > a_end  # no range asked twice
+
+
+async def test_a_minute_that_closes_during_the_fill_is_not_reported_as_left_missing(
+    migrated: Engine, btc: Asset
+) -> None:
+    provider = FakeOhlcv("binance")
+    history = service(migrated, [provider], chunk=60)
+    now = [NOW]
+    history.ctx = dataclasses.replace(history.ctx, clock=lambda: now[0])
+    fetch = provider.ohlcv
+
+    async def slow(
+        asset: Asset, interval: Interval, start: datetime, end: datetime
+    ) -> list[Candle]:
+        now[0] += MINUTE  # each call takes a minute: 12:30 and 12:31 close meanwhile
+        return await fetch(asset, interval, start, end)
+
+    provider.ohlcv = slow  # type: ignore[method-assign]
+    report = await history.fill(btc, Interval.M1, NOW - timedelta(hours=2), now[0])
+    assert report.missing == 120 and report.added == 120 and report.unfilled == []
+    # the minutes that closed meanwhile are the next fill's
+    again = await history.fill(btc, Interval.M1, NOW - timedelta(hours=2), now[0])
+    assert again.missing == 2 and again.unfilled == []
 
 
 async def test_rollups_equal_the_aggregate_of_their_minutes(migrated: Engine, btc: Asset) -> None:

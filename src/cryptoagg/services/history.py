@@ -172,6 +172,9 @@ class HistoryService:
         deadline: Deadline | None = None,
     ) -> FillReport:
         report = FillReport(asset.id, interval)
+        # the end is fixed now: a period that closes while the fill runs is the next
+        # fill's, not one this fill left missing
+        end = min(utc(end), last_closed(self.ctx.clock(), interval))
         spans = await self.missing(asset, interval, start, end)
         report.missing = sum(s.count for s in spans)
         pending = [chunk for span in spans for chunk in chunks(span, self.chunk_candles)]
