@@ -1,5 +1,5 @@
 # make run  — create .venv, install, start http://127.0.0.1:7860 (SQLite in ./data)
-# make test — install dev dependencies and run the whole suite (lint, types, layers, tests)
+# make test — install dev dependencies and run the whole suite (lint, types, layers, tests on 2 workers)
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
@@ -34,7 +34,7 @@ lint: $(DEV_STAMP)
 	$(BIN)/lint-imports
 
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 format: $(DEV_STAMP)
 	$(BIN)/ruff format src tests bench
