@@ -30,7 +30,10 @@ async def test_a_collector_job_behind_makes_the_service_degraded(app_client: App
         job.started_at = job.started_at - timedelta(minutes=3)
         job.last_run = None
         behind = (await client.get("/health")).json()
-    assert fresh["checks"]["collectors"]["leader"] is True
+    collectors = fresh["checks"]["collectors"]
+    assert collectors["leader"] is True and collectors["lock"] == "file"  # SQLite: flock
+    assert collectors["terms"] == 1 and collectors["fencing_token"] is None
+    assert 0 <= collectors["leader_for_s"] < 30
     assert "prices" not in fresh["checks"]["collectors"]["behind"]
     assert behind["status"] == "degraded"
     assert behind["checks"]["collectors"]["behind"] == ["prices"]

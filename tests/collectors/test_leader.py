@@ -34,6 +34,7 @@ class LockServer:
 
 
 class Lock:
+    kind = "test"
     token: int | None = None
 
     def __init__(self, server: LockServer, me: str) -> None:

@@ -215,9 +215,18 @@ def test_kill_9_of_the_leader_hands_collection_over_within_the_lease(
         leader, other = (a, b) if a.leads() else (b, a)
         assert not other.leads()
         wait_for(lambda: len(consensus_rows(shared.db_url, "bitcoin")) >= 2, 20)
+        first = leader.health()["checks"]["collectors"]
+        kind = "postgresql" if lock == "auto" else "redis"
+        assert first["lock"] == kind and first["terms"] == 1 and first["leader_for_s"] >= 0
         leader.kill()
         killed = time.monotonic()
         took = wait_for(other.leads, LEASE_S + RETRY_S + 5, step_s=0.02)
+        second = other.health()["checks"]["collectors"]
+        assert second["lock"] == kind and second["terms"] == 1
+        if lock == "redis":  # each term's token is larger than every one before it
+            assert second["fencing_token"] > first["fencing_token"] >= 1
+        else:  # the database fences: no token
+            assert first["fencing_token"] is None and second["fencing_token"] is None
         bound = RETRY_S if lock == "auto" else LEASE_S + RETRY_S
         assert took <= bound + 1.0, (lock, took)
         before = len(consensus_rows(shared.db_url, "bitcoin"))

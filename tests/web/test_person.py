@@ -178,6 +178,27 @@ CUT_PLACEHOLDERS = """() => [...document.querySelectorAll('[placeholder]')]
   })
   .map((input) => input.id + ': ' + input.placeholder)"""
 
+#: on how many lines the News tab's header shows the sentiment model's name (null: none)
+MODEL_NAME_LINES = """() => {
+  const box = document.querySelector('#news-fresh');
+  const walker = document.createTreeWalker(box, NodeFilter.SHOW_TEXT);
+  const nodes = [];
+  while (walker.nextNode()) nodes.push(walker.currentNode);
+  const marker = 'sentiment by ';
+  let start = nodes.map((n) => n.data).join('').indexOf(marker);
+  if (start < 0) return null;
+  start += marker.length;
+  const range = document.createRange();
+  for (const n of nodes) {
+    if (start <= n.data.length) { range.setStart(n, start); break; }
+    start -= n.data.length;
+  }
+  const last = nodes[nodes.length - 1];
+  range.setEnd(last, last.data.length);
+  const rects = [...range.getClientRects()].filter((r) => r.width > 0);
+  return new Set(rects.map((r) => Math.round(r.top))).size;
+}"""
+
 
 @pytest.mark.parametrize("size", list(SIZES))
 @pytest.mark.parametrize("tab", list(READY))
@@ -197,6 +218,8 @@ def test_every_tab_reads_cleanly(
     scroll = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     assert scroll[0] <= scroll[1] == width, f"the page scrolls sideways: {scroll}"
     assert page.evaluate(CUT_PLACEHOLDERS) == []
+    if tab.startswith("news"):  # the model's name is not broken at its hyphens
+        assert page.evaluate(MODEL_NAME_LINES) == 1
 
     # every request goes to the server: trending thumbnails too (the server serves them)
     assert seen.foreign() == []

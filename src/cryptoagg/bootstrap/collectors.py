@@ -89,7 +89,16 @@ def collectors_report(collectors: Collectors | None) -> CollectorsReport:
         )
         for name, job in sorted(supervisor.jobs.items())
     }
-    return CollectorsReport(enabled=True, leader=collectors.is_leader, jobs=jobs)
+    since = collectors.leader_since
+    return CollectorsReport(
+        enabled=True,
+        leader=collectors.is_leader,
+        jobs=jobs,
+        lock=collectors.lock.kind,
+        terms=collectors.terms,
+        leader_for_s=None if since is None else max(0.0, collectors.clock() - since),
+        fencing_token=collectors.lock.token if collectors.is_leader else None,
+    )
 
 
 def health_checks(

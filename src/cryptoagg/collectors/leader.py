@@ -51,6 +51,10 @@ _HELD = text(
 class LeaderLock(Protocol):
     """The lock as the runner sees it (async: a Redis lease talks to Redis on the loop)."""
 
+    #: which lock: "postgresql" (advisory), "file" or "redis" (`/health` shows it)
+    @property
+    def kind(self) -> str: ...
+
     #: this term's fencing token (a Redis lease's; None for locks the database fences)
     @property
     def token(self) -> int | None: ...
@@ -63,6 +67,9 @@ class LeaderLock(Protocol):
 
 
 class BlockingLock(Protocol):
+    @property
+    def kind(self) -> str: ...
+
     def try_acquire(self) -> bool: ...
 
     def held(self) -> bool: ...
@@ -79,6 +86,10 @@ class InThread:
     def __init__(self, lock: BlockingLock) -> None:
         self.lock = lock
 
+    @property
+    def kind(self) -> str:
+        return self.lock.kind
+
     async def try_acquire(self) -> bool:
         return await asyncio.to_thread(self.lock.try_acquire)
 
@@ -90,6 +101,8 @@ class InThread:
 
 
 class FileLock:
+    kind = "file"
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd: int | None = None
@@ -134,6 +147,8 @@ class AdvisoryLock:
     """`lease_s` bounds how long the server keeps the lock of a leader whose host vanished
     (TCP keepalives on the lock's session: idle, interval and count from it); None leaves the
     server's settings."""
+
+    kind = "postgresql"
 
     def __init__(
         self, engine: Engine, key: int = ADVISORY_KEY, lease_s: float | None = None

@@ -67,6 +67,8 @@ return 0
 class RedisLease:
     """One process's side of the lease (`owner` is random per process)."""
 
+    kind = "redis"
+
     def __init__(
         self,
         link: RedisLink,

@@ -74,9 +74,13 @@ class HealthBook:
     def _bucket(self, health: ProviderHealth) -> list[int]:
         minute = self.minute()
         bucket = health.minutes.setdefault(minute, [0, 0])
-        if len(health.minutes) > DAY_MINUTES:
-            for old in [m for m in health.minutes if m <= minute - DAY_MINUTES]:
-                del health.minutes[old]
+        # minutes arrive in order, so the oldest is first: drop from the front (a minute
+        # the wall clock stepped back to sits later and goes when it reaches the front)
+        while len(health.minutes) > DAY_MINUTES:
+            oldest = next(iter(health.minutes))
+            if oldest > minute - DAY_MINUTES:
+                break
+            del health.minutes[oldest]
         return bucket
 
     def success(self, provider: str, latency_ms: float) -> None:

@@ -52,6 +52,14 @@ class CollectorsReport:
     leader: bool
     #: by job name, sorted
     jobs: dict[str, JobReport]
+    #: the leader lock: "postgresql" (advisory), "file" or "redis"
+    lock: str | None = None
+    #: how many times this process has become the leader
+    terms: int = 0
+    #: seconds this process has been the leader (None: it is not)
+    leader_for_s: float | None = None
+    #: the current term's fencing token (a Redis lease's; None where the database fences)
+    fencing_token: int | None = None
 
     @property
     def behind(self) -> list[str]:

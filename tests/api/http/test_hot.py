@@ -45,6 +45,16 @@ def test_query_order_does_not_split_the_cache() -> None:
     assert request_key(fake_request("a=1")) != request_key(fake_request("a=2"))
 
 
+def test_a_coingecko_client_key_neither_splits_the_cache_nor_is_kept() -> None:
+    plain = request_key(fake_request("ids=bitcoin&vs_currencies=usd"))
+    for query in (
+        "ids=bitcoin&x_cg_demo_api_key=CG-one&vs_currencies=usd",
+        "x_cg_pro_api_key=CG-two&vs_currencies=usd&ids=bitcoin",
+    ):
+        key = request_key(fake_request(query))
+        assert key == plain and "CG-" not in key
+
+
 def test_if_none_match_forms() -> None:
     cache = ResponseCache(clock=lambda: 0.0)
     encoded = cache.get("k", 1, lambda: {"a": 1})

@@ -145,14 +145,20 @@ def etag_matches(header: str | None, etag: str) -> bool:
     return any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))
 
 
+#: query parameters that never change an answer: CoinGecko clients' API keys
+#: (`x_cg_demo_api_key`, `x_cg_pro_api_key`), accepted and ignored by `/api/v3`
+IGNORED_PARAMS = (b"x_cg_",)
+
+
 def request_key(request: Request) -> str:
-    """Route path and the query string, parameters sorted (so `a=1&b=2` == `b=2&a=1`)."""
+    """Route path and the query string, parameters sorted (so `a=1&b=2` == `b=2&a=1`) and
+    the ignored ones left out (one entry whatever key a client sends, and no key kept)."""
     return key_of(request.scope["path"], request.scope["query_string"])
 
 
 def key_of(path: str, query_string: bytes) -> str:
-    query = b"&".join(sorted(query_string.split(b"&"))) if query_string else b""
-    return f"{path}?{query.decode('latin-1')}"
+    params = [p for p in query_string.split(b"&") if p and not p.startswith(IGNORED_PARAMS)]
+    return f"{path}?{b'&'.join(sorted(params)).decode('latin-1')}"
 
 
 #: run for a request served by the fast path: its scope and how long serving it took (ms)

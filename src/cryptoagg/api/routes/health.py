@@ -35,6 +35,14 @@ class JobOut(BaseModel):
 class CollectorsCheck(BaseModel):
     enabled: bool
     leader: bool = Field(description="only the leader collects; the others stand by")
+    lock: str | None = Field(
+        description="the leader lock: postgresql (advisory), file or redis; null: no collectors"
+    )
+    terms: int = Field(description="times this process has become the leader")
+    leader_for_s: float | None = Field(description="seconds as the leader; null: not the leader")
+    fencing_token: int | None = Field(
+        description="this term's fencing token (Redis lease); null where the database fences"
+    )
     behind: list[str] = Field(description="jobs running late")
     jobs: dict[str, JobOut]
 
@@ -73,6 +81,10 @@ def _collectors(report: CollectorsReport) -> dict[str, Any]:
         "enabled": report.enabled,
         # only the leader collects; the others stand by for the leader lock
         "leader": report.leader,
+        "lock": report.lock,
+        "terms": report.terms,
+        "leader_for_s": None if report.leader_for_s is None else round(report.leader_for_s, 1),
+        "fencing_token": report.fencing_token,
         "behind": report.behind,
         "jobs": {
             name: {

@@ -120,8 +120,9 @@ async function refresh(ctx, panel) {
     if (!body.news.length) list.append(el('li', { class: 'empty' }, `no stored news${about()} yet`));
     if (state.asset) panel.querySelector('#news-symbol').value = state.asset.symbol.toUpperCase();
     renderAsset(panel, block);
-    const model = body.sentiment_model ? ` · sentiment by ${body.sentiment_model}` : '';
-    panel.querySelector('#news-fresh').textContent = `${fmt.integer(body.count)} headlines${about()}${model}`;
+    // the model's name never breaks at its hyphens
+    const model = body.sentiment_model ? [' · sentiment by ', el('span', { class: 'nowrap' }, body.sentiment_model)] : [];
+    panel.querySelector('#news-fresh').replaceChildren(`${fmt.integer(body.count)} headlines${about()}`, ...model);
     follow(ctx, panel, id ? `news:${id}` : 'news');
     showError(panel, null);
   } catch (error) {
