@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from cryptoagg.bootstrap.container import Container
@@ -137,3 +139,38 @@ async def test_bad_news_queries_are_422(tmp_path: Path) -> None:
     assert big.status_code == 422 and big.json()["error"]["code"] == "invalid_input"
     assert odd.status_code == 422
     assert odd.json()["error"]["details"][0]["field"] == "query.symbol"
+
+
+async def scored(client: httpx.AsyncClient, texts: list[str]) -> list[dict[str, Any]]:
+    """`texts` scored through the API, 32 a request (SENTIMENT_MAX_TEXTS)."""
+    results: list[dict[str, Any]] = []
+    for at in range(0, len(texts), 32):
+        answer = await client.post("/api/hf/run-sentiment", json={"texts": texts[at : at + 32]})
+        results += answer.json()["results"]
+    return results
+
+
+async def test_each_item_says_what_moved_it_and_another_backend_scores_it_again(
+    tmp_path: Path,
+) -> None:
+    async with running(tmp_path) as (container, client):
+        await collector(container)()
+        market = (await client.get("/api/news", params={"limit": "100"})).json()
+        titles = [i["title"] for i in market["news"]]
+        direct = await scored(client, titles)
+    # what is stored and served is what scoring the title gives: label, score and terms
+    assert [
+        (i["sentiment_label"], i["sentiment_score"], i["sentiment_terms"]) for i in market["news"]
+    ] == [(r["label"], r["score"], r["terms"]) for r in direct]
+    assert any(i["sentiment_terms"] for i in market["news"])
+
+    # the same database under another backend: every item is scored again by it
+    async with running(tmp_path, sentiment_backend="vader") as (_, client):
+        vader = (await client.get("/api/news", params={"limit": "100"})).json()
+        summary = (await client.get("/api/sentiment")).json()["news"]
+        direct = await scored(client, titles)
+    assert vader["sentiment_model"] == summary["model"] != market["sentiment_model"]
+    assert [(i["sentiment_label"], i["sentiment_score"]) for i in vader["news"]] == [
+        (r["label"], r["score"]) for r in direct
+    ]
+    assert summary["items"] == summary["scored"]  # none left counted under the old model

@@ -80,6 +80,7 @@ async def test_the_news_collector_publishes_only_newly_stored_items(tmp_path: Pa
         "assets": [],
         "sentiment_label": None,  # no scorer given: scored on first read
         "sentiment_score": None,
+        "sentiment_terms": [],
     }
     assert len(NewsFeedRepository(engine).latest(10)) == 3
     engine.dispose()
@@ -136,7 +137,7 @@ async def test_published_items_carry_the_sentiment_they_are_stored_with(tmp_path
     }
     assert [label for label, _ in pushed.values()] == ["negative", "positive"]
     # what was pushed is what is stored: the items are not scored again on read
-    rows = stored.latest(10, unscored_only=True)
+    rows = stored.latest(10, unscored_for=MarketBackend().model)
     assert rows == []
     assert {
         r.item.title: (r.sentiment_label, r.sentiment_score) for r in stored.latest(10)

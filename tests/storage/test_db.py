@@ -13,6 +13,8 @@ from cryptoagg.storage.db import current_revision, make_engine, upgrade
 from cryptoagg.storage.tables import metadata
 from cryptoagg.storage.types import Money, UtcDateTime
 
+#: the newest migration
+HEAD = "0006"
 TABLES = {
     "prices",
     "candles",
@@ -36,7 +38,7 @@ def test_migrations_create_every_table_and_are_idempotent(engine: Engine) -> Non
     assert current_revision(engine) is None
     upgrade(engine)
     upgrade(engine)  # a second start-up changes nothing
-    assert current_revision(engine) == "0005"
+    assert current_revision(engine) == HEAD
     names = set(inspect(engine).get_table_names())
     assert names >= TABLES
     assert set(metadata.tables) == TABLES
@@ -65,7 +67,7 @@ def test_a_revision_0001_database_is_migrated_with_its_rows(engine: Engine) -> N
             )
         )
     upgrade(engine)
-    assert current_revision(engine) == "0005"
+    assert current_revision(engine) == HEAD
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count FROM user_queries")).scalar_one() == 1
 
@@ -122,7 +124,7 @@ def test_a_revision_0002_database_gets_its_rollups_counted(engine: Engine) -> No
 
     upgrade(engine)
 
-    assert current_revision(engine) == "0005"
+    assert current_revision(engine) == HEAD
     marks = CandleRepository(engine)
 
     def flags(asset: str, interval: Interval, start: datetime, n: int) -> list[tuple[Any, ...]]:
@@ -158,7 +160,7 @@ def test_a_revision_0003_database_keeps_its_news_as_first_sources(engine: Engine
             )
         )
     upgrade(engine)
-    assert current_revision(engine) == "0005"
+    assert current_revision(engine) == HEAD
     with engine.connect() as connection:
         row = connection.execute(text("SELECT canonical_url, linked FROM news")).one()
         sources = connection.execute(

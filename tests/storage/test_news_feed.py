@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from cryptoagg.core.models import NewsItem
 from cryptoagg.core.news_links import Link
+from cryptoagg.core.sentiment import Term
 from cryptoagg.storage.news import Incoming, NewsRepository
 from cryptoagg.storage.news_feed import LabelCount, NewsFeedRepository
 
@@ -65,18 +66,30 @@ def test_newest_first_and_by_currency(feed: NewsFeedRepository) -> None:
 def test_sentiment_is_written_back_and_counted(feed: NewsFeedRepository) -> None:
     rows = feed.latest(3)
     assert all(r.sentiment_label is None and r.sentiment_score is None for r in rows)
-    scored = [rows[0].scored("positive", 0.5), rows[1].scored("negative", -0.25), rows[2]]
+    surge = (Term("surges", 0.8), Term("rally", 0.3, "layer"))
+    scored = [
+        rows[0].scored("positive", 0.5, "m-1", surge),
+        rows[1].scored("negative", -0.25, "m-1", ()),
+        rows[2],
+    ]
     assert feed.set_sentiment(scored) == 2
     again = {r.item.title: r for r in feed.latest(3)}
-    assert (again["headline 0"].sentiment_label, again["headline 0"].sentiment_score) == (
+    first = again["headline 0"]
+    assert (first.sentiment_label, first.sentiment_score, first.sentiment_model) == (
         "positive",
         0.5,
+        "m-1",
     )
+    assert first.sentiment_terms == surge and first.scored_by("m-1")
     assert again["headline 2"].sentiment_label is None
-    assert [r.item.title for r in feed.latest(10, unscored_only=True)][:2] == [
+    assert [r.item.title for r in feed.latest(10, unscored_for="m-1")][:2] == [
         "headline 2",
         "headline 3",
     ]
+    # scored by another model: unscored for this one, and not counted in its labels
+    assert len(feed.latest(10, unscored_for="m-2")) == len(feed.latest(10))
+    assert not first.scored_by("m-2")
+    assert {c.label for c in feed.label_counts(T0 - timedelta(hours=3), model="m-2")} == {None}
     counts = sorted(feed.label_counts(T0 - timedelta(hours=3)), key=lambda c: str(c.label))
     assert counts == [
         LabelCount(None, 2, 0.0),

@@ -146,6 +146,10 @@ def test_clicking_an_asset_shows_the_items_behind_its_figures(
         assert li.locator(".pill").inner_text() == (
             f"{item['sentiment_label']} {signed(item['sentiment_score'])}"
         )
+        # what moved the score, on hover: the item's strongest three terms
+        moved = ", ".join(f"“{t['text']}”" for t in item["sentiment_terms"][:3])
+        hover = li.locator(".pill").get_attribute("title")
+        assert hover == (f"moved by {moved}" if moved else None)
         assert pick["symbol"] in [c.inner_text() for c in li.locator("a.chip").all()]
     figures = page.locator("#asset-news .window")
     assert figures.nth(0).inner_text().startswith(f"24h {signed(block['24h']['mean_score'])} mean")

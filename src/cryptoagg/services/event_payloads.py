@@ -57,6 +57,9 @@ def news_data(rows: Sequence[StoredNews]) -> dict[str, object]:
                 "assets": list(r.assets),
                 "sentiment_label": r.sentiment_label,
                 "sentiment_score": r.sentiment_score,
+                "sentiment_terms": [
+                    {"text": t.text, "weight": t.weight, "by": t.by} for t in r.sentiment_terms
+                ],
             }
             for r in rows
         ]

@@ -62,13 +62,19 @@ class NewsFeed:
         return await self.score(rows)
 
     async def score(self, rows: Sequence[StoredNews]) -> list[StoredNews]:
-        """`rows` with the unscored ones scored (and stored); unchanged without a backend."""
+        """`rows` with the ones not scored by the backend's model scored (and stored, with
+        the terms that moved them); unchanged without a backend."""
         backend = self.sentiment
-        todo = [r for r in rows if r.sentiment_label is None]
-        if backend is None or not todo:
+        if backend is None:
+            return list(rows)
+        todo = [r for r in rows if not r.scored_by(backend.model)]
+        if not todo:
             return list(rows)
         results = await self._score([r.item.title for r in todo], backend)
-        scored = {r.id: r.scored(s.label, s.score) for r, s in zip(todo, results, strict=True)}
+        scored = {
+            r.id: r.scored(s.label, s.score, s.model, s.terms)
+            for r, s in zip(todo, results, strict=True)
+        }
         await asyncio.to_thread(self.repo.set_sentiment, list(scored.values()))
         log.info("news_scored", items=len(scored), model=backend.model)
         return [scored.get(r.id, r) for r in rows]
@@ -91,7 +97,8 @@ class NewsFeed:
         starts = await self._scored_starts(windows)
         return {
             name: self._summary(
-                since, await asyncio.to_thread(self.repo.label_counts, since, asset_id)
+                since,
+                await asyncio.to_thread(self.repo.label_counts, since, asset_id, self._model),
             )
             for name, since in starts.items()
         }
@@ -104,7 +111,7 @@ class NewsFeed:
         starts = await self._scored_starts(windows)
         summaries: dict[str, dict[str, SentimentSummary]] = {}
         for name, since in starts.items():
-            by_asset = await asyncio.to_thread(self.repo.label_counts_by_asset, since)
+            by_asset = await asyncio.to_thread(self.repo.label_counts_by_asset, since, self._model)
             summaries[name] = {a: self._summary(since, c) for a, c in sorted(by_asset.items())}
         return summaries
 
@@ -117,10 +124,14 @@ class NewsFeed:
                 self.repo.latest,
                 SUMMARY_SCORE_LIMIT,
                 since=min(starts.values()),
-                unscored_only=True,
+                unscored_for=self.sentiment.model,
             )
             await self.score(unscored)
         return starts
+
+    @property
+    def _model(self) -> str | None:
+        return self.sentiment.model if self.sentiment is not None else None
 
     def _summary(self, since: datetime, counts: Sequence[LabelCount]) -> SentimentSummary:
         labels = {c.label: c.items for c in counts if c.label is not None}

@@ -1,6 +1,7 @@
 """Reading stored news for the API: newest first, by asset (through `news_assets`), with the
 outlets that carried each story and its sentiment; and the sentiment columns
-(`sentiment_label`, `sentiment_score`) written back once scored.
+(`sentiment_label`, `sentiment_score`, `sentiment_model`, `sentiment_terms`) written back once
+scored. An item scored by another model than the one asked about counts as unscored.
 """
 
 from __future__ import annotations
@@ -10,9 +11,21 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, bindparam, func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Select,
+    bindparam,
+    case,
+    func,
+    null,
+    select,
+    update,
+)
 
 from cryptoagg.core.models import NewsItem
+from cryptoagg.core.sentiment import Term
 from cryptoagg.storage.news import news_item
 from cryptoagg.storage.tables import news, news_assets, news_sources
 
@@ -37,9 +50,21 @@ class StoredNews:
     #: the assets the story is about (ids), and every outlet that carried it (first first)
     assets: tuple[str, ...] = ()
     sources: tuple[NewsSource, ...] = ()
+    #: the backend that scored it, and the words and phrases that moved its score
+    sentiment_model: str | None = None
+    sentiment_terms: tuple[Term, ...] = ()
 
-    def scored(self, label: str, score: float) -> StoredNews:
-        return replace(self, sentiment_label=label, sentiment_score=score)
+    def scored(self, label: str, score: float, model: str, terms: tuple[Term, ...]) -> StoredNews:
+        return replace(
+            self,
+            sentiment_label=label,
+            sentiment_score=score,
+            sentiment_model=model,
+            sentiment_terms=terms,
+        )
+
+    def scored_by(self, model: str) -> bool:
+        return self.sentiment_label is not None and self.sentiment_model == model
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +75,22 @@ class LabelCount:
 
 
 def _stored(r: Any) -> StoredNews:
-    return StoredNews(r["id"], news_item(r), r["sentiment_label"], r["sentiment_score"])
+    return StoredNews(
+        r["id"],
+        news_item(r),
+        r["sentiment_label"],
+        r["sentiment_score"],
+        sentiment_model=r["sentiment_model"],
+        sentiment_terms=tuple(Term(t, w, by) for t, w, by in r["sentiment_terms"] or ()),
+    )
+
+
+def _label(model: str | None) -> ColumnElement[Any]:
+    """The stored label, or null for an item scored by another model than `model` (any
+    model: None)."""
+    if model is None:
+        return news.c.sentiment_label
+    return case((news.c.sentiment_model == model, news.c.sentiment_label), else_=null())
 
 
 def _about(query: Select[Any], asset_id: str | None) -> Select[Any]:
@@ -105,16 +145,16 @@ class NewsFeedRepository:
         *,
         asset_id: str | None = None,
         since: datetime | None = None,
-        unscored_only: bool = False,
+        unscored_for: str | None = None,
     ) -> list[StoredNews]:
         """Newest first; only items about `asset_id`, published at or after `since`, or not
-        yet scored, when asked."""
+        scored by the model `unscored_for`, when asked."""
         query = select(news).order_by(news.c.published_at.desc(), news.c.id.desc()).limit(limit)
         query = _about(query, asset_id)
         if since is not None:
             query = query.where(news.c.published_at >= since)
-        if unscored_only:
-            query = query.where(news.c.sentiment_label.is_(None))
+        if unscored_for is not None:
+            query = query.where(_label(unscored_for).is_(None))
         with self.engine.connect() as connection:
             rows = [_stored(r) for r in connection.execute(query).mappings()]
             return _with_links(connection, rows)
@@ -127,28 +167,45 @@ class NewsFeedRepository:
         statement = (
             update(news)
             .where(news.c.id == bindparam("row_id"))
-            .values(sentiment_label=bindparam("label"), sentiment_score=bindparam("score"))
+            .values(
+                sentiment_label=bindparam("label"),
+                sentiment_score=bindparam("score"),
+                sentiment_model=bindparam("model"),
+                sentiment_terms=bindparam("terms"),
+            )
         )
         values = [
-            {"row_id": r.id, "label": r.sentiment_label, "score": r.sentiment_score} for r in scored
+            {
+                "row_id": r.id,
+                "label": r.sentiment_label,
+                "score": r.sentiment_score,
+                "model": r.sentiment_model,
+                "terms": [[t.text, t.weight, t.by] for t in r.sentiment_terms],
+            }
+            for r in scored
         ]
         with self.engine.begin() as connection:
             connection.execute(statement, values)
         return len(scored)
 
-    def label_counts(self, since: datetime, asset_id: str | None = None) -> list[LabelCount]:
+    def label_counts(
+        self, since: datetime, asset_id: str | None = None, model: str | None = None
+    ) -> list[LabelCount]:
         """Items published at or after `since` (about `asset_id`, when given), per sentiment
-        label (None: not scored)."""
-        label, score = news.c.sentiment_label, news.c.sentiment_score
+        label (None: not scored, or by another model than `model`)."""
+        label, score = _label(model), news.c.sentiment_score
         query = select(label, func.count(), func.coalesce(func.sum(score), 0.0))
         query = _about(query.where(news.c.published_at >= since), asset_id).group_by(label)
         with self.engine.connect() as connection:
             rows = connection.execute(query).all()
         return [LabelCount(r[0], int(r[1]), float(r[2])) for r in rows]
 
-    def label_counts_by_asset(self, since: datetime) -> dict[str, list[LabelCount]]:
-        """Items published at or after `since`, per linked asset and sentiment label."""
-        label, score = news.c.sentiment_label, news.c.sentiment_score
+    def label_counts_by_asset(
+        self, since: datetime, model: str | None = None
+    ) -> dict[str, list[LabelCount]]:
+        """Items published at or after `since`, per linked asset and sentiment label (None:
+        not scored, or by another model than `model`)."""
+        label, score = _label(model), news.c.sentiment_score
         query = (
             select(news_assets.c.asset_id, label, func.count(), func.coalesce(func.sum(score), 0.0))
             .join(news, news.c.id == news_assets.c.news_id)

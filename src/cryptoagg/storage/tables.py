@@ -101,6 +101,10 @@ news = Table(
     Column("currencies", JSON, nullable=False),
     Column("sentiment_label", String(20)),
     Column("sentiment_score", Float),
+    #: the backend that scored the item: one of another backend counts as unscored
+    Column("sentiment_model", String(80)),
+    #: the words and phrases that moved the score: [[text, weight, by], ...]
+    Column("sentiment_terms", JSON),
     #: the URL without tracking parameters (core/news_dedup.py): copies of one link share it
     Column("canonical_url", String(1000)),
     #: the feed's GUID or the provider's post id

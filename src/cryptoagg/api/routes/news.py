@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cryptoagg.api.deps import ServicesDep
 from cryptoagg.api.error_models import error_responses
+from cryptoagg.api.routes.sentiment import TermOut
 from cryptoagg.api.routes.symbols import SYMBOL_PATTERN
 from cryptoagg.services.news_feed import StoredNews
 
@@ -46,6 +47,10 @@ class NewsItemOut(BaseModel):
         description="positive, negative or neutral (`sentiment_model`); null: not scored"
     )
     sentiment_score: float | None = Field(description="-1 (most negative) to 1 (most positive)")
+    sentiment_terms: list[TermOut] = Field(
+        description="the words and phrases that moved the score, strongest first (empty: not "
+        "scored, or a model backend)"
+    )
 
 
 class NewsOut(BaseModel):
@@ -78,6 +83,10 @@ class NewsOut(BaseModel):
                             ],
                             "sentiment_label": "positive",
                             "sentiment_score": 0.4767,
+                            "sentiment_terms": [
+                                {"text": "rallies", "weight": 1.9, "by": "lexicon"},
+                                {"text": "inflows", "weight": 1.2, "by": "lexicon"},
+                            ],
                         }
                     ],
                 }
@@ -145,4 +154,5 @@ def news_item_out(r: StoredNews) -> NewsItemOut:
         ],
         sentiment_label=r.sentiment_label,
         sentiment_score=r.sentiment_score,
+        sentiment_terms=[TermOut.of(t) for t in r.sentiment_terms],
     )

@@ -16,6 +16,7 @@ from cryptoagg.api.error_models import error_responses
 from cryptoagg.api.http.asgi import NO_PROXIES, TrustedProxies, client_address
 from cryptoagg.api.http.ratelimit import client_key
 from cryptoagg.api.openapi import NOT_BLANK
+from cryptoagg.services.sentiment_result import Term
 
 router = APIRouter(prefix="/api", tags=["sentiment"])
 
@@ -43,6 +44,10 @@ class TermOut(BaseModel):
     by: Literal["lexicon", "layer"] = Field(
         description="the market lexicon, or the learned layer that decides the label"
     )
+
+    @classmethod
+    def of(cls, term: Term) -> TermOut:
+        return cls(text=term.text, weight=term.weight, by=term.by)
 
 
 class SentimentOut(BaseModel):
@@ -120,7 +125,7 @@ async def run_sentiment(
                 label=r.label,
                 score=r.score,
                 model=r.model,
-                terms=[TermOut(text=t.text, weight=t.weight, by=t.by) for t in r.terms],
+                terms=[TermOut.of(t) for t in r.terms],
             )
             for r in results
         ],

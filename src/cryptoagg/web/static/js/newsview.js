@@ -49,7 +49,11 @@ function sentiment(item) {
   const label = item.sentiment_label;
   if (!label) return null;
   const score = item.sentiment_score;
-  return sentimentPill(label, score === null || score === undefined ? label : `${label} ${fmt.signed(score)}`);
+  const pill = sentimentPill(label, score === null || score === undefined ? label : `${label} ${fmt.signed(score)}`);
+  const terms = (item.sentiment_terms || []).slice(0, 3);
+  // what moved the score, on hover (the strongest three)
+  if (terms.length) pill.title = `moved by ${terms.map((t) => `“${t.text}”`).join(', ')}`;
+  return pill;
 }
 
 /** A stored item as a list entry (`data-url` its link). Items pushed over /ws carry no
