@@ -109,7 +109,8 @@ async def test_without_redis_url_health_has_no_redis_check(tmp_path: Path) -> No
             metrics = (await client.get("/metrics")).text
             assert _container(client).cache.shared is None
     assert "redis" not in body["checks"]
-    assert "cryptoagg_redis_up" not in metrics
+    for name in ("cryptoagg_redis_up", "cryptoagg_shared_cache", "cryptoagg_relay"):
+        assert name not in metrics
 
 
 async def test_two_apps_on_one_redis_share_the_cache(tmp_path: Path) -> None:
@@ -126,6 +127,25 @@ async def test_two_apps_on_one_redis_share_the_cache(tmp_path: Path) -> None:
             tier_b: SharedTier = _container(b).cache.shared
             assert (tier_a.loads, tier_b.loads) == (1, 0)
             assert tier_b.shared_hits == 1
+            loads = 'cryptoagg_shared_cache_loads_total{result="%s"}'
+            metrics_a, metrics_b = (await a.get("/metrics")).text, (await b.get("/metrics")).text
+            assert (
+                _metric(metrics_a, loads % "load") == 1 and _metric(metrics_a, loads % "hit") == 0
+            )
+            assert (
+                _metric(metrics_b, loads % "load") == 0 and _metric(metrics_b, loads % "hit") == 1
+            )
+            assert _metric(metrics_b, loads % "alone") == 0
+
+            # an update published on A reaches B's clients through Redis, counted on both
+            relay_b = _container(b).services.telemetry.relay
+            _container(a).services.events.publish("prices:bitcoin", {"price": 1.0})
+            await wait_until(lambda: relay_b().received >= 1, timeout_s=10)
+            updates = 'cryptoagg_relay_updates_total{direction="%s"}'
+            metrics_a, metrics_b = (await a.get("/metrics")).text, (await b.get("/metrics")).text
+            assert _metric(metrics_a, updates % "sent") >= 1
+            assert _metric(metrics_b, updates % "received") >= 1
+            assert _metric(metrics_a, updates % "dropped") == 0
             # B serves A's listing (the two simulators differ: only A's was asked)
             rows_a, rows_b = first["cryptocurrencies"], second["cryptocurrencies"]
             assert len(rows_a) == 5

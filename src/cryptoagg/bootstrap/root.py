@@ -85,7 +85,7 @@ async def build(
         prices = PriceService(ctx)
         history = history_service(settings, ctx, engine)
         events = live_events(settings, stack)
-        await event_relay(events, link, stack)
+        relay = await event_relay(events, link, stack)
         # CPU-heavy work (sentiment, analysis) on threads of its own, bounded: resilience/cpu.py
         cpu = CpuLimiter(settings.cpu_workers, settings.cpu_queue)
         stack.push_async_callback(cpu.aclose)
@@ -138,7 +138,7 @@ async def build(
                 mock=settings.use_mock_data,
                 redis=link.reading if link is not None else None,
             ),
-            telemetry=Telemetry(providers, guards, cache, events, jobs),
+            telemetry=Telemetry(providers, guards, cache, events, jobs, relay=relay),
             live=live_topics(settings, engine, events, assets=assets, status=status, prices=prices),
             events=events,
             recorder=recorder,

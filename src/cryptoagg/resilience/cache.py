@@ -36,8 +36,24 @@ Clock = Callable[[], float]
 log = structlog.get_logger("cryptoagg.cache")
 
 
+@dataclass(frozen=True, slots=True)
+class SharedCounts:
+    """What a shared tier did since start (for /metrics)."""
+
+    #: values taken from the other replicas' loads
+    hits: int
+    #: loads made here for every replica (holding the key's lock)
+    loads: int
+    #: loads made for this replica alone (Redis down, or a lock wait given up)
+    alone: int
+    #: polls while another replica held the key's lock
+    waits: int
+
+
 class SharedLoads(Protocol):
     """A tier the replicas share: `load` answers the value and its age (seconds)."""
+
+    def counts(self) -> SharedCounts: ...
 
     async def load(
         self,

@@ -34,6 +34,7 @@ import structlog
 from redis.asyncio import Redis
 
 from cryptoagg.core.errors import NoProviderAvailable
+from cryptoagg.resilience.cache import SharedCounts
 from cryptoagg.resilience.redis_link import RedisLink
 from cryptoagg.resilience.shared_codec import Undecodable, Unshareable, ValueCodec
 
@@ -68,10 +69,14 @@ class SharedTier:
         self._release = link.script(RELEASE)
         self._unshareable: set[str] = set()
         #: values taken from Redis, loads made for every replica, loads made alone (Redis
-        #: down or the lease given up)
+        #: down or the lease given up), polls while another replica held the lock
         self.shared_hits = 0
         self.loads = 0
         self.local_loads = 0
+        self.waits = 0
+
+    def counts(self) -> SharedCounts:
+        return SharedCounts(self.shared_hits, self.loads, self.local_loads, self.waits)
 
     async def load(
         self,
@@ -120,6 +125,7 @@ class SharedTier:
             if self._clock() >= give_up:
                 log.info("shared_lock_given_up", key=key)
                 return await self._alone(loader)
+            self.waits += 1
             await asyncio.sleep(delay)
             delay = min(delay * 1.5, 0.2)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
@@ -62,6 +63,18 @@ def _no() -> bool:
     return False
 
 
+@dataclass(frozen=True, slots=True)
+class RelayCounts:
+    """What the relay did since start (for /metrics)."""
+
+    #: updates published to the other replicas
+    sent: int
+    #: the other replicas' updates handed to this replica's clients
+    received: int
+    #: updates not sent because the outbox was full
+    dropped: int
+
+
 class RedisRelay:
     def __init__(self, hub: EventHub, link: RedisLink, *, queue_size: int = 1024) -> None:
         self.hub = hub
@@ -75,6 +88,9 @@ class RedisRelay:
         self.sent = 0
         self.received = 0
         self.dropped = 0
+
+    def counts(self) -> RelayCounts:
+        return RelayCounts(self.sent, self.received, self.dropped)
 
     async def start(self) -> None:
         """Become the hub's relay and subscribe (now if Redis is up, else on its return)."""

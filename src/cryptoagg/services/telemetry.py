@@ -15,10 +15,11 @@ from typing import Protocol, runtime_checkable
 
 from cryptoagg.core.ports import Provider
 from cryptoagg.resilience.breaker import State
-from cryptoagg.resilience.cache import TTLCache
+from cryptoagg.resilience.cache import SharedCounts, TTLCache
 from cryptoagg.resilience.guard import Guards
 from cryptoagg.resilience.plan import ProviderPlan
 from cryptoagg.services.events import EventHub
+from cryptoagg.services.events_redis import RedisRelay, RelayCounts
 from cryptoagg.services.health import CollectorsReport
 
 
@@ -57,6 +58,8 @@ class CacheReading:
     #: values served after a failed refresh
     stale: int
     entries: int
+    #: the tier the replicas share (REDIS_URL; None: none)
+    shared: SharedCounts | None = None
 
 
 class Telemetry:
@@ -67,12 +70,15 @@ class Telemetry:
         cache: TTLCache,
         events: EventHub,
         collectors: Callable[[], CollectorsReport],
+        *,
+        relay: RedisRelay | None = None,
     ) -> None:
         self._providers = providers
         self._guards = guards
         self._cache = cache
         self._events = events
         self._collectors = collectors
+        self._relay = relay
 
     def providers(self) -> list[ProviderReading]:
         """Every provider in priority order, with what its adapter and guard keep."""
@@ -93,10 +99,15 @@ class Telemetry:
 
     def cache(self) -> CacheReading:
         cache = self._cache
-        return CacheReading(cache.hits, cache.misses, cache.stale_served, len(cache))
+        shared = cache.shared.counts() if cache.shared is not None else None
+        return CacheReading(cache.hits, cache.misses, cache.stale_served, len(cache), shared)
 
     def websocket_clients(self) -> int:
         return len(self._events)
+
+    def relay(self) -> RelayCounts | None:
+        """The WebSocket fan-out across replicas (REDIS_URL; None: none)."""
+        return self._relay.counts() if self._relay is not None else None
 
     def collectors(self) -> CollectorsReport:
         return self._collectors()

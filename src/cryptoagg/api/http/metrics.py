@@ -136,6 +136,7 @@ class ServiceCollector:
         yield self._websocket(telemetry)
         yield from self._collectors(telemetry)
         yield from self._redis(services)
+        yield from self._relay(telemetry)
 
     def _providers(self, providers: list[ProviderReading]) -> Iterator[Metric]:
         calls = CounterMetricFamily(
@@ -221,6 +222,25 @@ class ServiceCollector:
         lookups.add_metric(["stale"], cache.stale)
         yield lookups
         yield GaugeMetricFamily("cryptoagg_cache_entries", "Entries in the cache", cache.entries)
+        shared = cache.shared
+        if shared is None:
+            return
+        loads = CounterMetricFamily(
+            "cryptoagg_shared_cache_loads",
+            "Service cache loads through the replicas' shared tier (REDIS_URL): hit (another "
+            "replica's value), load (made here for every replica), alone (for this replica "
+            "only: Redis down, or a lock wait given up)",
+            labels=["result"],
+        )
+        loads.add_metric(["hit"], shared.hits)
+        loads.add_metric(["load"], shared.loads)
+        loads.add_metric(["alone"], shared.alone)
+        yield loads
+        yield CounterMetricFamily(
+            "cryptoagg_shared_cache_lock_waits",
+            "Polls while another replica held a key's load lock",
+            shared.waits,
+        )
 
     def _websocket(self, telemetry: Telemetry) -> Metric:
         return GaugeMetricFamily(
@@ -279,6 +299,22 @@ class ServiceCollector:
         yield CounterMetricFamily(
             "cryptoagg_redis_rejoins", "Connections to Redis made, the first included", link.rejoins
         )
+
+    def _relay(self, telemetry: Telemetry) -> Iterator[Metric]:
+        """The WebSocket fan-out across replicas (nothing without REDIS_URL)."""
+        relay = telemetry.relay()
+        if relay is None:
+            return
+        updates = CounterMetricFamily(
+            "cryptoagg_relay_updates",
+            "WebSocket updates through Redis: sent (to the other replicas), received (from "
+            "them, for this replica's clients), dropped (the outbox was full)",
+            labels=["direction"],
+        )
+        updates.add_metric(["sent"], relay.sent)
+        updates.add_metric(["received"], relay.received)
+        updates.add_metric(["dropped"], relay.dropped)
+        yield updates
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
