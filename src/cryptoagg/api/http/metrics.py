@@ -212,30 +212,24 @@ class ServiceCollector:
 
     def _cache(self, telemetry: Telemetry) -> Iterator[Metric]:
         cache = telemetry.cache()
-        lookups = CounterMetricFamily(
+        yield counter_by(
             "cryptoagg_cache_lookups",
             "Service cache lookups: hit, miss (loaded upstream), stale (served after a failure)",
-            labels=["result"],
+            "result",
+            {"hit": cache.hits, "miss": cache.misses, "stale": cache.stale},
         )
-        lookups.add_metric(["hit"], cache.hits)
-        lookups.add_metric(["miss"], cache.misses)
-        lookups.add_metric(["stale"], cache.stale)
-        yield lookups
         yield GaugeMetricFamily("cryptoagg_cache_entries", "Entries in the cache", cache.entries)
         shared = cache.shared
         if shared is None:
             return
-        loads = CounterMetricFamily(
+        yield counter_by(
             "cryptoagg_shared_cache_loads",
             "Service cache loads through the replicas' shared tier (REDIS_URL): hit (another "
             "replica's value), load (made here for every replica), alone (for this replica "
             "only: Redis down, or a lock wait given up)",
-            labels=["result"],
+            "result",
+            {"hit": shared.hits, "load": shared.loads, "alone": shared.alone},
         )
-        loads.add_metric(["hit"], shared.hits)
-        loads.add_metric(["load"], shared.loads)
-        loads.add_metric(["alone"], shared.alone)
-        yield loads
         yield CounterMetricFamily(
             "cryptoagg_shared_cache_lock_waits",
             "Polls while another replica held a key's load lock",
@@ -305,16 +299,21 @@ class ServiceCollector:
         relay = telemetry.relay()
         if relay is None:
             return
-        updates = CounterMetricFamily(
+        yield counter_by(
             "cryptoagg_relay_updates",
             "WebSocket updates through Redis: sent (to the other replicas), received (from "
             "them, for this replica's clients), dropped (the outbox was full)",
-            labels=["direction"],
+            "direction",
+            {"sent": relay.sent, "received": relay.received, "dropped": relay.dropped},
         )
-        updates.add_metric(["sent"], relay.sent)
-        updates.add_metric(["received"], relay.received)
-        updates.add_metric(["dropped"], relay.dropped)
-        yield updates
+
+
+def counter_by(name: str, documentation: str, label: str, values: dict[str, int]) -> Metric:
+    """A counter family with one series per value of one label."""
+    family = CounterMetricFamily(name, documentation, labels=[label])
+    for value, count in values.items():
+        family.add_metric([value], count)
+    return family
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
