@@ -87,6 +87,18 @@ async def test_batch_reports_each_conversion_its_quotes_used() -> None:
     assert (btc.low, btc.high) == (Decimal("89550.000"), Decimal("90450.000"))
 
 
+async def test_one_asset_asked_alone_or_as_a_batch_of_one_is_one_load() -> None:
+    binance = spot("binance", BINANCE)
+    prices = price_service(binance, clock=FakeClock(NOW))
+    one = await prices.price("BTC")  # /api/price/bitcoin
+    batch = await prices.prices(["bitcoin"])  # /api/v3/simple/price?ids=bitcoin
+    assert binance.calls == 1
+    [same] = batch.value.reports
+    assert same.value == one.value and same.value.consensus.price == Decimal(90000)
+    await prices.prices(["bitcoin", "ethereum"])  # another set of assets: its own entry
+    assert binance.calls == 2
+
+
 async def test_a_batch_names_the_assets_without_a_fresh_quote() -> None:
     stale = FakeSpot("coincap", {"solana": "150"}, as_of=NOW - timedelta(minutes=10))
     prices = price_service(

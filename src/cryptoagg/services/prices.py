@@ -138,11 +138,14 @@ class PriceService:
         )
 
     async def price(self, query: str) -> Served[PriceReport]:
+        """One asset's consensus, from the cache entry `prices` keeps for that asset alone:
+        `/api/price/bitcoin` and `/api/v3/simple/price?ids=bitcoin` cost one upstream load."""
         asset = self.ctx.registry.resolve(query).asset
         cached = await self.ctx.cached(
-            f"price:{asset.id}", self.ctx.ttls.price_s, lambda: self._load_one(asset)
+            _key([asset]), self.ctx.ttls.price_s, lambda: self._load([asset])
         )
-        return self._answer(cached, cached.value)
+        [report] = cached.value.reports  # a load with no report raises
+        return self._answer(cached, report)
 
     async def prices(self, queries: Sequence[str]) -> Served[Prices]:
         """Consensus for several assets from one multi-asset call per provider. The cache key
@@ -151,8 +154,9 @@ class PriceService:
         assets = list(
             {a.id: a for a in (self.ctx.registry.resolve(q).asset for q in queries)}.values()
         )
-        key = "prices:" + ",".join(sorted(a.id for a in assets))
-        cached = await self.ctx.cached(key, self.ctx.ttls.price_s, lambda: self._load(assets))
+        cached = await self.ctx.cached(
+            _key(assets), self.ctx.ttls.price_s, lambda: self._load(assets)
+        )
         rank = {a.id: i for i, a in enumerate(assets)}
         batch = cached.value
         ordered = sorted(batch.reports, key=lambda r: rank[r.asset.id])
@@ -181,12 +185,6 @@ class PriceService:
         except NoProviderAvailable:
             return {}
         return {r.asset.id: r.consensus for r in batch.reports}
-
-    async def _load_one(self, asset: Asset) -> PriceReport:
-        batch = await self._load([asset])
-        if not batch.reports:
-            raise NoProviderAvailable(Capability.SPOT_PRICE.value, batch.failures)
-        return batch.reports[0]
 
     @staticmethod
     def _check(pool: ProviderPool, reports: Sequence[PriceReport]) -> None:
@@ -233,3 +231,8 @@ class PriceService:
         if not reports:
             raise NoProviderAvailable(Capability.SPOT_PRICE.value, failures, gathered.retry_after_s)
         return PriceBatch(reports, missing, failures)
+
+
+def _key(assets: Sequence[Asset]) -> str:
+    """The cache key of a set of assets' prices: their sorted ids."""
+    return "prices:" + ",".join(sorted(a.id for a in assets))
