@@ -40,7 +40,8 @@ def test_price_table_in_mock_mode(tmp_path: Path) -> None:
     assert "ETH (ethereum)" in out
     assert "NOPECOINXYZ" not in out
     assert result.stderr == "error: unknown asset: 'NOPECOINXYZ'\n"
-    assert "coingecko" in out and "kraken" in out
+    assert "coingecko" in out and "kraken~" in out  # Kraken's ticker has no quote time
+    assert "~ quote time is when it was received" in out
     assert "band (low - high)" in out  # 200 columns: room for the band
 
 

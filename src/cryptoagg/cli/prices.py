@@ -38,6 +38,12 @@ from cryptoagg.services.prices import PriceReport, Prices
 
 #: from this terminal width on, `price` shows the band's low and high too
 BAND_FROM_WIDTH = 110
+#: marks on a source's name in the `price` table, and what each says
+ASSUMED_MARK, RECEIVED_MARK = "*", "~"
+MARKS = {
+    ASSUMED_MARK: "converted at an assumed stablecoin rate",
+    RECEIVED_MARK: "quote time is when it was received",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,11 +122,30 @@ def _asset_cell(asset: Asset) -> str:
     return f"{escape(asset.symbol)} ({escape(asset.id)})"
 
 
+def _sources(report: PriceReport) -> tuple[str, set[str]]:
+    """The sources of a consensus, each marked when its quote was converted at an assumed
+    stablecoin rate or carries the time it was received; and the marks used."""
+    marked: dict[str, set[str]] = {name: set() for name in report.consensus.sources}
+    for quote in report.consensus.used:
+        rate = report.conversions.get(quote.converted_from or "")
+        if rate is not None and rate.assumed:
+            marked[quote.provider].add(ASSUMED_MARK)
+        if quote.time_source == "received":
+            marked[quote.provider].add(RECEIVED_MARK)
+    names = [name + "".join(m for m in MARKS if m in marks) for name, marks in marked.items()]
+    return ", ".join(names), set().union(*marked.values())
+
+
 def _price_table(reports: Sequence[Served[PriceReport]], width: int) -> Table:
     band = width >= BAND_FROM_WIDTH
+    sources = [_sources(served.value) for served in reports]
+    marks: set[str] = set().union(*(used for _, used in sources))
+    notes = [f"{mark} {MARKS[mark]}" for mark in MARKS if mark in marks]
     table = Table(
         title="Consensus prices (USD)",
-        caption="spread: the width of the sources' band; dropped: quotes left out",
+        caption="\n".join(
+            ["spread: the width of the sources' band; dropped: quotes left out", *notes]
+        ),
     )
     table.add_column("asset")
     table.add_column("price", justify="right")
@@ -129,7 +154,7 @@ def _price_table(reports: Sequence[Served[PriceReport]], width: int) -> Table:
     table.add_column("spread", justify="right")
     table.add_column("sources", min_width=len("cryptocompare,"))
     table.add_column("dropped")
-    for served in reports:
+    for served, (named, _) in zip(reports, sources, strict=True):
         report = served.value
         c = report.consensus
         places = fmt.decimals_for(c.price)
@@ -140,7 +165,7 @@ def _price_table(reports: Sequence[Served[PriceReport]], width: int) -> Table:
         if band:
             cells.append(f"{fmt.price(c.low, places)} - {fmt.price(c.high, places)}")
         dropped = ", ".join(f"{d.quote.provider} ({d.reason})" for d in c.dropped)
-        cells += [f"{c.spread_bps:.2f} bps", ", ".join(c.sources), dropped or fmt.NONE]
+        cells += [f"{c.spread_bps:.2f} bps", named, dropped or fmt.NONE]
         table.add_row(*cells)
     return table
 
