@@ -174,8 +174,14 @@ async def test_the_price_collector_publishes_each_new_consensus(serve: Serve) ->
             "spread_bps",
             "sources",
             "as_of",
+            "conversions",
+            "received",
         }
         assert data["low"] <= data["price"] <= data["high"] and len(data["sources"]) >= 3
+        # Binance quotes in USDT, converted at the rate the others' USD quotes measure;
+        # Kraken's ticker carries no time: it is timed on receipt
+        assert data["conversions"]["USDT"]["assumed"] is False
+        assert "kraken" in data["received"] and "binance" not in data["received"]
         # published once written: the record is there already
         stored = server.container.prices_repo.latest("bitcoin", 10)
         assert datetime.fromisoformat(data["as_of"]) in [r.as_of for r in stored]

@@ -7,7 +7,9 @@ from decimal import Decimal
 
 import orjson
 
+from cryptoagg.core.asset_seed import seeded_registry
 from cryptoagg.core.consensus import Consensus
+from cryptoagg.core.models import Quote
 from cryptoagg.resilience.plan import ProviderPlan
 from cryptoagg.services.event_payloads import price_data
 from cryptoagg.services.events import (
@@ -16,6 +18,7 @@ from cryptoagg.services.events import (
     Subscriber,
     price_topic,
 )
+from cryptoagg.services.prices import ASSUMED, PriceReport
 from cryptoagg.services.provider_feed import ProviderFeed
 from cryptoagg.services.status import ProviderStatus
 from tests.support import FakeClock
@@ -142,7 +145,15 @@ async def test_heartbeats_reach_every_connected_client_until_closed() -> None:
     assert len(drain(subscribed)) == beats
 
 
-def test_price_payload_carries_the_band_and_sources() -> None:
+def test_price_payload_carries_the_band_sources_and_labels() -> None:
+    quotes = (
+        Quote(asset_id="bitcoin", provider="binance", price=Decimal(100), as_of=T0).model_copy(
+            update={"converted_from": "USDT"}
+        ),
+        Quote(asset_id="bitcoin", provider="kraken", price=Decimal(101), as_of=T0).model_copy(
+            update={"time_source": "received"}
+        ),
+    )
     c = Consensus(
         asset_id="bitcoin",
         price=Decimal("100.5"),
@@ -151,13 +162,14 @@ def test_price_payload_carries_the_band_and_sources() -> None:
         spread_bps=Decimal("99.50"),
         mad=Decimal("0.5"),
         as_of=T0,
-        used=(),
+        used=quotes,
         dropped=(),
     )
+    report = PriceReport(seeded_registry().get("bitcoin"), c, {}, {"USDT": ASSUMED})
     h = hub()
     s = h.connect()
     h.subscribe(s, price_topic("bitcoin"))
-    h.publish(price_topic("bitcoin"), price_data(c, "BTC"))
+    h.publish(price_topic("bitcoin"), price_data(report))
     assert drain(s)[1]["data"] == {
         "asset_id": "bitcoin",
         "symbol": "BTC",
@@ -165,8 +177,10 @@ def test_price_payload_carries_the_band_and_sources() -> None:
         "low": 100.0,
         "high": 101.0,
         "spread_bps": 99.5,
-        "sources": [],
+        "sources": ["binance", "kraken"],
         "as_of": "2026-01-01T12:00:00.123456Z",
+        "conversions": {"USDT": {"rate": 1.0, "assumed": True, "sources": []}},
+        "received": ["kraken"],
     }
 
 

@@ -43,7 +43,7 @@ class PriceTicks:
             new = {c.asset_id for c in written}
             for report in batch.reports:
                 if report.asset.id in new:
-                    data = price_data(report.consensus, report.asset.symbol)
+                    data = price_data(report)
                     self.publisher.publish(price_topic(report.asset.id), data)
         log.info("prices_collected", written=len(written), missing=batch.missing)
         return len(written)

@@ -5,23 +5,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cryptoagg.core.consensus import Consensus
 from cryptoagg.services.events import NEWS, Publisher, news_topic
+from cryptoagg.services.prices import PriceReport
 from cryptoagg.services.status import ProviderStatus
 from cryptoagg.storage.news_feed import StoredNews
 
 
-def price_data(consensus: Consensus, symbol: str) -> dict[str, object]:
-    """The `prices:<asset_id>` payload: a consensus price with its band and sources."""
+def price_data(report: PriceReport) -> dict[str, object]:
+    """The `prices:<asset_id>` payload: a consensus price with its band and sources, the
+    stablecoin rates its quotes were converted at (`assumed`: nobody quoted the coin in USD)
+    and the sources whose quote time is when it was received (no provider stamp)."""
+    consensus = report.consensus
     return {
         "asset_id": consensus.asset_id,
-        "symbol": symbol,
+        "symbol": report.asset.symbol,
         "price": consensus.price,
         "low": consensus.low,
         "high": consensus.high,
         "spread_bps": consensus.spread_bps,
         "sources": consensus.sources,
         "as_of": consensus.as_of,
+        "conversions": {code: rate.as_data() for code, rate in report.conversions.items()},
+        "received": sorted({q.provider for q in consensus.used if q.time_source == "received"}),
     }
 
 

@@ -99,4 +99,4 @@ class LiveTopics:
         except (CryptoAggError, TimeoutError):
             return None
         report = served.value
-        return price_data(report.consensus, report.asset.symbol)
+        return price_data(report)

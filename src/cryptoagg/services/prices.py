@@ -45,6 +45,10 @@ class StableRate:
     def assumed(self) -> bool:
         return not self.sources
 
+    def as_data(self) -> dict[str, object]:
+        """As `/api/price` and the `prices:<asset>` topic give it."""
+        return {"rate": self.rate, "assumed": self.assumed, "sources": list(self.sources)}
+
 
 ASSUMED = StableRate(Decimal(1))
 

@@ -19,7 +19,7 @@ from cryptoagg.core.consensus import ConsensusRules
 from cryptoagg.core.errors import InvalidInput
 from cryptoagg.core.models import Quote
 from cryptoagg.services.context import Served
-from cryptoagg.services.prices import PriceReport, StableRate
+from cryptoagg.services.prices import PriceReport
 
 router = APIRouter(prefix="/api", tags=["market"])
 
@@ -93,10 +93,6 @@ def _quote(q: Quote) -> dict[str, Any]:
     }
 
 
-def _conversion(stable: StableRate) -> dict[str, Any]:
-    return {"rate": stable.rate, "assumed": stable.assumed, "sources": list(stable.sources)}
-
-
 def price_body(served: Served[PriceReport]) -> dict[str, Any]:
     report = served.value
     c = report.consensus
@@ -118,7 +114,7 @@ def price_body(served: Served[PriceReport]) -> dict[str, Any]:
         "sources": c.sources,
         "quotes": [_quote(q) for q in c.used],
         "outliers": [{**_quote(d.quote), "reason": d.reason} for d in c.dropped],
-        "conversions": {code: _conversion(rate) for code, rate in report.conversions.items()},
+        "conversions": {code: rate.as_data() for code, rate in report.conversions.items()},
         "unavailable": served.unavailable,
     }
 
