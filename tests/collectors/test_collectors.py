@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from cryptoagg.collectors.leader import AdvisoryLock, FileLock
@@ -17,7 +19,7 @@ from cryptoagg.collectors.supervisor import Supervisor
 from cryptoagg.services.recorder import Recorder
 from cryptoagg.storage.db import make_engine, upgrade
 from cryptoagg.storage.repositories import PriceRepository, QueryRepository
-from tests.storage.conftest import postgres_admin
+from tests.storage.conftest import POSTGRES_URL, postgres_admin
 from tests.support import FakeClock, FakeSpot, price_service
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -69,6 +71,37 @@ def test_advisory_lock_admits_one_leader() -> None:
         second.release()
         one.dispose()
         two.dispose()
+
+
+def test_the_default_advisory_key_is_one_per_database_schema() -> None:
+    """Replicas of one deployment (one schema) elect one leader; a second deployment in a
+    schema of its own in the same database elects its own."""
+    schemas = [f"t_{uuid.uuid4().hex[:12]}" for _ in range(2)]
+    admin = postgres_admin()
+    with admin.begin() as connection:
+        for schema in schemas:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engines = [
+        make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+        for schema in (schemas[0], schemas[0], schemas[1])
+    ]
+    a, b, other = (AdvisoryLock(engine) for engine in engines)
+    try:
+        assert a.try_acquire() and a.held()
+        assert not b.try_acquire()  # the same deployment: one leader
+        assert other.try_acquire() and other.held()  # another schema: its own leader
+        assert a.key == b.key != other.key
+        a.release()
+        assert b.try_acquire()
+    finally:
+        for lock in (a, b, other):
+            lock.release()
+        for engine in engines:
+            engine.dispose()
+        with admin.begin() as connection:
+            for schema in schemas:
+                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 class Published(list[tuple[str, object]]):

@@ -3,10 +3,12 @@
 Which lock is used (LEADER_LOCK, `leader_lock()`):
 
 - `auto` (the default) with PostgreSQL: a session-level advisory lock held on a dedicated
-  connection. The server releases it the moment the session ends, so a leader killed with
-  `kill -9` frees it at once (the kernel closes its socket); a leader whose host vanishes is
-  noticed through TCP keepalives set on that session from LEADER_LEASE_S. No clock, no extra
-  service, and the lock lives in the database the collectors write to.
+  connection, keyed by the database and the schema the tables are in (one leader per
+  deployment, even where several share a database). The server releases it the moment the
+  session ends, so a leader killed with `kill -9` frees it at once (the kernel closes its
+  socket); a leader whose host vanishes is noticed through TCP keepalives set on that session
+  from LEADER_LEASE_S. No clock, no extra service, and the lock lives in the database the
+  collectors write to.
 - `auto` with SQLite: an exclusive `flock` on `DATA_DIR/collector.lock` (released by the
   kernel when the process dies); SQLite is one machine, so processes there share a disk.
 - `redis` (needs REDIS_URL): a Redis lease with a fencing token (`leader_redis.py`), for
@@ -36,8 +38,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 log = structlog.get_logger("cryptoagg.collectors")
 
-#: an arbitrary constant naming cryptoagg's collector lock among advisory locks
-ADVISORY_KEY = 0x43525950544F  # "CRYPTO"
+#: the advisory lock's key: a hash of this name, the database and the schema the tables live
+#: in, so deployments that share a database in schemas of their own each elect their leader
+#: (non-negative: its halves are read back from pg_locks as unsigned oids)
+_KEY = text(
+    "SELECT hashtextextended('cryptoagg-collectors:' || current_database() || '.'"
+    " || coalesce(current_schema(), ''), 0) & 9223372036854775807"
+)
 
 #: whether this session holds the advisory lock: a bigint key shows in pg_locks as its high
 #: half in `classid` and its low half in `objid`, with `objsubid` 1
@@ -146,12 +153,13 @@ class FileLock:
 class AdvisoryLock:
     """`lease_s` bounds how long the server keeps the lock of a leader whose host vanished
     (TCP keepalives on the lock's session: idle, interval and count from it); None leaves the
-    server's settings."""
+    server's settings. `key`: the lock's key (None: derived from the database and schema,
+    `_KEY`)."""
 
     kind = "postgresql"
 
     def __init__(
-        self, engine: Engine, key: int = ADVISORY_KEY, lease_s: float | None = None
+        self, engine: Engine, key: int | None = None, lease_s: float | None = None
     ) -> None:
         self.engine = engine
         self.key = key
@@ -164,6 +172,8 @@ class AdvisoryLock:
         connection = self.engine.connect()
         try:
             self._keepalives(connection)
+            if self.key is None:
+                self.key = int(connection.execute(_KEY).scalar_one())
             got = connection.execute(
                 text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}
             ).scalar()
@@ -199,11 +209,11 @@ class AdvisoryLock:
     def held(self) -> bool:
         """Asks the server whether this session still holds the lock: a lost connection or
         a session terminated by an administrator answers no (and the connection goes)."""
-        connection = self._connection
-        if connection is None:
+        connection, key = self._connection, self.key
+        if connection is None or key is None:  # the key is known once the lock was taken
             return False
         try:
-            params = {"hi": self.key >> 32, "lo": self.key & 0xFFFFFFFF}
+            params = {"hi": key >> 32, "lo": key & 0xFFFFFFFF}
             got = bool(connection.execute(_HELD, params).scalar())
             connection.commit()
         except SQLAlchemyError as exc:
