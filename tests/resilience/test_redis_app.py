@@ -4,6 +4,7 @@ two apps on one Redis are two replicas sharing the cache."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -152,5 +153,36 @@ async def test_two_apps_on_one_redis_share_the_cache(tmp_path: Path) -> None:
             assert [(r["asset_id"], r["price"], r["as_of"]) for r in rows_b] == [
                 (r["asset_id"], r["price"], r["as_of"]) for r in rows_a
             ]
+    finally:
+        await delete_prefix(url, prefix)
+
+
+async def test_two_apps_on_one_redis_share_each_clients_rate_limit(tmp_path: Path) -> None:
+    url = require_redis()
+    prefix = unique_prefix()
+    limits = {"redis_prefix": prefix, "rate_limit_per_min": 2, "rate_limit_burst": 5}
+    try:
+        async with (
+            app_on(url, tmp_path / "a", **limits) as a,
+            app_on(url, tmp_path / "b", **limits) as b,
+        ):
+
+            async def share(client: httpx.AsyncClient) -> None:  # as the app does every second
+                app = client._transport.app  # type: ignore[attr-defined]
+                await app.state.rate_limiter.share(_container(client).services.inbound)
+
+            windows = _container(a).services.inbound
+            if windows.left_s() < 10:  # the whole test inside one minute's window
+                await asyncio.sleep(windows.left_s() + 0.1)
+            assert [(await a.get("/api/pools")).status_code for _ in range(5)] == [200] * 5
+            await share(a)
+            assert [(await b.get("/api/pools")).status_code for _ in range(3)] == [200] * 3
+            await share(b)
+            # 8 requests over the two, the allowance is 2 + 5 a minute: B refuses though its
+            # own allowance has 2 left, and says when the minute is over
+            refused = await b.get("/api/pools")
+            assert refused.status_code == 429
+            assert 0 < int(refused.headers["retry-after"]) <= 60
+            assert (await b.get("/health")).status_code == 200  # probes stay exempt
     finally:
         await delete_prefix(url, prefix)

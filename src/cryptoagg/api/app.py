@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,6 +17,7 @@ from cryptoagg.api.http.gc_pauses import start_up_frozen
 from cryptoagg.api.http.hot import HotPath, ResponseCache
 from cryptoagg.api.http.metrics import install_metrics
 from cryptoagg.api.http.mock import MockMarker
+from cryptoagg.api.http.ratelimit import ClientRateLimiter, share_limits
 from cryptoagg.api.http.security import install_security
 from cryptoagg.api.openapi import install_examples
 from cryptoagg.api.routes import (
@@ -35,6 +38,7 @@ from cryptoagg.api.routes import (
 )
 from cryptoagg.bootstrap import build
 from cryptoagg.config import Settings
+from cryptoagg.resilience.shared_window import SharedWindows
 from cryptoagg.web.dashboard import install_dashboard
 from cryptoagg.web.docs import install_docs
 
@@ -48,8 +52,9 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.services = container.services
             app.state.container = container
             app.state.responses = ResponseCache()
-            with start_up_frozen(app.state.gc_pauses):  # full GC pauses: see api/http/gc_pauses.py
-                yield
+            async with shared_rate_limit(app.state.rate_limiter, container.services.inbound):
+                with start_up_frozen(app.state.gc_pauses):  # full GC pauses: api/http/gc_pauses.py
+                    yield
 
     app = FastAPI(
         title="cryptoagg",
@@ -84,3 +89,21 @@ def create_app(settings: Settings) -> FastAPI:
     if settings.use_mock_data:
         app.add_middleware(MockMarker)
     return app
+
+
+@asynccontextmanager
+async def shared_rate_limit(
+    limiter: ClientRateLimiter | None, windows: SharedWindows | None
+) -> AsyncIterator[None]:
+    """With several replicas (REDIS_URL), the clients' rate limit counts over all of them
+    while the app runs (`api/http/ratelimit.py`)."""
+    if limiter is None or windows is None:
+        yield
+        return
+    task = asyncio.create_task(share_limits(limiter, windows), name="rate-limit-share")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

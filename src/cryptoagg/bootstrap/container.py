@@ -24,6 +24,7 @@ from cryptoagg.resilience.guard import Guards
 from cryptoagg.resilience.health import HealthBook
 from cryptoagg.resilience.pool import ProviderPool
 from cryptoagg.resilience.redis_link import RedisLink
+from cryptoagg.resilience.shared_window import SharedWindows
 from cryptoagg.services.analysis import AnalysisService
 from cryptoagg.services.assets import AssetService
 from cryptoagg.services.events import EventHub
@@ -73,6 +74,8 @@ class Services:
     events: EventHub
     #: the writer of served prices and user queries
     recorder: Recorder
+    #: the inbound rate limit's windows shared by the replicas (REDIS_URL; None: none)
+    inbound: SharedWindows | None = None
 
 
 @dataclass(slots=True)

@@ -40,6 +40,7 @@ from cryptoagg.core.asset_seed import seeded_registry
 from cryptoagg.resilience.cache import TTLCache
 from cryptoagg.resilience.cpu import CpuLimiter
 from cryptoagg.resilience.health import HealthBook
+from cryptoagg.resilience.shared_window import SharedWindows
 from cryptoagg.services.analysis import AnalysisService
 from cryptoagg.services.health import ServiceHealth
 from cryptoagg.services.market import MarketService
@@ -142,6 +143,7 @@ async def build(
             live=live_topics(settings, engine, events, assets=assets, status=status, prices=prices),
             events=events,
             recorder=recorder,
+            inbound=SharedWindows(link, "inbound") if link is not None else None,
         )
         yield Container(
             services=services,

@@ -173,6 +173,51 @@ def test_the_limiter_keeps_memory_bounded() -> None:
     assert len(limiter) == 1
 
 
+class Windows:
+    """Shared windows on one dict, as two replicas' Redis would keep them (None: down)."""
+
+    window_s = 60.0
+
+    def __init__(self) -> None:
+        self.totals: dict[str, int] | None = {}
+
+    def left_s(self) -> float:
+        return 30.0
+
+    async def add(self, counts: dict[str, int]) -> dict[str, int] | None:
+        if self.totals is None:
+            return None
+        for client, n in counts.items():
+            self.totals[client] = self.totals.get(client, 0) + n
+        return {client: self.totals[client] for client in counts}
+
+
+async def test_a_client_over_its_allowance_summed_over_replicas_is_refused_on_each() -> None:
+    clock = FakeClock()
+    windows = Windows()
+    a, b = (ClientRateLimiter(per_min=2, burst=5, clock=clock) for _ in range(2))
+    a.sharing = b.sharing = True
+    assert [a.acquire("x") for _ in range(5)] == [0.0] * 5  # A's burst
+    await a.share(windows)  # type: ignore[arg-type]
+    assert [b.acquire("x") for _ in range(3)] == [0.0] * 3  # B's own cell has room
+    await b.share(windows)  # type: ignore[arg-type]
+    # 8 over both replicas, the allowance is 2 + 5: refused on B though its cell has 2 left
+    assert b.acquire("x") == pytest.approx(30.0)
+    assert b.acquire("y") == 0.0  # another client is not
+    clock.advance(30.0)  # the window ended
+    assert b.acquire("x") == 0.0
+
+    windows.totals = None  # Redis down: each replica's own limit holds
+    await b.share(windows)  # type: ignore[arg-type]
+    assert b.acquire("x") == 0.0
+
+
+def test_a_limiter_not_shared_keeps_no_counts() -> None:
+    limiter = ClientRateLimiter(per_min=60, burst=3, clock=FakeClock())
+    limiter.acquire("a")
+    assert not limiter._admitted
+
+
 def test_ipv6_clients_share_their_64_block() -> None:
     assert client_key("2001:db8:1:2:aaaa::1") == client_key("2001:db8:1:2:bbbb::9")
     assert client_key("2001:db8:1:3::1") != client_key("2001:db8:1:2::1")

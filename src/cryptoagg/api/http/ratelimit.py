@@ -13,19 +13,30 @@ and scrapers must not be refused when one client floods the API.
 A WebSocket upgrade spends from the same cell as a request, and `ClientConnections` caps the
 connections one client holds at once (WS_MAX_PER_CLIENT), so one address can neither churn
 upgrades nor take every one of WS_MAX_CONNECTIONS.
+
+Several replicas (REDIS_URL): each replica still admits by its own cell, at once (no Redis
+round trip on a request), and `share_limits` adds what it admitted to a shared per-minute
+window every SHARE_S (`resilience/shared_window.py`). A client whose total over the replicas
+passes a minute's allowance (RATE_LIMIT_PER_MIN + RATE_LIMIT_BURST) is refused on every
+replica until the window ends; a client spread over N replicas can overshoot by at most what
+N replicas admit in SHARE_S. Redis down: each replica's own limit holds, as with one process.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import time
-from collections import OrderedDict
-from collections.abc import Callable
+from collections import Counter, OrderedDict
+from collections.abc import Awaitable, Callable
 
 from cryptoagg.resilience.budget import Gcra
+from cryptoagg.resilience.shared_window import SharedWindows
 
 EXEMPT_PATHS = frozenset({"/health", "/metrics"})
 MAX_CLIENTS = 100_000
+#: how often a replica adds what it admitted to the shared windows
+SHARE_S = 1.0
 
 
 def client_key(address: str) -> str:
@@ -56,6 +67,11 @@ class ClientRateLimiter:
         self.clock = clock
         self.max_clients = max_clients
         self._cells: OrderedDict[str, Gcra] = OrderedDict()
+        #: while shared (`share_limits` runs): admitted since the last share, and clients
+        #: refused on every replica until a monotonic time
+        self.sharing = False
+        self._admitted: Counter[str] = Counter()
+        self._blocked: dict[str, float] = {}
 
     def __len__(self) -> int:
         return len(self._cells)
@@ -63,6 +79,11 @@ class ClientRateLimiter:
     def acquire(self, client: str) -> float:
         """Spend one request of `client`: 0 when allowed, else seconds until one conforms."""
         now = self.clock()
+        until = self._blocked.get(client)
+        if until is not None:
+            if now < until:
+                return until - now
+            del self._blocked[client]
         cell = self._cells.get(client)
         if cell is None:
             self._evict(now)
@@ -73,7 +94,24 @@ class ClientRateLimiter:
         if wait > 0:
             return wait
         cell.spend(now)
+        if self.sharing:
+            self._admitted[client] += 1
         return 0.0
+
+    async def share(self, windows: SharedWindows) -> None:
+        """Add what this replica admitted since the last call to the shared window, and
+        refuse, until the window ends, every client whose total passes the allowance."""
+        admitted, self._admitted = self._admitted, Counter()
+        totals = await windows.add(admitted)
+        now = self.clock()
+        self._blocked = {c: t for c, t in self._blocked.items() if t > now}
+        if not totals:  # nothing admitted, or Redis down: this replica's own limit holds
+            return
+        allowance = self.per_min * windows.window_s / 60 + self.burst
+        until = now + windows.left_s()
+        for client, total in totals.items():
+            if total > allowance:
+                self._blocked[client] = until
 
     def _evict(self, now: float) -> None:
         while self._cells:
@@ -111,3 +149,19 @@ class ClientConnections:
             self._open[client] = held
         else:
             self._open.pop(client, None)
+
+
+async def share_limits(
+    limiter: ClientRateLimiter,
+    windows: SharedWindows,
+    every_s: float = SHARE_S,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> None:
+    """Share `limiter` with the other replicas until cancelled (see the module docstring)."""
+    limiter.sharing = True
+    try:
+        while True:
+            await sleep(every_s)
+            await limiter.share(windows)
+    finally:
+        limiter.sharing = False

@@ -150,6 +150,7 @@ def install_security(
     limiter = None
     if settings.rate_limit_per_min > 0:
         limiter = ClientRateLimiter(settings.rate_limit_per_min, settings.rate_limit_burst)
+    app.state.rate_limiter = limiter  # shared with the other replicas from the lifespan
     proxies = app.state.trusted_proxies = trusted_proxies(settings)  # routes ask it too
     app.add_middleware(
         RequestLimits,
