@@ -169,9 +169,9 @@ async def test_two_apps_on_one_redis_share_each_clients_rate_limit(tmp_path: Pat
 
             async def share(client: httpx.AsyncClient) -> None:  # as the app does every second
                 app = client._transport.app  # type: ignore[attr-defined]
-                await app.state.rate_limiter.share(_container(client).services.inbound)
+                await app.state.rate_limiter.share(_container(client).inbound)
 
-            windows = _container(a).services.inbound
+            windows = _container(a).inbound
             if windows.left_s() < 10:  # the whole test inside one minute's window
                 await asyncio.sleep(windows.left_s() + 0.1)
             assert [(await a.get("/api/pools")).status_code for _ in range(5)] == [200] * 5

@@ -52,7 +52,7 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.services = container.services
             app.state.container = container
             app.state.responses = ResponseCache()
-            async with shared_rate_limit(app.state.rate_limiter, container.services.inbound):
+            async with shared_rate_limit(app.state.rate_limiter, container.inbound):
                 with start_up_frozen(app.state.gc_pauses):  # full GC pauses: api/http/gc_pauses.py
                     yield
 

@@ -74,8 +74,6 @@ class Services:
     events: EventHub
     #: the writer of served prices and user queries
     recorder: Recorder
-    #: the inbound rate limit's windows shared by the replicas (REDIS_URL; None: none)
-    inbound: SharedWindows | None = None
 
 
 @dataclass(slots=True)
@@ -100,6 +98,8 @@ class Container:
     upstream_base_url: str | None
     #: the link to the state shared with other replicas (REDIS_URL; None: in-process only)
     redis: RedisLink | None = None
+    #: the inbound rate limit's windows shared by the replicas (REDIS_URL; None: none)
+    inbound: SharedWindows | None = None
 
     @property
     def settings(self) -> Settings:

@@ -143,7 +143,6 @@ async def build(
             live=live_topics(settings, engine, events, assets=assets, status=status, prices=prices),
             events=events,
             recorder=recorder,
-            inbound=SharedWindows(link, "inbound") if link is not None else None,
         )
         yield Container(
             services=services,
@@ -161,4 +160,5 @@ async def build(
             mock=settings.use_mock_data,
             upstream_base_url=upstream,
             redis=link,
+            inbound=SharedWindows(link, "inbound") if link is not None else None,
         )
