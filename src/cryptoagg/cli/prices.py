@@ -125,15 +125,15 @@ def _asset_cell(asset: Asset) -> str:
 def _sources(report: PriceReport) -> tuple[str, set[str]]:
     """The sources of a consensus, each marked when its quote was converted at an assumed
     stablecoin rate or carries the time it was received; and the marks used."""
-    marked: dict[str, set[str]] = {name: set() for name in report.consensus.sources}
-    for quote in report.consensus.used:
-        rate = report.conversions.get(quote.converted_from or "")
-        if rate is not None and rate.assumed:
-            marked[quote.provider].add(ASSUMED_MARK)
-        if quote.time_source == "received":
-            marked[quote.provider].add(RECEIVED_MARK)
-    names = [name + "".join(m for m in MARKS if m in marks) for name, marks in marked.items()]
-    return ", ".join(names), set().union(*marked.values())
+    by_mark = {
+        ASSUMED_MARK: set(report.assumed_rate_sources()),
+        RECEIVED_MARK: set(report.received_sources()),
+    }
+    names = [
+        name + "".join(mark for mark, marked in by_mark.items() if name in marked)
+        for name in report.consensus.sources
+    ]
+    return ", ".join(names), {mark for mark, marked in by_mark.items() if marked}
 
 
 def _price_table(reports: Sequence[Served[PriceReport]], width: int) -> Table:

@@ -26,7 +26,7 @@ def price_data(report: PriceReport) -> dict[str, object]:
         "sources": consensus.sources,
         "as_of": consensus.as_of,
         "conversions": {code: rate.as_data() for code, rate in report.conversions.items()},
-        "received": sorted({q.provider for q in consensus.used if q.time_source == "received"}),
+        "received": report.received_sources(),
     }
 
 

@@ -61,6 +61,15 @@ class PriceReport:
     #: the stablecoin rates the consensus's quotes were converted at, by currency code
     conversions: dict[str, StableRate]
 
+    def assumed_rate_sources(self) -> list[str]:
+        """The sources whose quote was converted at an assumed stablecoin rate, sorted."""
+        assumed = {code for code, rate in self.conversions.items() if rate.assumed}
+        return sorted({q.provider for q in self.consensus.used if q.converted_from in assumed})
+
+    def received_sources(self) -> list[str]:
+        """The sources whose quote time is when it was received (no provider stamp), sorted."""
+        return sorted({q.provider for q in self.consensus.used if q.time_source == "received"})
+
 
 def stable_rates(quotes: Sequence[Quote]) -> dict[str, StableRate]:
     """USD value of each USD stablecoin, as the median of its USD-quoted quotes; assumed to
